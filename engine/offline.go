@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/restoregrad/restoregrad/models/sampler"
+)
+
+// Enhancer denoises a whole signal at once: *models.Model implements it. Noise for y[i]
+// must be drawn at absolute index offset+i so that overlapping pieces agree.
+type Enhancer interface {
+	SampleRate() int
+	Context() int
+	Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error
+}
+
+// ChunkConfig sets how a long signal is cut. The zero value picks defaults for the
+// enhancer's sample rate.
+type ChunkConfig struct {
+	Chunk     int // core samples per chunk (default 8 s)
+	Margin    int // extra context on each side of a chunk (default 0.5 s, at least Crossfade/2 + Context)
+	Crossfade int // raised-cosine cross-fade at each seam (default 50 ms)
+}
+
+func (c ChunkConfig) withDefaults(rate, context int) (ChunkConfig, error) {
+	if c.Chunk == 0 {
+		c.Chunk = 8 * rate
+	}
+	if c.Crossfade == 0 {
+		c.Crossfade = rate / 20
+	}
+	if c.Margin == 0 {
+		c.Margin = max(rate/2, c.Crossfade/2+context)
+	}
+	switch {
+	case c.Chunk < 1 || c.Crossfade < 0 || c.Margin < 0:
+		return c, fmt.Errorf("chunking %+v: sizes must be positive", c)
+	case c.Crossfade > c.Chunk:
+		return c, fmt.Errorf("chunking %+v: cross-fade longer than a chunk", c)
+	case c.Margin < (c.Crossfade+1)/2:
+		return c, fmt.Errorf("chunking %+v: margin shorter than half the cross-fade", c)
+	}
+	return c, nil
+}
+
+// Offline enhances one long signal in bounded memory: it cuts the input into chunks with
+// margins of context, enhances each, and cross-fades the overlapping outputs at the
+// seams. Output is emitted as it becomes final. Memory is about Chunk + 2·Margin samples.
+type Offline struct {
+	enh      Enhancer
+	cfg      ChunkConfig
+	steps    int
+	noise    sampler.Noise
+	gain     float32
+	in       []float32 // input from absolute index inStart
+	inStart  int64
+	total    int64     // input samples received
+	acc      []float32 // weighted output from absolute index accStart
+	accStart int64
+	window   int64 // index of the next chunk to enhance
+	flushed  bool
+	// scratch
+	y, x []float32
+}
+
+// NewOffline prepares the chunker. gain scales the input before enhancement and is undone
+// on the output (1 for none).
+func NewOffline(enh Enhancer, cfg ChunkConfig, steps int, noise sampler.Noise, gain float32) (*Offline, error) {
+	cfg, err := cfg.withDefaults(enh.SampleRate(), enh.Context())
+	if err != nil {
+		return nil, err
+	}
+	if gain <= 0 || math.IsInf(float64(gain), 0) || math.IsNaN(float64(gain)) {
+		return nil, fmt.Errorf("gain %v must be positive and finite", gain)
+	}
+	return &Offline{enh: enh, cfg: cfg, steps: steps, noise: noise, gain: gain}, nil
+}
+
+// Write adds input samples and calls emit with every output sample that became final.
+// emit's slice is only valid during the call.
+func (o *Offline) Write(y []float32, emit func([]float32) error) error {
+	if o.flushed {
+		return errors.New("offline: write after flush")
+	}
+	o.in = append(o.in, y...)
+	o.total += int64(len(y))
+	h, m := int64(o.cfg.Chunk), int64(o.cfg.Margin)
+	// A chunk is processed once input exists beyond its right margin, which also proves
+	// it is not the last one.
+	for o.total > (o.window+1)*h+m {
+		if err := o.process(false, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flush enhances what is left and emits the rest of the output.
+func (o *Offline) Flush(emit func([]float32) error) error {
+	if o.flushed {
+		return nil
+	}
+	o.flushed = true
+	if o.total == 0 {
+		return nil
+	}
+	return o.process(true, emit)
+}
+
+// process enhances chunk o.window; last means it runs to the end of the input.
+func (o *Offline) process(last bool, emit func([]float32) error) error {
+	h, m := int64(o.cfg.Chunk), int64(o.cfg.Margin)
+	half := int64(o.cfg.Crossfade / 2)
+	k := o.window
+	lo := max(0, k*h-m)
+	hi := o.total
+	if !last {
+		hi = (k+1)*h + m
+	}
+	n := int(hi - lo)
+	o.y = grow(o.y, n)
+	o.x = grow(o.x, n)
+	src := o.in[lo-o.inStart : hi-o.inStart]
+	for i, v := range src {
+		o.y[i] = v * o.gain
+	}
+	if err := o.enh.Enhance(o.x, o.y, o.steps, o.noise, lo); err != nil {
+		return fmt.Errorf("chunk %d (%.1f–%.1f s): %w", k, float64(lo)/float64(o.enh.SampleRate()), float64(hi)/float64(o.enh.SampleRate()), err)
+	}
+	// The part of the output this chunk contributes to, with its weights.
+	outLo := lo
+	if k > 0 {
+		outLo = k*h - half
+	}
+	outHi := hi
+	if !last {
+		outHi = (k+1)*h + half
+	}
+	if need := int(outHi - o.accStart); need > len(o.acc) {
+		o.acc = append(o.acc, make([]float32, need-len(o.acc))...)
+	}
+	inv := 1 / o.gain
+	for p := outLo; p < outHi; p++ {
+		w := float32(1)
+		if k > 0 && p < k*h+half {
+			w = rampUp(p-(k*h-half), 2*half)
+		}
+		if !last && p >= (k+1)*h-half {
+			w *= 1 - rampUp(p-((k+1)*h-half), 2*half)
+		}
+		o.acc[p-o.accStart] += w * o.x[p-lo] * inv
+	}
+	// Everything before the next seam's cross-fade is final.
+	final := outHi
+	if !last {
+		final = (k+1)*h - half
+	}
+	if cut := int(final - o.accStart); cut > 0 {
+		if err := emit(o.acc[:cut]); err != nil {
+			return err
+		}
+		o.acc = append(o.acc[:0], o.acc[cut:]...)
+		o.accStart = final
+	}
+	// Drop input the next chunk no longer needs.
+	if next := max(0, (k+1)*h-m); !last && next > o.inStart {
+		o.in = append(o.in[:0], o.in[next-o.inStart:]...)
+		o.inStart = next
+	}
+	o.window++
+	return nil
+}
+
+// rampUp is a raised-cosine weight rising from 0 to 1 over width samples. A fade-in w and
+// the matching fade-out 1−w sum to one, so the seam keeps the signal's level.
+func rampUp(i int64, width int64) float32 {
+	if width <= 0 {
+		return 1
+	}
+	return float32(0.5 - 0.5*math.Cos(math.Pi*(float64(i)+0.5)/float64(width)))
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,294 @@
+// Package wavfile enhances WAV files of any rate and channel count with the offline
+// engine, in bounded memory: it streams the input, resamples each channel to the model's
+// rate and back, and writes the result atomically in the input's format.
+package wavfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/models/sampler"
+)
+
+// Options control one file's enhancement.
+type Options struct {
+	Steps    int
+	Seed     uint64
+	Chunk    engine.ChunkConfig
+	InputRMS float64 // when > 0, scale each channel to this RMS before enhancing (undone after)
+	// Progress, when set, is called with input frames done and the total.
+	Progress func(done, total int64)
+}
+
+// Result describes an enhanced file.
+type Result struct {
+	Format  wav.Format
+	Frames  int64
+	Seconds float64
+}
+
+// blockFrames is how many input frames are read at a time.
+const blockFrames = 1 << 15
+
+// Enhance reads in, enhances every channel, and writes out atomically: on any error no
+// file is left at out. in and out must differ.
+func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Options) (Result, error) {
+	if same, err := sameFile(in, out); err != nil {
+		return Result{}, err
+	} else if same {
+		return Result{}, fmt.Errorf("%s: output would overwrite the input", out)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.Close()
+	r, err := wav.NewReader(f)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", in, err)
+	}
+	format := r.Format()
+	total := r.Frames()
+	if total == 0 {
+		return Result{}, fmt.Errorf("%s: no audio (empty data chunk)", in)
+	}
+	gains := make([]float32, format.Channels)
+	for c := range gains {
+		gains[c] = 1
+	}
+	if opt.InputRMS > 0 {
+		if gains, err = channelGains(in, opt.InputRMS); err != nil {
+			return Result{}, err
+		}
+	}
+
+	outFormat := writableFormat(format)
+	w, commit, abort, err := wav.CreateAtomic(out, outFormat)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", out, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			abort()
+		}
+	}()
+
+	chans := make([]*channel, format.Channels)
+	for c := range chans {
+		if chans[c], err = newChannel(enh, format.SampleRate, opt, uint64(c), gains[c]); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", in, err)
+		}
+	}
+	block := make([][]float32, format.Channels)
+	for c := range block {
+		block[c] = make([]float32, blockFrames)
+	}
+	var done int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		n, rerr := r.Read(block)
+		if n > 0 {
+			for c, ch := range chans {
+				if err := ch.write(block[c][:n]); err != nil {
+					return Result{}, fmt.Errorf("%s: %w", in, err)
+				}
+			}
+			if err := writeReady(w, chans, false); err != nil {
+				return Result{}, fmt.Errorf("%s: %w", out, err)
+			}
+			done += int64(n)
+			if opt.Progress != nil {
+				opt.Progress(done, max(total, done))
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return Result{}, fmt.Errorf("%s: %w", in, rerr)
+		}
+	}
+	if done == 0 {
+		return Result{}, fmt.Errorf("%s: no audio", in)
+	}
+	for _, ch := range chans {
+		if err := ch.flush(done); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", in, err)
+		}
+	}
+	if err := writeReady(w, chans, true); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", out, err)
+	}
+	if err := commit(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", out, err)
+	}
+	committed = true
+	return Result{Format: format, Frames: done, Seconds: float64(done) / float64(format.SampleRate)}, nil
+}
+
+// writableFormat keeps the input's encoding where the writer supports it.
+func writableFormat(f wav.Format) wav.Format {
+	out := f
+	switch {
+	case f.Float:
+		out.BitsPerSample = 32
+	case f.BitsPerSample < 16:
+		out.BitsPerSample = 16
+	}
+	return out
+}
+
+// writeReady writes the frames every channel has ready.
+func writeReady(w *wav.Writer, chans []*channel, final bool) error {
+	n := len(chans[0].out)
+	for _, ch := range chans[1:] {
+		n = min(n, len(ch.out))
+	}
+	if final {
+		for _, ch := range chans {
+			if len(ch.out) != n {
+				return fmt.Errorf("internal: channel lengths differ at the end (%d vs %d)", len(ch.out), n)
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	frames := make([][]float32, len(chans))
+	for c, ch := range chans {
+		frames[c] = ch.out[:n]
+	}
+	if err := w.Write(frames); err != nil {
+		return err
+	}
+	for _, ch := range chans {
+		ch.out = append(ch.out[:0], ch.out[n:]...)
+	}
+	return nil
+}
+
+// channel carries one channel through resample → enhance → resample.
+type channel struct {
+	down, up *aligned
+	off      *engine.Offline
+	out      []float32 // output frames not yet written
+	produced int64     // output frames made so far, written or not
+	scratch  []float32
+}
+
+func newChannel(enh engine.Enhancer, rate int, opt Options, stream uint64, gain float32) (*channel, error) {
+	down, err := newAligned(rate, enh.SampleRate())
+	if err != nil {
+		return nil, err
+	}
+	up, err := newAligned(enh.SampleRate(), rate)
+	if err != nil {
+		return nil, err
+	}
+	off, err := engine.NewOffline(enh, opt.Chunk, opt.Steps, sampler.CounterNoise{Seed: opt.Seed, Stream: stream}, gain)
+	if err != nil {
+		return nil, err
+	}
+	return &channel{down: down, up: up, off: off}, nil
+}
+
+func (c *channel) emit(p []float32) error {
+	n := len(c.out)
+	c.out = c.up.process(c.out, p)
+	c.produced += int64(len(c.out) - n)
+	return nil
+}
+
+func (c *channel) write(x []float32) error {
+	c.scratch = c.down.process(c.scratch[:0], x)
+	return c.off.Write(c.scratch, c.emit)
+}
+
+// flush drains every stage; frames is the input length, which the output matches.
+func (c *channel) flush(frames int64) error {
+	c.scratch = c.down.flush(c.scratch[:0])
+	if err := c.off.Write(c.scratch, c.emit); err != nil {
+		return err
+	}
+	if err := c.off.Flush(c.emit); err != nil {
+		return err
+	}
+	n := len(c.out)
+	c.out = c.up.flush(c.out)
+	c.produced += int64(len(c.out) - n)
+	// Rounding up in both conversions can leave a frame or two extra; the output has
+	// exactly the input's length.
+	excess := c.produced - frames
+	if excess < 0 || excess > int64(len(c.out)) {
+		return fmt.Errorf("internal: %d output frames for %d input frames", c.produced, frames)
+	}
+	c.out = c.out[:int64(len(c.out))-excess]
+	c.produced = frames
+	return nil
+}
+
+// channelGains measures each channel's RMS in a first pass and returns the gain that
+// brings it to target (capped so near-silence is not blown up).
+func channelGains(name string, target float64) ([]float32, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := wav.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	ch := r.Format().Channels
+	sums := make([]float64, ch)
+	var n int64
+	block := make([][]float32, ch)
+	for c := range block {
+		block[c] = make([]float32, blockFrames)
+	}
+	for {
+		k, err := r.Read(block)
+		for c := range block {
+			for _, v := range block[c][:k] {
+				sums[c] += float64(v) * float64(v)
+			}
+		}
+		n += int64(k)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	gains := make([]float32, ch)
+	for c := range gains {
+		rms := math.Sqrt(sums[c] / math.Max(1, float64(n)))
+		gains[c] = float32(target / math.Max(rms, target/100))
+	}
+	return gains, nil
+}
+
+func sameFile(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}

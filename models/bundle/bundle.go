@@ -1,0 +1,301 @@
+// Package bundle reads and checks model bundles: a folder holding manifest.json, the ONNX
+// graphs it names with their SHA-256 sums, and a model card (see models/BUNDLE.md).
+package bundle
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+)
+
+// SchemaVersion is the manifest schema this code reads.
+const SchemaVersion = 1
+
+// Kinds of bundle.
+const (
+	KindOffline   = "offline"   // whole-signal graphs
+	KindStreaming = "streaming" // frame-step graphs with explicit caches
+)
+
+// TensorSpec names a graph input or output and its shape; -1 marks the dynamic time axis.
+type TensorSpec struct {
+	Name  string  `json:"name"`
+	Shape []int64 `json:"shape"`
+}
+
+// Network is one ONNX graph of a bundle.
+type Network struct {
+	File    string       `json:"file"`
+	SHA256  string       `json:"sha256"`
+	Inputs  []TensorSpec `json:"inputs"`
+	Outputs []TensorSpec `json:"outputs"`
+}
+
+// InputNames lists the input tensor names in order.
+func (n Network) InputNames() []string { return names(n.Inputs) }
+
+// OutputNames lists the output tensor names in order.
+func (n Network) OutputNames() []string { return names(n.Outputs) }
+
+func names(ts []TensorSpec) []string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.Name
+	}
+	return s
+}
+
+// Manifest is manifest.json.
+type Manifest struct {
+	Schema             int                  `json:"schema"`
+	Name               string               `json:"name"`
+	Version            string               `json:"version"`
+	Kind               string               `json:"kind"`
+	Config             string               `json:"config"`
+	Objective          string               `json:"objective"`
+	Trained            bool                 `json:"trained"`
+	Description        string               `json:"description"`
+	SampleRate         int                  `json:"sample_rate"`
+	LengthMultiple     int                  `json:"length_multiple"`
+	Context            int                  `json:"context"`
+	TrainingBetas      []float64            `json:"training_betas"`
+	InferenceSchedules map[string][]float64 `json:"inference_schedules"`
+	DefaultSteps       int                  `json:"default_steps"`
+	FinalBlend         float64              `json:"final_blend"`
+	InputRMS           float64              `json:"input_rms"`
+	Networks           map[string]Network   `json:"networks"`
+	Card               string               `json:"card"`
+	// Streaming holds the frame-step contract of streaming bundles; nil for offline ones.
+	Streaming json.RawMessage `json:"streaming,omitempty"`
+}
+
+// Networks every bundle has.
+const (
+	Denoiser = "denoiser"
+	Prior    = "prior"
+)
+
+// StepCounts lists the step counts that have an inference schedule, ascending.
+func (m *Manifest) StepCounts() []int {
+	var steps []int
+	for k := range m.InferenceSchedules {
+		if n, err := strconv.Atoi(k); err == nil {
+			steps = append(steps, n)
+		}
+	}
+	sort.Ints(steps)
+	return steps
+}
+
+// Schedule returns the inference betas for a step count.
+func (m *Manifest) Schedule(steps int) ([]float64, error) {
+	if s, ok := m.InferenceSchedules[strconv.Itoa(steps)]; ok {
+		return s, nil
+	}
+	if steps == len(m.TrainingBetas) {
+		return m.TrainingBetas, nil
+	}
+	return nil, fmt.Errorf("model %s has no %d-step schedule (available: %v and %d, the full schedule)",
+		m.Name, steps, m.StepCounts(), len(m.TrainingBetas))
+}
+
+// Validate checks the fields the engine relies on.
+func (m *Manifest) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if m.Schema != SchemaVersion {
+		bad("schema %d, this program reads %d", m.Schema, SchemaVersion)
+	}
+	if m.Name == "" {
+		bad("name is empty")
+	}
+	if m.Kind != KindOffline && m.Kind != KindStreaming {
+		bad("kind %q (want %q or %q)", m.Kind, KindOffline, KindStreaming)
+	}
+	if m.SampleRate < 1000 || m.SampleRate > 192000 {
+		bad("sample_rate %d out of range", m.SampleRate)
+	}
+	if m.LengthMultiple < 1 {
+		bad("length_multiple %d < 1", m.LengthMultiple)
+	}
+	if m.Context < 0 {
+		bad("context %d < 0", m.Context)
+	}
+	if err := checkBetas("training_betas", m.TrainingBetas); err != nil {
+		errs = append(errs, err)
+	}
+	if len(m.InferenceSchedules) == 0 {
+		bad("inference_schedules is empty")
+	}
+	for k, s := range m.InferenceSchedules {
+		n, err := strconv.Atoi(k)
+		if err != nil || n != len(s) {
+			bad("inference_schedules[%q] has %d betas; the key must be the step count", k, len(s))
+		}
+		if err := checkBetas("inference_schedules["+k+"]", s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := m.Schedule(m.DefaultSteps); err != nil {
+		bad("default_steps: %v", err)
+	}
+	if m.FinalBlend < 0 || m.FinalBlend >= 1 {
+		bad("final_blend %v outside [0, 1)", m.FinalBlend)
+	}
+	if m.InputRMS < 0 {
+		bad("input_rms %v < 0", m.InputRMS)
+	}
+	for _, want := range []string{Denoiser, Prior} {
+		n, ok := m.Networks[want]
+		if !ok {
+			bad("networks.%s missing", want)
+			continue
+		}
+		if n.File == "" || path.IsAbs(n.File) || path.Clean(n.File) != n.File || n.File[0] == '.' {
+			bad("networks.%s.file %q must be a plain relative name", want, n.File)
+		}
+		if len(n.SHA256) != 64 {
+			bad("networks.%s.sha256 must be 64 hex digits", want)
+		}
+		if len(n.Inputs) == 0 || len(n.Outputs) == 0 {
+			bad("networks.%s lists no inputs or outputs", want)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkBetas(name string, betas []float64) error {
+	if len(betas) == 0 {
+		return fmt.Errorf("%s is empty", name)
+	}
+	for i, b := range betas {
+		if !(b > 0 && b < 1) {
+			return fmt.Errorf("%s[%d] = %v outside (0, 1)", name, i, b)
+		}
+	}
+	return nil
+}
+
+// Bundle is a loaded, checked bundle.
+type Bundle struct {
+	Manifest Manifest
+	// Source says where the bundle came from (a folder, or "embedded:NAME").
+	Source string
+	fsys   fs.FS
+}
+
+// Load reads and checks the bundle in a folder on disk.
+func Load(dir string) (*Bundle, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("model %s: not a folder (a bundle is a folder with manifest.json)", dir)
+	}
+	return LoadFS(os.DirFS(dir), ".", dir)
+}
+
+// LoadFS reads and checks a bundle stored at dir inside fsys; source names it in errors.
+func LoadFS(fsys fs.FS, dir, source string) (*Bundle, error) {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", source, err)
+	}
+	raw, err := fs.ReadFile(sub, "manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", source, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("model %s: manifest.json: %w", source, err)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model %s: manifest.json: %w", source, err)
+	}
+	return &Bundle{Manifest: m, Source: source, fsys: sub}, nil
+}
+
+// Network returns the ONNX bytes of a named network after checking their SHA-256.
+func (b *Bundle) Network(name string) ([]byte, Network, error) {
+	n, ok := b.Manifest.Networks[name]
+	if !ok {
+		return nil, Network{}, fmt.Errorf("model %s: no network %q", b.Source, name)
+	}
+	data, err := fs.ReadFile(b.fsys, n.File)
+	if err != nil {
+		return nil, n, fmt.Errorf("model %s: %w", b.Source, err)
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != n.SHA256 {
+		return nil, n, fmt.Errorf("model %s: %s: SHA-256 %s does not match the manifest's %s (file changed or corrupt)",
+			b.Source, n.File, got[:12], shortSum(n.SHA256))
+	}
+	return data, n, nil
+}
+
+func shortSum(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// Card returns the model card text, or "" when the bundle has none.
+func (b *Bundle) Card() string {
+	if b.Manifest.Card == "" {
+		return ""
+	}
+	data, err := fs.ReadFile(b.fsys, b.Manifest.Card)
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// ReadFile reads another file of the bundle (e.g. golden/ parity tensors).
+func (b *Bundle) ReadFile(name string) ([]byte, error) {
+	data, err := fs.ReadFile(b.fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", b.Source, err)
+	}
+	return data, nil
+}
+
+// Write creates a bundle folder: it stores each network's bytes under its File name, fills
+// in the SHA-256 sums, and writes manifest.json. Tests and tools use it to build bundles.
+func Write(dir string, m Manifest, networks map[string][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	for name, data := range networks {
+		n, ok := m.Networks[name]
+		if !ok {
+			return fmt.Errorf("write bundle %s: manifest has no network %q", dir, name)
+		}
+		sum := sha256.Sum256(data)
+		n.SHA256 = hex.EncodeToString(sum[:])
+		m.Networks[name] = n
+		if err := os.WriteFile(path.Join(dir, n.File), data, 0o644); err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+	}
+	raw, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write bundle %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path.Join(dir, "manifest.json"), append(raw, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	return nil
+}

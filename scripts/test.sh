@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: Go (with a user-mode PulseAudio for the audio tests) and the Python
+# training pipeline's pytest suite. Exits non-zero when any test fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+status=0
+pulse_started=0
+if [ -x scripts/pulse-test-server.sh ]; then
+  if eval "$(bash scripts/pulse-test-server.sh start)"; then
+    pulse_started=1
+  else
+    echo "test: could not start PulseAudio; audio tests will skip"
+  fi
+fi
+
+echo "== go test"
+go test -count=1 ./... || status=1
+
+if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
+  echo "== pytest models/train"
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider models/train/tests || status=1
+fi
+
+if [ $pulse_started = 1 ]; then bash scripts/pulse-test-server.sh stop >/dev/null 2>&1 || true; fi
+exit $status
