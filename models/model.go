@@ -27,7 +27,9 @@ func Open(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 		return nil, fmt.Errorf("model %s is a %s bundle; this needs an offline one", m.Name, m.Kind)
 	}
 	model := &Model{bundle: b, samplers: map[int]*sampler.Sampler{}}
-	for _, steps := range append(m.StepCounts(), len(m.TrainingBetas)) {
+	// Every step count from 1 to T has a schedule (explicit or derived); build them all
+	// now so that a live engine can change steps without allocating.
+	for steps := 1; steps <= len(m.TrainingBetas); steps++ {
 		betas, err := m.Schedule(steps)
 		if err != nil {
 			return nil, err
@@ -117,8 +119,10 @@ func (m *Model) Sigma(dst, y []float32) error {
 // CheckSteps reports whether the model has a schedule for steps.
 func (m *Model) CheckSteps(steps int) error {
 	if _, ok := m.samplers[steps]; !ok {
-		_, err := m.bundle.Manifest.Schedule(steps)
-		return err
+		if _, err := m.bundle.Manifest.Schedule(steps); err != nil {
+			return err
+		}
+		return fmt.Errorf("model %s: no sampler for %d steps", m.bundle.Manifest.Name, steps)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func TestEnhanceMatchesGoReference(t *testing.T) {
 		for i := range y {
 			y[i] = float32(0.4 * math.Sin(float64(i)*0.03))
 		}
-		for _, steps := range []int{6, 3, 50} {
+		for _, steps := range []int{6, 3, 50, 4, 1} {
 			got := make([]float32, n)
 			noise := sampler.CounterNoise{Seed: 3}
 			if err := m.Enhance(got, y, steps, noise, 100); err != nil {
@@ -91,11 +91,11 @@ func TestStepsAndErrors(t *testing.T) {
 	if err := m.CheckSteps(6); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.CheckSteps(4); err == nil {
-		t.Fatal("4 steps: want error (no schedule)")
+	if err := m.CheckSteps(51); err == nil {
+		t.Fatal("51 steps: want error (T = 50)")
 	}
-	if err := m.Enhance(make([]float32, 4), make([]float32, 4), 4, sampler.CounterNoise{}, 0); err == nil {
-		t.Fatal("Enhance with 4 steps: want error")
+	if err := m.Enhance(make([]float32, 4), make([]float32, 4), 0, sampler.CounterNoise{}, 0); err == nil {
+		t.Fatal("Enhance with 0 steps: want error")
 	}
 	if err := m.Enhance(make([]float32, 3), make([]float32, 4), 6, sampler.CounterNoise{}, 0); err == nil {
 		t.Fatal("length mismatch: want error")

@@ -109,7 +109,7 @@ func TestEnhanceArgumentErrors(t *testing.T) {
 		"overwrite the input": {in, "-o", in, "--model", model},
 		"no .wav files":       {t.TempDir(), "--model", model},
 		"no input":            {"--model", model},
-		"no 4-step":           {in, "-o", filepath.Join(dir, "y.wav"), "--model", model, "--steps", "4"},
+		"no 51-step":          {in, "-o", filepath.Join(dir, "y.wav"), "--model", model, "--steps", "51"},
 		"not found":           {in, "-o", filepath.Join(dir, "y.wav"), "--model", "no-such-model"},
 		"inside the input":    {dir, "-o", filepath.Join(dir, "out")},
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"sort"
@@ -95,7 +96,9 @@ func (m *Manifest) StepCounts() []int {
 	return steps
 }
 
-// Schedule returns the inference betas for a step count.
+// Schedule returns the inference betas for a step count: the manifest's schedule for it,
+// the full training schedule for T steps, or else one derived from the default schedule
+// (see DeriveSchedule), so that a live engine can step down one step at a time.
 func (m *Manifest) Schedule(steps int) ([]float64, error) {
 	if s, ok := m.InferenceSchedules[strconv.Itoa(steps)]; ok {
 		return s, nil
@@ -103,8 +106,50 @@ func (m *Manifest) Schedule(steps int) ([]float64, error) {
 	if steps == len(m.TrainingBetas) {
 		return m.TrainingBetas, nil
 	}
-	return nil, fmt.Errorf("model %s has no %d-step schedule (available: %v and %d, the full schedule)",
-		m.Name, steps, m.StepCounts(), len(m.TrainingBetas))
+	base, ok := m.InferenceSchedules[strconv.Itoa(m.DefaultSteps)]
+	if !ok || steps < 1 || steps > len(m.TrainingBetas) {
+		return nil, fmt.Errorf("model %s has no %d-step schedule (available: %v, %d (the full schedule), and 1..%d derived)",
+			m.Name, steps, m.StepCounts(), len(m.TrainingBetas), len(m.TrainingBetas))
+	}
+	return DeriveSchedule(base, steps), nil
+}
+
+// DeriveSchedule makes an n-step schedule from base by interpolating base's cumulative
+// log ᾱ linearly at n evenly spaced points of its step axis. It keeps base's first and
+// last noise levels, so the sampler starts and ends where base does.
+func DeriveSchedule(base []float64, n int) []float64 {
+	cum := make([]float64, len(base))
+	c := 0.0
+	for i, b := range base {
+		c += math.Log(1 - b)
+		cum[i] = c
+	}
+	at := func(x float64) float64 {
+		i := int(x)
+		if i >= len(cum)-1 {
+			return cum[len(cum)-1]
+		}
+		f := x - float64(i)
+		return (1-f)*cum[i] + f*cum[i+1]
+	}
+	out := make([]float64, n)
+	prev := 0.0
+	for s := 0; s < n; s++ {
+		x := float64(len(cum) - 1)
+		if n > 1 {
+			x = float64(s) * float64(len(cum)-1) / float64(n-1)
+		}
+		if n == 1 {
+			x = float64(len(cum) - 1)
+		}
+		v := at(x)
+		if s == 0 && n > 1 {
+			v = cum[0]
+		}
+		out[s] = 1 - math.Exp(v-prev)
+		prev = v
+	}
+	return out
 }
 
 // Validate checks the fields the engine relies on.

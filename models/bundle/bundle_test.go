@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,8 +47,11 @@ func TestLoadRoundTrip(t *testing.T) {
 	if s, err := b.Manifest.Schedule(3); err != nil || len(s) != 3 {
 		t.Fatalf("Schedule(3) (full) = %v, %v", s, err)
 	}
-	if _, err := b.Manifest.Schedule(5); err == nil || !strings.Contains(err.Error(), "no 5-step") {
-		t.Fatalf("Schedule(5) error = %v", err)
+	if _, err := b.Manifest.Schedule(4); err == nil || !strings.Contains(err.Error(), "no 4-step") {
+		t.Fatalf("Schedule(4) error = %v", err)
+	}
+	if s, err := b.Manifest.Schedule(1); err != nil || len(s) != 1 {
+		t.Fatalf("Schedule(1) (derived) = %v, %v", s, err)
 	}
 }
 
@@ -113,5 +117,36 @@ func TestLoadErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{not json`), 0o644)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "manifest.json") {
 		t.Errorf("bad json: %v", err)
+	}
+}
+
+func TestDeriveSchedule(t *testing.T) {
+	base := []float64{1e-4, 1e-3, 0.01, 0.05, 0.2, 0.35}
+	abar := func(b []float64) float64 {
+		p := 1.0
+		for _, x := range b {
+			p *= 1 - x
+		}
+		return p
+	}
+	same := DeriveSchedule(base, len(base))
+	for i := range base {
+		if math.Abs(same[i]-base[i]) > 1e-12 {
+			t.Fatalf("n = len(base) must reproduce base: %v", same)
+		}
+	}
+	for n := 1; n <= 10; n++ {
+		s := DeriveSchedule(base, n)
+		if len(s) != n || math.Abs(abar(s)-abar(base)) > 1e-12 {
+			t.Fatalf("n=%d: %v keeps ᾱ_final %v, want %v", n, s, abar(s), abar(base))
+		}
+		for _, b := range s {
+			if !(b > 0 && b < 1) {
+				t.Fatalf("n=%d: beta %v outside (0,1)", n, b)
+			}
+		}
+		if n > 1 && math.Abs(s[0]-base[0]) > 1e-12 {
+			t.Fatalf("n=%d: first beta %v, want %v", n, s[0], base[0])
+		}
 	}
 }
