@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Makes testdata/sample-noisy.wav and testdata/sample-clean.wav, the demo's input: two English
-# prompts from Debian's asterisk-core-sounds-en-g722 (CC-BY-SA-3.0, Digium; speech the models do
-# not train on: they are held out in models/train/data.py) mixed with synthetic pink noise and
-# 100 Hz mains hum at 5 dB SNR. Needs sox and ffmpeg.
+# prompts from Debian's asterisk-core-sounds-en-g722 (CC-BY-SA-3.0, Digium), both in the
+# validation split of models/train/data.py (never trained on), mixed with synthetic pink noise
+# and 100 Hz mains hum at 5 dB SNR. Needs sox and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=/usr/share/asterisk/sounds/en
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for f in all-circuits-busy-now agent-newlocation; do
+for f in vm-incorrect-mailbox vm-nonumber; do
   ffmpeg -loglevel error -y -i "$src/$f.g722" -ar 16000 -ac 1 -c:a pcm_s16le "$tmp/$f.wav"
 done
-sox "$tmp/all-circuits-busy-now.wav" "$tmp/agent-newlocation.wav" -b 16 "$tmp/clean.wav" pad 0.3 0.3 norm -3
+sox "$tmp/vm-incorrect-mailbox.wav" "$tmp/vm-nonumber.wav" -b 16 "$tmp/clean.wav" pad 0.3 0.3 norm -3
 len=$(soxi -D "$tmp/clean.wav")
 sox -n -r 16000 -c 1 -b 16 "$tmp/pink.wav" synth "$len" pinknoise
 sox -n -r 16000 -c 1 -b 16 "$tmp/hum.wav" synth "$len" sine 100 vol 0.3
