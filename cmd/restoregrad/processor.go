@@ -37,6 +37,9 @@ func openModelProcessor(name string, steps int) (engine.FrameProcessor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Manifest.Kind == bundle.KindStreaming {
+		return openStreamingProcessor(b, steps)
+	}
 	if b.Manifest.Kind != bundle.KindOffline {
 		return nil, fmt.Errorf("model %s: %s bundles are not supported by this build", b.Manifest.Name, b.Manifest.Kind)
 	}

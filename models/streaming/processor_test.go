@@ -1,0 +1,316 @@
+package streaming
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/modeltest"
+	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/sampler"
+)
+
+// testdata/rt-tiny is an untrained, random-weight `rt` bundle at reduced width, written by
+// /usr/bin/python3 -m models.train.stream_export (the command is in its CARD.md).
+const tinyDir = "testdata/rt-tiny"
+
+var _ engine.FrameProcessor = (*Processor)(nil)
+
+func loadTiny(t testing.TB) *bundle.Bundle {
+	t.Helper()
+	modeltest.RequireRuntime(t)
+	b, err := bundle.Load(tinyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func openTiny(t testing.TB, opt Options) *Processor {
+	t.Helper()
+	p, err := Open(loadTiny(t), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// signal is a deterministic noisy-speech stand-in: two modulated tones, white noise, and
+// a stretch of exact silence.
+func signal(n int) []float32 {
+	y := make([]float32, n)
+	var lcg uint32 = 12345
+	for i := range y {
+		lcg = lcg*1664525 + 1013904223
+		w := float64(lcg>>8)/(1<<24) - 0.5
+		s := float64(i) / 16000
+		v := 0.4*math.Sin(2*math.Pi*180*s)*math.Max(0, math.Sin(2*math.Pi*2.5*s)) +
+			0.2*math.Sin(2*math.Pi*1100*s+3*math.Sin(2*math.Pi*5*s)) + 0.15*w
+		if s > 3 && s < 3.7 {
+			v = 0
+		}
+		y[i] = float32(v)
+	}
+	return y
+}
+
+// runStream runs y (zero-padded to whole hops) through p and returns len(y) samples.
+func runStream(t testing.TB, p *Processor, y []float32) []float32 {
+	t.Helper()
+	h := p.FrameSize()
+	n := (len(y) + h - 1) / h * h
+	in := make([]float32, n)
+	copy(in, y)
+	out := make([]float32, n)
+	for i := 0; i < n; i += h {
+		if err := p.Process(out[i:i+h], in[i:i+h]); err != nil {
+			t.Fatalf("frame at %d: %v", i, err)
+		}
+	}
+	return out[:len(y)]
+}
+
+func maxDiff(a, b []float32) (float64, int) {
+	worst, at := 0.0, -1
+	for i := range a {
+		d := math.Abs(float64(a[i] - b[i]))
+		if d > worst || math.IsNaN(d) {
+			worst, at = d, i
+		}
+	}
+	return worst, at
+}
+
+func checkFinite(t *testing.T, name string, x []float32) {
+	t.Helper()
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("%s: sample %d is %v", name, i, v)
+		}
+	}
+}
+
+func TestContract(t *testing.T) {
+	b := loadTiny(t)
+	c, err := ParseContract(&b.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hop != 160 || c.Lookahead != 7 || c.Latency != 0 || c.AlgorithmicLatency != 160 {
+		t.Errorf("contract %+v", c)
+	}
+	if n := len(c.Networks[DenoiserStep].Caches); n != 9 {
+		t.Errorf("denoiser_step has %d caches, want 9 (2 encoders, 6 layers, decoder)", n)
+	}
+	off := b.Manifest
+	off.Kind = bundle.KindOffline
+	if _, err := ParseContract(&off); err == nil {
+		t.Error("offline manifest: want error")
+	}
+	var raw map[string]any
+	json.Unmarshal(b.Manifest.Streaming, &raw)
+	raw["hop"] = 100 // not a multiple of 8 and not the graphs' hop
+	bad := b.Manifest
+	bad.Streaming, _ = json.Marshal(raw)
+	if _, err := ParseContract(&bad); err == nil {
+		t.Error("hop 100: want error")
+	}
+}
+
+// The issue's acceptance test: 10 s streamed frame by frame equals the whole-file run of
+// the same model's whole-signal graphs with the same counter-noise draws.
+func TestStreamEqualsWholeFile(t *testing.T) {
+	b := loadTiny(t)
+	whole, err := OpenWhole(b, ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	y := signal(10 * 16000)
+	for _, steps := range []int{6, 3, 1} {
+		want := make([]float32, len(y))
+		if err := whole.Enhance(want, y, steps, sampler.CounterNoise{Seed: 5}, 0); err != nil {
+			t.Fatal(err)
+		}
+		p := openTiny(t, Options{Steps: steps, Seed: 5})
+		got := runStream(t, p, y)
+		d, at := maxDiff(got, want)
+		t.Logf("steps %d: max |stream − whole| = %.3g (at %d; |whole| ≤ %.3g)", steps, d, at, peak(want))
+		if !(d <= 1e-4) { // NaN fails too
+			t.Errorf("steps %d: max |stream − whole| = %g at sample %d, want ≤ 1e-4", steps, d, at)
+		}
+	}
+}
+
+func peak(x []float32) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+func readGolden(t *testing.T, b *bundle.Bundle, name string) []float32 {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(tinyDir, "golden", name+".f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+// The exporter's golden run (PyTorch, whole signal, fixed draws) reproduced frame by frame.
+func TestGoldenStreamed(t *testing.T) {
+	b := loadTiny(t)
+	y, noise, sample := readGolden(t, b, "y"), readGolden(t, b, "noise"), readGolden(t, b, "sample")
+	steps := len(noise) / len(y)
+	draws := make([][]float32, steps)
+	for k := range draws {
+		// Rows padded with zeros past N, for the zero-padded last hop.
+		draws[k] = make([]float32, len(y)+160)
+		copy(draws[k], noise[k*len(y):(k+1)*len(y)])
+	}
+	p := openTiny(t, Options{Steps: steps, Noise: &sampler.FixedNoise{Draws: draws}})
+	got := runStream(t, p, y)
+	d, at := maxDiff(got, sample)
+	t.Logf("golden: max |stream − PyTorch sample| = %.3g", d)
+	if !(d <= 1e-4) {
+		t.Errorf("max |stream − golden sample| = %g at %d, want ≤ 1e-4", d, at)
+	}
+}
+
+func TestResetRepeats(t *testing.T) {
+	p := openTiny(t, Options{Seed: 9})
+	a := signal(2 * 16000)
+	first := runStream(t, p, a)
+	p.Reset()
+	runStream(t, p, signal(16000)[:8000]) // another utterance in between
+	p.Reset()
+	second := runStream(t, p, a)
+	for i := range first {
+		if first[i] != second[i] {
+			t.Fatalf("after Reset sample %d differs: %v vs %v", i, first[i], second[i])
+		}
+	}
+	fresh := runStream(t, openTiny(t, Options{Seed: 9}), a)
+	if d, _ := maxDiff(fresh, first); d != 0 {
+		t.Errorf("fresh processor differs from reset one by %g", d)
+	}
+}
+
+func TestExtremeInputs(t *testing.T) {
+	p := openTiny(t, Options{Seed: 2})
+	n := 2 * 16000
+	silent, square, loud := make([]float32, n), make([]float32, n), make([]float32, n)
+	var lcg uint32 = 7
+	for i := range square {
+		square[i] = 1
+		if (i/40)%2 == 1 { // 200 Hz, clipped at ±1
+			square[i] = -1
+		}
+		lcg = lcg*1664525 + 1013904223
+		loud[i] = float32(math.Copysign(1, float64(int32(lcg))))
+	}
+	for name, x := range map[string][]float32{"silence": silent, "square ±1": square, "clipped noise ±1": loud} {
+		for _, steps := range []int{6, 1} {
+			p.Reset()
+			if err := p.SetSteps(steps); err != nil {
+				t.Fatal(err)
+			}
+			out := runStream(t, p, x)
+			checkFinite(t, name, out)
+		}
+	}
+}
+
+// A step change mid-stream hands the caches over and, once the chain's finite memory has
+// passed (S·context samples), gives exactly the whole-file output of the new step count.
+func TestSetStepsMidStream(t *testing.T) {
+	b := loadTiny(t)
+	whole, err := OpenWhole(b, ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	y := signal(4 * 16000)
+	p := openTiny(t, Options{Steps: 6, Seed: 4})
+	h := p.FrameSize()
+	for _, c := range []struct{ from, to int }{{6, 3}, {3, 6}, {6, 1}, {2, 5}} {
+		p.Reset()
+		if err := p.SetSteps(c.from); err != nil {
+			t.Fatal(err)
+		}
+		switchAt := 100 * h
+		out := make([]float32, len(y))
+		for i := 0; i < len(y); i += h {
+			if i == switchAt {
+				if err := p.SetSteps(c.to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := p.Process(out[i:i+h], y[i:i+h]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkFinite(t, "after switch", out)
+		want := make([]float32, len(y))
+		if err := whole.Enhance(want, y, c.to, sampler.CounterNoise{Seed: 4}, 0); err != nil {
+			t.Fatal(err)
+		}
+		settle := switchAt + c.to*p.Context() + h
+		d, _ := maxDiff(out[settle:], want[settle:])
+		dj, _ := maxDiff(out[switchAt:switchAt+h], want[switchAt:switchAt+h])
+		t.Logf("%d→%d steps: first hop after the switch differs from the %d-step whole-file run by %.3g; from +%d ms on by %.3g",
+			c.from, c.to, c.to, dj, (settle-switchAt)/16, d)
+		if !(d <= 1e-4) {
+			t.Errorf("%d→%d: %g from the %d-step whole-file output after settling, want ≤ 1e-4", c.from, c.to, d, c.to)
+		}
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	p := openTiny(t, Options{})
+	in, out := signal(p.FrameSize()), make([]float32, p.FrameSize())
+	if err := p.Process(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(50, func() { p.Process(out, in) }); n != 0 {
+		t.Errorf("Process: %v allocations per frame, want 0", n)
+	}
+	steps := []int{3, 6, 1, 4}
+	k := 0
+	if n := testing.AllocsPerRun(20, func() {
+		p.SetSteps(steps[k%len(steps)])
+		k++
+		p.Process(out, in)
+	}); n != 0 {
+		t.Errorf("SetSteps+Process: %v allocations, want 0", n)
+	}
+}
+
+func TestFrameErrorsAndStats(t *testing.T) {
+	p := openTiny(t, Options{})
+	if err := p.Process(make([]float32, 160), make([]float32, 100)); err == nil {
+		t.Error("short frame: want error")
+	}
+	if err := p.SetSteps(7); err == nil {
+		t.Error("steps 7 > max 6: want error")
+	}
+	runStream(t, p, signal(1600))
+	if s := p.FrameStats(); s.Frames != 10 || s.Max < s.P50 || s.P50 <= 0 {
+		t.Errorf("frame stats %+v", s)
+	}
+	if p.Latency() != 0 || p.FrameSize() != 160 || p.SampleRate() != 16000 || p.MaxSteps() != 6 {
+		t.Errorf("latency %d frame %d rate %d max steps %d", p.Latency(), p.FrameSize(), p.SampleRate(), p.MaxSteps())
+	}
+}
