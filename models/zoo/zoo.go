@@ -15,9 +15,10 @@ import (
 	"github.com/restoregrad/restoregrad/models/bundle"
 )
 
-// shipped holds every bundle folder beside this file.
+// shipped holds every bundle folder beside this file: manifest, graphs and card (the
+// golden/ parity tensors stay on disk for the tests).
 //
-//go:embed *
+//go:embed */manifest.json */*.onnx */CARD.md
 var shipped embed.FS
 
 // Default bundle names.
