@@ -5,8 +5,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/dsp/wav"
@@ -158,26 +160,55 @@ func TestReferenceDev(t *testing.T) {
 	if testing.Short() {
 		limit = 16
 	}
+	type job struct {
+		key, sub string
+		ref      ref
+		got      Score
+		err      error
+	}
+	var jobs []*job
+	count := map[string]int{}
+	for key, r := range refs {
+		set, _, _ := strings.Cut(key, "/")
+		sub := strings.TrimPrefix(set, "vbd_dev_")
+		if limit < len(refs) && count[sub] >= limit/2 {
+			continue
+		}
+		count[sub]++
+		jobs = append(jobs, &job{key: key, sub: sub, ref: r})
+	}
+	// Score on every core: the sessions are safe for concurrent use.
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				_, file, _ := strings.Cut(j.key, "/")
+				chans, format, err := wav.ReadFile(filepath.Join(sharedDev, j.sub, file))
+				if err != nil {
+					j.err = err
+					continue
+				}
+				j.got, j.err = s.Score(chans[0], format.SampleRate)
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
 	var diff [3]float64
 	var worst float64
 	var cleanOVRL, noisyOVRL float64
 	n := 0
-	count := map[string]int{}
-	for key, r := range refs {
-		set, file, _ := strings.Cut(key, "/")
-		sub := strings.TrimPrefix(set, "vbd_dev_")
-		if count[sub] >= limit/2 && limit < len(refs) {
-			continue
+	for _, j := range jobs {
+		if j.err != nil {
+			t.Fatalf("%s: %v", j.key, j.err)
 		}
-		count[sub]++
-		chans, format, err := wav.ReadFile(filepath.Join(sharedDev, sub, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.Score(chans[0], format.SampleRate)
-		if err != nil {
-			t.Fatalf("%s: %v", key, err)
-		}
+		got, r, key, sub := j.got, j.ref, j.key, j.sub
 		d := [3]float64{math.Abs(got.SIG - r.sig), math.Abs(got.BAK - r.bak), math.Abs(got.OVRL - r.ovrl)}
 		for i := range d {
 			diff[i] += d[i]
@@ -196,7 +227,7 @@ func TestReferenceDev(t *testing.T) {
 	for i := range diff {
 		diff[i] /= float64(n)
 	}
-	t.Logf("%d clips: mean |Δ| SIG %.4f BAK %.4f OVRL %.4f, worst %.4f; mean OVRL clean %.3f noisy %.3f",
+	t.Logf("%d clips: mean |Δ| SIG %.1e BAK %.1e OVRL %.1e, worst %.1e; mean OVRL clean %.3f noisy %.3f",
 		n, diff[0], diff[1], diff[2], worst, cleanOVRL/float64(count["clean"]), noisyOVRL/float64(count["noisy"]))
 	for i, name := range []string{"SIG", "BAK", "OVRL"} {
 		if diff[i] > 0.02 {

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/restoregrad/restoregrad/dsp/resample"
+	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/engine/eval"
+	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/gtcrn"
+	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/zoo"
+)
+
+func init() {
+	register(command{name: "bench", summary: "measure real-time factor, latency and memory of models", run: runBench})
+}
+
+func runBench(args []string) error {
+	fs := newFlagSet("bench", "[--model M ...] [--steps LIST] [--threads LIST] [--file WAV | --seconds N] [flags]",
+		"Times each model at each step count and thread count: the real-time factor (compute time over\n"+
+			"audio time) is the median of --runs runs after one untimed warm-up run. Offline bundles run\n"+
+			"whole-file through the chunked engine; streaming processors run frame by frame.")
+	var (
+		modelNames, peers listFlag
+		steps, threads    intListFlag
+		file, jsonPath    string
+		seconds           float64
+		runs              int
+		mf                modelFlags
+	)
+	fs.Var(&modelNames, "model", "model bundle name or folder (repeatable; default "+zoo.DefaultOffline+")")
+	fs.Var(&peers, "peer", "also time a peer, NAME=PATH; known: gtcrn=gtcrn_simple.onnx (repeatable)")
+	fs.Var(&steps, "steps", "step counts, e.g. 3,6 (default: the model's default)")
+	fs.Var(&threads, "threads", "ONNX Runtime intra-op thread counts, e.g. 1,2 (default 1)")
+	fs.StringVar(&file, "file", "", "time on this WAV file (first channel, resampled to the model's rate)")
+	fs.Float64Var(&seconds, "seconds", 10, "without --file, time on this many seconds of a synthetic speech-like signal")
+	fs.IntVar(&runs, "runs", 5, "timed runs per configuration (the median is reported)")
+	fs.StringVar(&jsonPath, "json", "", "also write the results to this JSON file")
+	fs.StringVar(&mf.provider, "provider", "cpu", "execution provider: cpu or cuda")
+	fs.BoolVar(&mf.cpuFallback, "cpu-fallback", false, "with -provider cuda, fall back to the CPU when CUDA is unavailable")
+	fs.StringVar(&mf.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $ORT_LIB, then the make-setup location)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
+	}
+	if runs < 1 {
+		return &exitError{code: 2, err: errors.New("--runs must be at least 1")}
+	}
+	if len(modelNames) == 0 && len(peers) == 0 {
+		modelNames = listFlag{zoo.DefaultOffline}
+	}
+	if len(threads) == 0 {
+		threads = intListFlag{1}
+	}
+	for _, t := range threads {
+		if t < 1 {
+			return &exitError{code: 2, err: errors.New("--threads values must be at least 1")}
+		}
+	}
+	if err := ort.Init(mf.ortLib); err != nil {
+		return err
+	}
+
+	// The signal, at its own rate; each model gets it resampled to its rate.
+	var signal []float32
+	sigRate := 16000
+	if file != "" {
+		chans, f, err := wav.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		signal, sigRate = chans[0], f.SampleRate
+	} else {
+		if seconds <= 0 {
+			return &exitError{code: 2, err: errors.New("--seconds must be positive")}
+		}
+		signal = eval.BenchSignal(seconds, sigRate)
+	}
+	at := func(rate int) []float32 {
+		if rate == sigRate {
+			return signal
+		}
+		return resample.Resample(signal, sigRate, rate)
+	}
+
+	var results []eval.BenchResult
+	for _, name := range modelNames {
+		b, err := zoo.Find(name)
+		if err != nil {
+			return err
+		}
+		if b.Manifest.Kind == bundle.KindStreaming {
+			// Hook for the streaming issue: open the bundle as an engine.FrameProcessor
+			// and time it with eval.BenchStream, as the GTCRN peer below is.
+			fmt.Fprintf(os.Stderr, "warning: %s is a streaming bundle; streaming models cannot be opened yet, skipped\n", name)
+			continue
+		}
+		for _, th := range threads {
+			f := mf
+			f.name, f.threads = name, th
+			m, def, err := f.open()
+			if err != nil {
+				return fmt.Errorf("model %s: %w", name, err)
+			}
+			list := []int(steps)
+			if len(list) == 0 {
+				list = []int{def}
+			}
+			x := at(m.SampleRate())
+			for _, s := range list {
+				if s == 0 {
+					s = def
+				}
+				if err := m.CheckSteps(s); err != nil {
+					m.Close()
+					return fmt.Errorf("model %s: %w", name, err)
+				}
+				r, err := eval.BenchOffline(m.Manifest().Name, m, s, th, x, runs)
+				if err != nil {
+					m.Close()
+					return err
+				}
+				results = append(results, r)
+				fmt.Fprintf(os.Stderr, "%s@%d threads %d: RTF %.4f\n", r.Name, s, th, r.RTF)
+			}
+			m.Close()
+		}
+	}
+	for _, p := range peers {
+		name, path, err := splitNameValue("peer", p)
+		if err != nil {
+			return err
+		}
+		if strings.ToLower(name) != "gtcrn" {
+			return fmt.Errorf("peer %s: unknown (known peers: gtcrn)", name)
+		}
+		provider, err := ort.ParseProvider(mf.provider)
+		if err != nil {
+			return err
+		}
+		for _, th := range threads {
+			g, err := gtcrn.Open(path, ort.Options{Threads: th, Provider: provider, CPUFallback: mf.cpuFallback})
+			if err != nil {
+				return fmt.Errorf("peer %s: %w", name, err)
+			}
+			r, err := eval.BenchStream(name, g.NewProcessor(), th, at(g.SampleRate()), runs)
+			g.Close()
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+		}
+	}
+	if err := eval.WriteBenchTable(os.Stdout, results); err != nil {
+		return err
+	}
+	if jsonPath != "" {
+		return writeFileWith(jsonPath, func(w io.Writer) error { return eval.WriteBenchJSON(w, results) })
+	}
+	return nil
+}
