@@ -14,8 +14,13 @@ if [ -x scripts/pulse-test-server.sh ]; then
   fi
 fi
 
-echo "== go test"
-go test -count=1 ./... || status=1
+echo "== go test (packages without audio devices)"
+go test -count=1 $(go list ./... | grep -v -e '/stream' -e '/cmd/restoregrad$') || status=1
+
+# The audio tests share one PulseAudio server and measure timing: run them one package at a
+# time, after the CPU-heavy packages above.
+echo "== go test (audio path and CLI, serial)"
+go test -count=1 -p 1 ./stream/... ./cmd/restoregrad/ || status=1
 
 if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
   echo "== pytest models/train"

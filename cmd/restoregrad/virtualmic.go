@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/restoregrad/restoregrad/stream/pulse"
+)
+
+func init() {
+	register(command{name: "virtual-mic", summary: "create a denoised virtual microphone for call apps (PulseAudio/PipeWire)", run: runVirtualMic})
+}
+
+const serviceName = "restoregrad-virtual-mic.service"
+
+func runVirtualMic(args []string) error {
+	fs := newFlagSet("virtual-mic", "[flags]",
+		"Creates a virtual microphone (a null sink plus a remap source, tagged as ours) on the\n"+
+			"PulseAudio or PipeWire server, denoises --input into it until Ctrl-C/SIGTERM, then\n"+
+			"removes it. Pick the name given by --name in your call app. Modules left behind by\n"+
+			"a killed run are removed at the next start.")
+	var o liveOptions
+	name := fs.String("name", pulse.DefaultDescription, "device name shown to apps")
+	list := fs.Bool("list", false, "list our virtual devices and exit")
+	remove := fs.Bool("remove", false, "remove our virtual devices and exit")
+	install := fs.Bool("install-service", false, "write a systemd user unit that runs this command at login, and exit")
+	uninstall := fs.Bool("uninstall-service", false, "remove the systemd user unit, and exit")
+	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
+	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
+	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
+	}
+	ctx := context.Background()
+	switch {
+	case *install:
+		return installService(o, *name)
+	case *uninstall:
+		return uninstallService()
+	case *list:
+		mods, err := pulse.Ours(ctx)
+		if err != nil {
+			return err
+		}
+		if len(mods) == 0 {
+			fmt.Println("no RestoreGrad virtual devices")
+			return nil
+		}
+		for _, m := range mods {
+			state := "running"
+			if m.PID > 0 && syscall.Kill(m.PID, 0) != nil {
+				state = "stale (owner gone)"
+			}
+			fmt.Printf("module %d  %-20s pid %d %s  %s\n", m.Index, m.Name, m.PID, state, m.Argument)
+		}
+		return nil
+	case *remove:
+		n, err := pulse.Remove(ctx, 0)
+		fmt.Printf("removed %d module(s)\n", n)
+		return err
+	}
+
+	info, err := pulse.Info(ctx)
+	if err != nil {
+		return err
+	}
+	proc, err := openProcessor(o.model, o.steps)
+	if err != nil {
+		return err
+	}
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		sigCtx, cancel = context.WithTimeout(sigCtx, o.duration)
+		defer cancel()
+	}
+	vm, err := pulse.CreateVirtualMic(ctx, *name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := vm.Close(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "virtual-mic: removing the virtual devices: %v\n", err)
+		}
+	}()
+	server := "PulseAudio"
+	if info.PipeWire {
+		server = "PipeWire (pipewire-pulse)"
+	}
+	fmt.Fprintf(os.Stderr, "virtual-mic: %q is ready on %s (source %s); pick it in your call app\n", vm.Description, server, vm.Source)
+	o.output = vm.Sink
+	o.rate = pulse.Rate
+	o.block = 10 * time.Millisecond
+	o.cushion = 10 * time.Millisecond
+	// A freshly created null sink has rendered 2 s ahead and takes no audio until that has
+	// passed: the PulseAudio backend restarts it at the stream's latency. With PortAudio
+	// (no PulseAudio backend possible here, but the ALSA plugin), separate streams keep
+	// the input flowing meanwhile.
+	o.freshSink = true
+	o.separate = true
+	o.reconnect = true // a microphone that comes and goes should not tear the device down
+	return runLivePipeline(sigCtx, o, proc, os.Stderr)
+}
+
+// serviceDir is where systemd looks for user units.
+func serviceDir() (string, error) {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "systemd", "user"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".config", "systemd", "user"), nil
+}
+
+func installService(o liveOptions, name string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if abs, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = abs
+	}
+	dir, err := serviceDir()
+	if err != nil {
+		return err
+	}
+	args := []string{exe, "virtual-mic", "--quiet", "--name", name, "--model", o.model}
+	if o.input != "" {
+		args = append(args, "--input", o.input)
+	}
+	if o.steps > 0 {
+		args = append(args, "--steps", strconv.Itoa(o.steps))
+	}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = systemdQuote(a)
+	}
+	unit := fmt.Sprintf(`[Unit]
+Description=RestoreGrad denoised virtual microphone
+After=pipewire-pulse.service pulseaudio.service
+Wants=pipewire-pulse.service
+
+[Service]
+ExecStart=%s
+Restart=on-failure
+RestartSec=3
+Environment=ORT_LIB=%s
+
+[Install]
+WantedBy=default.target
+`, strings.Join(quoted, " "), os.Getenv("ORT_LIB"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, serviceName)
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\nenable it with: systemctl --user daemon-reload && systemctl --user enable --now %s\n", path, serviceName)
+	return nil
+}
+
+func uninstallService() error {
+	dir, err := serviceDir()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, serviceName)
+	if err := os.Remove(path); err != nil {
+		if os.IsNotExist(err) {
+			fmt.Printf("no %s installed\n", path)
+			return nil
+		}
+		return err
+	}
+	fmt.Printf("removed %s\n(if it was enabled: systemctl --user disable --now %s)\n", path, serviceName)
+	return nil
+}
+
+// systemdQuote quotes one ExecStart word.
+func systemdQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\"'\\$%;") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`, `%`, `%%`)
+	return `"` + r.Replace(s) + `"`
+}

@@ -1,0 +1,514 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+// RealtimeConfig tunes a Realtime. The zero value gives the defaults noted on each field.
+type RealtimeConfig struct {
+	// Steps is the number of reverse steps to run while the processor keeps up
+	// (0: the processor's Steps() at construction).
+	Steps int
+	// MinSteps is the fewest steps tried before bypassing (0: 1).
+	MinSteps int
+	// HighLoad: when the smoothed compute time per frame exceeds this fraction of the frame
+	// period, lower the steps, or bypass when already at MinSteps (0: 0.8).
+	HighLoad float64
+	// LowLoad: raise the steps again only when the load predicted at one more step stays
+	// below this fraction over a whole Recover window (0: 0.5). Must be below HighLoad.
+	LowLoad float64
+	// Hold is the least time between two step changes, so each change is measured (0: 200 ms).
+	Hold time.Duration
+	// Recover is how long the load must leave room before the steps go up by one (0: 2 s).
+	Recover time.Duration
+	// Probe is how long a bypass lasts before a trial of the processor (0: 1 s). After a
+	// failed trial it doubles, up to 30 s.
+	Probe time.Duration
+	// Trial is how long the processor runs, with its output discarded, before it takes over
+	// again from bypass (0: 200 ms, at least its latency plus one frame).
+	Trial time.Duration
+	// MaxBacklog: when the caller reports more waiting input than this (SetBacklog) while the
+	// load is above HighLoad, lower the steps at once without waiting for Hold; at MinSteps,
+	// or beyond twice this backlog, bypass at once (0: 100 ms).
+	MaxBacklog time.Duration
+	// Fade is the cross-fade length between processed and dry audio (0: 10 ms; at most one
+	// frame).
+	Fade time.Duration
+	// Now is a monotonic clock for measuring compute time (nil: the real clock). Tests
+	// inject a fake one.
+	Now func() time.Duration
+	// OnEvent, if set, is called from Process's goroutine for every change of state.
+	OnEvent func(RealtimeEvent)
+}
+
+// RealtimeEventKind says what changed.
+type RealtimeEventKind int
+
+// The changes a Realtime reports.
+const (
+	StepsDown    RealtimeEventKind = iota // steps lowered because the load was too high
+	StepsUp                               // steps raised because the load left room
+	BypassOn                              // cross-faded to the dry signal
+	TrialStart                            // started running the processor again in the background
+	TrialFailed                           // the trial was too slow; stay bypassed
+	BypassOff                             // cross-faded back to the processed signal
+	ProcessError                          // the processor returned an error; the frame is dry
+)
+
+func (k RealtimeEventKind) String() string {
+	switch k {
+	case StepsDown:
+		return "steps-down"
+	case StepsUp:
+		return "steps-up"
+	case BypassOn:
+		return "bypass-on"
+	case TrialStart:
+		return "trial-start"
+	case TrialFailed:
+		return "trial-failed"
+	case BypassOff:
+		return "bypass-off"
+	case ProcessError:
+		return "process-error"
+	}
+	return fmt.Sprintf("RealtimeEventKind(%d)", int(k))
+}
+
+// RealtimeEvent is one change of state.
+type RealtimeEvent struct {
+	Kind RealtimeEventKind
+	// At is the stream position of the frame where it happened (audio time, not wall time).
+	At time.Duration
+	// Steps before and after (equal for events that do not change them).
+	From, To int
+	// Load is the smoothed compute time per frame over the frame period at that moment.
+	Load float64
+	Err  error // for ProcessError
+}
+
+func (e RealtimeEvent) String() string {
+	s := fmt.Sprintf("%s at %.2fs: steps %d→%d, load %.2f", e.Kind, e.At.Seconds(), e.From, e.To, e.Load)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// RealtimeStats is a snapshot of a Realtime's counters.
+type RealtimeStats struct {
+	Frames        int64         // frames through Process
+	WetFrames     int64         // frames whose output is the processor's (fades included)
+	BypassFrames  int64         // frames output dry (trial frames included)
+	StepChanges   int64         // SetSteps calls made by the controller
+	BypassEntries int64         // times bypass was entered
+	TrialsFailed  int64         // trials that found the processor still too slow
+	Errors        int64         // frames where the processor returned an error
+	BypassTime    time.Duration // audio time output dry
+	Steps         int           // steps now in use
+	Bypassed      bool          // output is dry now
+	Load          float64       // smoothed compute time per frame / frame period
+	MaxLoad       float64       // the highest single-frame load seen
+	RTF           float64       // total compute time / total audio time processed
+	ComputeTime   time.Duration // total time inside the processor
+	Latency       time.Duration // algorithmic latency (the processor's Latency)
+}
+
+type rtMode int
+
+const (
+	modeWet    rtMode = iota // processor output
+	modeBypass               // dry output, processor idle
+	modeTrial                // dry output, processor running to measure it
+)
+
+// Realtime wraps a FrameProcessor for live use: it measures the compute time of every frame
+// against the frame period and, when the processor falls behind, first lowers its step
+// count, then bypasses it with a short cross-fade to the dry input delayed by the
+// processor's latency (so bypass stays time-aligned), and later tries to recover
+// (hysteresis: the steps go back up only when the predicted load leaves room for a while;
+// a bypass ends only after a trial run of the processor proves fast enough). Every change
+// is counted in Stats and reported to OnEvent.
+//
+// Realtime is itself a FrameProcessor with the same rate, frame size and latency. Process,
+// SetBacklog, SetSteps and Reset belong to one goroutine (the worker); Stats may be called
+// from any goroutine. Process does not allocate.
+type Realtime struct {
+	p   FrameProcessor
+	cfg RealtimeConfig
+
+	n, lat     int
+	frameDur   time.Duration
+	holdFrames int
+	recFrames  int
+	probeBase  int
+	trialLen   int
+	fadeLen    int
+
+	wet     []float32
+	dryBuf  []float32 // delay line (lat samples) followed by the newest frame
+	fadeWin []float32 // rising half-cosine, fadeLen samples
+
+	mode        rtMode
+	target      int // steps wanted when keeping up
+	steps       int // steps set on the processor
+	sinceChange int // frames since the last step change or mode change
+	roomMax     float64
+	probeFrames int // frames of bypass before the next trial
+	modeFrames  int // frames in the current mode
+	trialSum    float64
+	errRun      int
+	backlog     time.Duration
+	ewma        float64
+
+	mu    sync.Mutex
+	stats RealtimeStats
+}
+
+// NewRealtime wraps p. It sets p's steps to cfg.Steps.
+func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
+	if p == nil {
+		return nil, errors.New("realtime: nil processor")
+	}
+	rate, n, lat := p.SampleRate(), p.FrameSize(), p.Latency()
+	if rate <= 0 || n <= 0 || lat < 0 {
+		return nil, fmt.Errorf("realtime: processor reports rate %d, frame %d, latency %d", rate, n, lat)
+	}
+	if cfg.Steps == 0 {
+		cfg.Steps = p.Steps()
+	}
+	if cfg.MinSteps == 0 {
+		cfg.MinSteps = 1
+	}
+	if cfg.Steps < 1 || cfg.Steps > p.MaxSteps() || cfg.MinSteps < 1 || cfg.MinSteps > cfg.Steps {
+		return nil, fmt.Errorf("realtime: steps %d, min steps %d: want 1 ≤ min ≤ steps ≤ %d", cfg.Steps, cfg.MinSteps, p.MaxSteps())
+	}
+	if cfg.HighLoad == 0 {
+		cfg.HighLoad = 0.8
+	}
+	if cfg.LowLoad == 0 {
+		cfg.LowLoad = 0.5
+	}
+	if !(cfg.LowLoad > 0 && cfg.LowLoad < cfg.HighLoad) {
+		return nil, fmt.Errorf("realtime: want 0 < low load %g < high load %g", cfg.LowLoad, cfg.HighLoad)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Hold, 200*time.Millisecond)
+	def(&cfg.Recover, 2*time.Second)
+	def(&cfg.Probe, time.Second)
+	def(&cfg.Trial, 200*time.Millisecond)
+	def(&cfg.MaxBacklog, 100*time.Millisecond)
+	def(&cfg.Fade, 10*time.Millisecond)
+	if cfg.Now == nil {
+		base := time.Now()
+		cfg.Now = func() time.Duration { return time.Since(base) }
+	}
+	r := &Realtime{p: p, cfg: cfg, n: n, lat: lat}
+	r.frameDur = time.Duration(float64(n) / float64(rate) * float64(time.Second))
+	frames := func(d time.Duration) int { return max(1, int(math.Ceil(float64(d)/float64(r.frameDur)))) }
+	r.holdFrames = frames(cfg.Hold)
+	r.recFrames = frames(cfg.Recover)
+	r.probeBase = frames(cfg.Probe)
+	r.trialLen = max(frames(cfg.Trial), (lat+n-1)/n+1)
+	r.fadeLen = min(n, max(1, int(cfg.Fade.Seconds()*float64(rate))))
+	r.wet = make([]float32, n)
+	r.dryBuf = make([]float32, lat+n)
+	r.fadeWin = make([]float32, r.fadeLen)
+	for i := range r.fadeWin {
+		r.fadeWin[i] = float32(0.5 - 0.5*math.Cos(math.Pi*(float64(i)+0.5)/float64(r.fadeLen)))
+	}
+	if err := p.SetSteps(cfg.Steps); err != nil {
+		return nil, fmt.Errorf("realtime: set steps %d: %w", cfg.Steps, err)
+	}
+	r.target, r.steps = cfg.Steps, cfg.Steps
+	r.probeFrames = r.probeBase
+	r.stats.Steps = r.steps
+	r.stats.Latency = time.Duration(float64(lat) / float64(rate) * float64(time.Second))
+	return r, nil
+}
+
+// SampleRate is the processor's rate.
+func (r *Realtime) SampleRate() int { return r.p.SampleRate() }
+
+// FrameSize is the processor's frame size.
+func (r *Realtime) FrameSize() int { return r.n }
+
+// Latency is the processor's latency; the dry path is delayed by the same amount.
+func (r *Realtime) Latency() int { return r.lat }
+
+// Steps is the step count in use now (it may be below the one asked for while overloaded).
+func (r *Realtime) Steps() int { return r.steps }
+
+// MaxSteps is the processor's.
+func (r *Realtime) MaxSteps() int { return r.p.MaxSteps() }
+
+// SetSteps sets the step count wanted while the processor keeps up; the controller may
+// still run fewer.
+func (r *Realtime) SetSteps(n int) error {
+	if n < r.cfg.MinSteps || n > r.p.MaxSteps() {
+		return fmt.Errorf("realtime: steps %d out of range [%d, %d]", n, r.cfg.MinSteps, r.p.MaxSteps())
+	}
+	r.target = n
+	if r.mode == modeWet && n != r.steps {
+		if err := r.p.SetSteps(n); err != nil {
+			return err
+		}
+		r.steps = n
+		r.sinceChange = 0
+		r.roomMax = 0
+		r.mu.Lock()
+		r.stats.Steps = n
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// SetBacklog tells the controller how much input is waiting behind the next frame. A
+// growing backlog while the load is high makes it bypass at once.
+func (r *Realtime) SetBacklog(d time.Duration) { r.backlog = d }
+
+// Reset forgets the stream state of the processor and of the dry delay line. Counters
+// and the controller's state are kept.
+func (r *Realtime) Reset() {
+	r.p.Reset()
+	clear(r.dryBuf)
+}
+
+// Stats returns a snapshot of the counters. Safe from any goroutine.
+func (r *Realtime) Stats() RealtimeStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// Process denoises one frame, or passes it through delayed while bypassed.
+func (r *Realtime) Process(out, in []float32) error {
+	if len(in) != r.n || len(out) != r.n {
+		return fmt.Errorf("realtime: frame of %d in, %d out, want %d", len(in), len(out), r.n)
+	}
+	// Dry path: the input delayed by the processor's latency.
+	copy(r.dryBuf[r.lat:], in)
+	dry := r.dryBuf[:r.n]
+
+	var load float64
+	var perr error
+	ran := r.mode != modeBypass
+	if ran {
+		t0 := r.cfg.Now()
+		perr = r.p.Process(r.wet, in)
+		dt := r.cfg.Now() - t0
+		load = float64(dt) / float64(r.frameDur)
+		r.mu.Lock()
+		r.stats.ComputeTime += dt
+		r.mu.Unlock()
+	}
+	at := time.Duration(r.stats.Frames) * r.frameDur
+	wasWet := r.mode == modeWet
+	fadeOut, fadeIn := false, false
+
+	switch r.mode {
+	case modeWet:
+		if perr != nil {
+			r.errRun++
+			r.emit(RealtimeEvent{Kind: ProcessError, At: at, From: r.steps, To: r.steps, Load: r.ewma, Err: perr})
+			r.countErr()
+			if r.errRun >= 3 {
+				r.enterBypass(at)
+			}
+			copy(out, dry)
+			wasWet = false // the frame is dry, no fade possible
+			break
+		}
+		r.errRun = 0
+		r.smooth(load)
+		r.sinceChange++
+		fadeOut = r.control(at, load)
+	case modeBypass:
+		r.modeFrames++
+		if r.modeFrames >= r.probeFrames {
+			r.mode, r.modeFrames, r.trialSum = modeTrial, 0, 0
+			r.p.Reset()
+			if r.steps != r.cfg.MinSteps {
+				r.setSteps(r.cfg.MinSteps)
+			}
+			r.emit(RealtimeEvent{Kind: TrialStart, At: at, From: r.steps, To: r.steps, Load: r.ewma})
+		}
+	case modeTrial:
+		r.modeFrames++
+		if perr != nil {
+			r.countErr()
+			r.emit(RealtimeEvent{Kind: ProcessError, At: at, From: r.steps, To: r.steps, Load: load, Err: perr})
+			r.failTrial(at, load)
+			break
+		}
+		r.trialSum += load
+		if load > 1 {
+			r.failTrial(at, load)
+			break
+		}
+		if r.modeFrames >= r.trialLen {
+			mean := r.trialSum / float64(r.modeFrames)
+			if mean > r.cfg.HighLoad*0.9 {
+				r.failTrial(at, mean)
+				break
+			}
+			r.mode, r.sinceChange, r.roomMax, r.ewma = modeWet, 0, 0, mean
+			r.probeFrames = r.probeBase
+			fadeIn = true
+			r.emit(RealtimeEvent{Kind: BypassOff, At: at, From: r.steps, To: r.steps, Load: mean})
+		}
+	}
+
+	switch {
+	case fadeOut: // processed → dry over the end of this frame
+		k := r.n - r.fadeLen
+		copy(out[:k], r.wet[:k])
+		for i, g := range r.fadeWin {
+			out[k+i] = r.wet[k+i] + g*(dry[k+i]-r.wet[k+i])
+		}
+	case fadeIn: // dry → processed over the end of this frame
+		k := r.n - r.fadeLen
+		copy(out[:k], dry[:k])
+		for i, g := range r.fadeWin {
+			out[k+i] = dry[k+i] + g*(r.wet[k+i]-dry[k+i])
+		}
+	case wasWet:
+		copy(out, r.wet)
+	default:
+		copy(out, dry)
+	}
+	// Shift the delay line by one frame.
+	copy(r.dryBuf, r.dryBuf[r.n:])
+
+	r.mu.Lock()
+	s := &r.stats
+	s.Frames++
+	if wasWet || fadeIn {
+		s.WetFrames++
+	} else {
+		s.BypassFrames++
+		s.BypassTime += r.frameDur
+	}
+	if ran && perr == nil {
+		s.MaxLoad = max(s.MaxLoad, load)
+	}
+	s.Load = r.ewma
+	s.Steps = r.steps
+	s.Bypassed = r.mode != modeWet
+	s.RTF = float64(s.ComputeTime) / (float64(s.Frames) * float64(r.frameDur))
+	r.mu.Unlock()
+	return nil
+}
+
+// smooth folds one frame's load into the moving average (about 8 frames).
+func (r *Realtime) smooth(load float64) {
+	if r.sinceChange == 0 && r.ewma == 0 {
+		r.ewma = load
+		return
+	}
+	r.ewma += (load - r.ewma) / 8
+}
+
+// control decides, after a processed frame, whether to change the steps or bypass. It
+// reports whether this frame fades out to dry.
+func (r *Realtime) control(at time.Duration, load float64) bool {
+	over := r.ewma > r.cfg.HighLoad
+	behind := over && r.backlog > r.cfg.MaxBacklog
+	if behind && (r.steps <= r.cfg.MinSteps || r.backlog > 2*r.cfg.MaxBacklog) {
+		r.enterBypass(at)
+		return true
+	}
+	// Falling behind skips the hold time: lower the steps now.
+	if over && (behind || r.sinceChange >= r.holdFrames) {
+		if r.steps <= r.cfg.MinSteps {
+			r.enterBypass(at)
+			return true
+		}
+		// Aim between the thresholds, assuming the cost is proportional to the steps.
+		aim := (r.cfg.HighLoad + r.cfg.LowLoad) / 2
+		next := int(math.Floor(float64(r.steps) * aim / r.ewma))
+		next = min(max(next, r.cfg.MinSteps), r.steps-1)
+		from := r.steps
+		if !r.setSteps(next) {
+			r.enterBypass(at)
+			return true
+		}
+		r.ewma *= float64(next) / float64(from)
+		r.emit(RealtimeEvent{Kind: StepsDown, At: at, From: from, To: next, Load: r.ewma})
+		return false
+	}
+	if r.steps < r.target {
+		// Predicted load with one more step, tracked as a maximum over the window.
+		pred := r.ewma * float64(r.steps+1) / float64(r.steps)
+		if r.sinceChange > r.holdFrames { // skip the frames just after a change
+			r.roomMax = max(r.roomMax, pred)
+		}
+		if r.sinceChange >= r.holdFrames+r.recFrames {
+			if r.roomMax < r.cfg.LowLoad {
+				from := r.steps
+				if r.setSteps(from + 1) {
+					r.ewma *= float64(from+1) / float64(from)
+					r.emit(RealtimeEvent{Kind: StepsUp, At: at, From: from, To: from + 1, Load: r.ewma})
+				}
+			} else {
+				r.sinceChange, r.roomMax = r.holdFrames, 0 // start a new window
+			}
+		}
+	}
+	return false
+}
+
+// setSteps changes the processor's steps and counts it; false if the processor refused.
+func (r *Realtime) setSteps(n int) bool {
+	if err := r.p.SetSteps(n); err != nil {
+		r.countErr()
+		return false
+	}
+	r.steps = n
+	r.sinceChange, r.roomMax = 0, 0
+	r.mu.Lock()
+	r.stats.StepChanges++
+	r.stats.Steps = n
+	r.mu.Unlock()
+	return true
+}
+
+func (r *Realtime) enterBypass(at time.Duration) {
+	r.mode, r.modeFrames = modeBypass, 0
+	r.errRun = 0
+	r.mu.Lock()
+	r.stats.BypassEntries++
+	r.mu.Unlock()
+	r.emit(RealtimeEvent{Kind: BypassOn, At: at, From: r.steps, To: r.steps, Load: r.ewma})
+}
+
+func (r *Realtime) failTrial(at time.Duration, load float64) {
+	r.mode, r.modeFrames = modeBypass, 0
+	r.probeFrames = min(2*r.probeFrames, max(r.probeBase, int(30*time.Second/r.frameDur)))
+	r.mu.Lock()
+	r.stats.TrialsFailed++
+	r.mu.Unlock()
+	r.emit(RealtimeEvent{Kind: TrialFailed, At: at, From: r.steps, To: r.steps, Load: load})
+}
+
+func (r *Realtime) countErr() {
+	r.mu.Lock()
+	r.stats.Errors++
+	r.mu.Unlock()
+}
+
+func (r *Realtime) emit(e RealtimeEvent) {
+	if r.cfg.OnEvent != nil {
+		r.cfg.OnEvent(e)
+	}
+}
+
+var _ FrameProcessor = (*Realtime)(nil)

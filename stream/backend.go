@@ -1,0 +1,63 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The backends a Stream can use (Config.Backend).
+const (
+	// BackendAuto uses BackendPulse when a PulseAudio (or pipewire-pulse) server answers
+	// and both devices are PulseAudio sources/sinks (or the defaults), else BackendPortAudio.
+	BackendAuto = "auto"
+	// BackendPulse talks the PulseAudio native protocol directly, with buffer sizes it
+	// chooses itself.
+	BackendPulse = "pulse"
+	// BackendPortAudio goes through PortAudio (ALSA, JACK, or PulseAudio via ALSA's pulse
+	// plugin).
+	BackendPortAudio = "portaudio"
+)
+
+// backend is one way of reaching the sound devices. Its constructor resolves the devices,
+// sets the Stream's rate with Stream.setup, and opens the devices without starting them.
+// From start on, the backend's audio side hands every input chunk to Stream.capture and
+// fills every output request with Stream.render, on a thread or goroutine of its own.
+type backend interface {
+	// start starts the devices. The output ring already holds what is to be played first.
+	start() error
+	// latency is what the backend knows of the devices' input and output latency.
+	latency() (in, out time.Duration)
+	// close stops the devices and releases everything; it is safe after a failed start
+	// and called once.
+	close()
+}
+
+// errNotPulse means the devices asked for are not PulseAudio devices, or no server answers:
+// BackendAuto then uses PortAudio.
+var errNotPulse = errors.New("not a PulseAudio device")
+
+// openBackend opens the backend that cfg.Backend names on s.
+func openBackend(s *Stream) (backend, error) {
+	switch s.cfg.Backend {
+	case "", BackendAuto:
+		b, err := openPulse(s)
+		if err == nil || !errors.Is(err, errNotPulse) {
+			return b, err
+		}
+		return openPortAudio(s)
+	case BackendPulse:
+		return openPulse(s)
+	case BackendPortAudio:
+		return openPortAudio(s)
+	}
+	return nil, fmt.Errorf("unknown audio backend %q (want %s, %s or %s)", s.cfg.Backend, BackendAuto, BackendPulse, BackendPortAudio)
+}
+
+// A pusher is a backend whose output side the worker drives too: push is called after the
+// worker queued output, and queued is how much output the device holds beyond its own
+// target latency (it counts against the worker's latency bound like the output ring).
+type pusher interface {
+	push()
+	queued() int
+}

@@ -1,0 +1,232 @@
+package stream
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/restoregrad/restoregrad/stream/ring"
+)
+
+// Config chooses the devices and buffering of a Stream. The zero value opens the default
+// input and output at the input's default rate with 10 ms callbacks.
+type Config struct {
+	// Input and Output pick the devices. With the PulseAudio backend: a source (sink) name,
+	// or a unique substring of one's name or description; "" is the server's default. With
+	// PortAudio: see FindDevice; a name that matches no PortAudio device but names a
+	// PulseAudio source (sink) is used through the "pulse" ALSA device, with PULSE_SOURCE
+	// (PULSE_SINK) set.
+	Input, Output string
+	// Backend is BackendAuto (""), BackendPulse or BackendPortAudio.
+	Backend string
+	// SampleRate is the device rate (0: the input device's native rate; for a PulseAudio
+	// source, its own rate).
+	SampleRate int
+	// Block is the callback period (0: 10 ms).
+	Block time.Duration
+	// DeviceLatency is the latency asked of the devices (0: the backend's low-latency
+	// default; for PulseAudio 10 ms of capture fragments and 40 ms of playback buffer).
+	DeviceLatency time.Duration
+	// Cushion is the output pre-fill beyond one block, the margin for worker jitter
+	// (0: 10 ms). It adds to the end-to-end latency.
+	Cushion time.Duration
+	// Separate opens input and output as two PortAudio streams even when one duplex stream
+	// could serve both (each then runs on its own device's clock). The PulseAudio backend
+	// always uses two streams.
+	Separate bool
+	// FreshSink says the output is a sink this process just created (the virtual mic's null
+	// sink). A null sink with no client renders 2 s ahead and then takes nothing for up to
+	// 2 s; the PulseAudio backend suspends and resumes such a sink once its own stream is
+	// connected, which restarts it at the stream's latency.
+	FreshSink bool
+	// MaxBacklog bounds the input waiting for the worker: older input beyond it is dropped
+	// and counted (0: 200 ms).
+	MaxBacklog time.Duration
+}
+
+// Stats are a Stream's counters. Xruns count events (callbacks), samples count audio.
+type Stats struct {
+	Backend          string        `json:"backend"`
+	Rate             int           `json:"device_rate"`
+	Block            int           `json:"block"`
+	Callbacks        int64         `json:"callbacks"`
+	InputXruns       int64         `json:"input_xruns"`        // device input overflows + input ring full
+	OutputXruns      int64         `json:"output_xruns"`       // device output underflows + output ring empty once started
+	InputLost        int64         `json:"input_lost_samples"` // samples the input ring had no room for
+	OutputGaps       int64         `json:"output_gap_samples"` // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
+	DroppedFrames    int64         `json:"dropped_frames"`     // model frames skipped by the worker to bound latency
+	InputPeak        float32       `json:"input_peak"`         // peak of the last worker chunk, linear
+	OutputPeak       float32       `json:"output_peak"`
+	DeviceLatency    time.Duration `json:"device_latency"` // input + output latency reported by the backend
+	Buffered         time.Duration `json:"buffered"`       // audio now waiting in the rings (and beyond the device's target)
+	Algorithmic      time.Duration `json:"algorithmic"`    // resamplers + frame gathering + processor latency
+	EstimatedLatency time.Duration `json:"estimated_latency"`
+}
+
+// Stream is a live input → output path with lock-free rings on both sides of the audio
+// callbacks. Open, then Run (which starts the devices), then Close.
+type Stream struct {
+	cfg            Config
+	backendName    string
+	dev            backend
+	in, out        Device
+	inPulse        string // PulseAudio source name ("" when not PulseAudio)
+	outPulse       string
+	rate, block    int
+	inRing         *ring.Ring
+	outRing        *ring.Ring
+	cushion        int
+	maxBacklog     int
+	callbacks      atomic.Int64
+	inXruns        atomic.Int64
+	outXruns       atomic.Int64
+	inLost         atomic.Int64
+	outGaps        atomic.Int64
+	outPrimed      atomic.Bool
+	dropped        atomic.Int64
+	inPeak         atomic.Uint32
+	outPeak        atomic.Uint32
+	algorithmic    atomic.Int64
+	closeOnce      sync.Once
+	started        bool
+	pendingAtModel atomic.Int64 // samples at model rate gathered but not yet processed
+	modelRate      atomic.Int64
+}
+
+// Open resolves the devices and opens (but does not start) them with the backend that
+// cfg.Backend picks.
+func Open(cfg Config) (*Stream, error) {
+	if cfg.Block == 0 {
+		cfg.Block = 10 * time.Millisecond
+	}
+	if cfg.Cushion == 0 {
+		cfg.Cushion = 10 * time.Millisecond
+	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = 200 * time.Millisecond
+	}
+	s := &Stream{cfg: cfg}
+	dev, err := openBackend(s)
+	if err != nil {
+		return nil, err
+	}
+	s.dev = dev
+	return s, nil
+}
+
+// setup sizes the blocks and rings for the device rate; the backends call it once they
+// know the rate.
+func (s *Stream) setup(rate int) error {
+	if rate <= 0 {
+		return errors.New("no sample rate: the device reports none; give one")
+	}
+	s.rate = rate
+	s.block = max(1, int(math.Round(s.cfg.Block.Seconds()*float64(s.rate))))
+	s.cushion = s.block + int(s.cfg.Cushion.Seconds()*float64(s.rate))
+	s.maxBacklog = max(2*s.block, int(s.cfg.MaxBacklog.Seconds()*float64(s.rate)))
+	var err error
+	if s.inRing, err = ring.New(max(s.rate, 4*s.maxBacklog)); err != nil {
+		return err
+	}
+	if s.outRing, err = ring.New(max(s.rate, 4*(s.cushion+s.maxBacklog))); err != nil {
+		return err
+	}
+	return nil
+}
+
+// capture is the audio side of the input: it queues mono input for the worker and counts
+// what does not fit. xrun reports a device-side overflow. No locks, no allocation.
+func (s *Stream) capture(mono []float32, xrun bool) {
+	if n := s.inRing.Write(mono); n < len(mono) {
+		s.inLost.Add(int64(len(mono) - n))
+		xrun = true
+	}
+	if xrun {
+		s.inXruns.Add(1)
+	}
+}
+
+// render is the audio side of the output: it fills mono from the output ring, with zeros
+// where the worker has nothing yet, and counts those gaps once output has started. It
+// reports whether it had to fill a gap. No locks, no allocation.
+func (s *Stream) render(mono []float32) bool {
+	primed := s.outPrimed.Load() // before the read: the worker sets it after its first write
+	n := s.outRing.Read(mono)
+	if n == len(mono) {
+		return false
+	}
+	clear(mono[n:])
+	if !primed {
+		return false
+	}
+	s.outGaps.Add(int64(len(mono) - n))
+	return true
+}
+
+// Rate is the device sample rate.
+func (s *Stream) Rate() int { return s.rate }
+
+// Backend names the backend in use: BackendPulse or BackendPortAudio.
+func (s *Stream) Backend() string { return s.backendName }
+
+// Devices returns the input and output devices in use. With the PulseAudio backend they
+// carry the source's and sink's names, HostAPI "PulseAudio" and Index -1.
+func (s *Stream) Devices() (in, out Device) { return s.in, s.out }
+
+// PulseNames returns the PulseAudio source and sink in use ("" when not PulseAudio).
+func (s *Stream) PulseNames() (source, sink string) { return s.inPulse, s.outPulse }
+
+// Stats returns the counters; safe from any goroutine.
+func (s *Stream) Stats() Stats {
+	st := Stats{
+		Backend: s.backendName,
+		Rate:    s.rate, Block: s.block,
+		Callbacks:     s.callbacks.Load(),
+		InputXruns:    s.inXruns.Load(),
+		OutputXruns:   s.outXruns.Load(),
+		InputLost:     s.inLost.Load(),
+		OutputGaps:    s.outGaps.Load(),
+		DroppedFrames: s.dropped.Load(),
+		InputPeak:     math.Float32frombits(s.inPeak.Load()),
+		OutputPeak:    math.Float32frombits(s.outPeak.Load()),
+		Algorithmic:   time.Duration(s.algorithmic.Load()),
+	}
+	if s.dev != nil {
+		in, out := s.dev.latency()
+		st.DeviceLatency = in + out
+	}
+	if s.inRing != nil && s.rate > 0 {
+		queued := s.inRing.Len() + s.outRing.Len()
+		if p, ok := s.dev.(pusher); ok {
+			queued += p.queued()
+		}
+		buffered := float64(queued) / float64(s.rate)
+		if mr := s.modelRate.Load(); mr > 0 {
+			buffered += float64(s.pendingAtModel.Load()) / float64(mr)
+		}
+		st.Buffered = time.Duration(buffered * float64(time.Second))
+	}
+	st.EstimatedLatency = st.DeviceLatency + st.Buffered + st.Algorithmic
+	return st
+}
+
+// start starts the devices.
+func (s *Stream) start() error {
+	if err := s.dev.start(); err != nil {
+		return err
+	}
+	s.started = true
+	return nil
+}
+
+// Close stops and closes the devices and releases the backend. Safe to call twice.
+func (s *Stream) Close() error {
+	s.closeOnce.Do(func() {
+		if s.dev != nil {
+			s.dev.close()
+		}
+	})
+	return nil
+}

@@ -1,0 +1,200 @@
+package pulse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// The names and the property that mark our modules. Only modules whose argument carries
+// Tag are ever unloaded.
+const (
+	Tag        = "restoregrad.virtual=1"
+	pidProp    = "restoregrad.pid"
+	SinkName   = "restoregrad_denoised_sink" // the null sink the denoiser plays into
+	SourceName = "restoregrad_denoised_mic"  // the remap source call apps record from
+	// DefaultDescription is the name apps show for the microphone.
+	DefaultDescription = "RestoreGrad Denoised Microphone"
+	// Rate is the virtual devices' sample rate.
+	Rate = 48000
+)
+
+// ErrInUse means another live process owns the virtual microphone.
+var ErrInUse = errors.New("the virtual microphone is in use by another restoregrad process")
+
+// Module is one loaded module of ours.
+type Module struct {
+	Index    int
+	Name     string // module-null-sink or module-remap-source
+	Argument string
+	PID      int // the process that created it (0 if unknown)
+}
+
+// VirtualMic is a created virtual microphone: a null sink the denoiser plays into and a
+// remap source of its monitor (browsers ignore monitor sources, so a real source is needed).
+type VirtualMic struct {
+	Description string
+	Sink        string // play the denoised audio here
+	Source      string // call apps record from here
+	Modules     []Module
+	PipeWire    bool
+}
+
+var pidRE = regexp.MustCompile(regexp.QuoteMeta(pidProp) + `=(\d+)`)
+
+// Ours lists the modules we loaded (any process), in load order.
+func Ours(ctx context.Context) ([]Module, error) {
+	objs, err := List(ctx, "modules")
+	if err != nil {
+		return nil, err
+	}
+	var mods []Module
+	for _, o := range objs {
+		if !strings.Contains(o.Argument, Tag) {
+			continue
+		}
+		m := Module{Index: o.Index, Name: o.Name, Argument: o.Argument}
+		if sm := pidRE.FindStringSubmatch(o.Argument); sm != nil {
+			m.PID, _ = strconv.Atoi(sm[1])
+		}
+		mods = append(mods, m)
+	}
+	return mods, nil
+}
+
+// alive reports whether process pid exists.
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Remove unloads our modules: those of pid only when pid > 0, else all. Sources go
+// before the sinks they remap. It returns how many it unloaded.
+func Remove(ctx context.Context, pid int) (int, error) {
+	mods, err := Ours(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var firstErr error
+	for pass := 0; pass < 2; pass++ {
+		for _, m := range mods {
+			if pid > 0 && m.PID != pid {
+				continue
+			}
+			isSource := m.Name == "module-remap-source"
+			if (pass == 0) != isSource {
+				continue
+			}
+			if err := UnloadModule(ctx, m.Index); err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("unload module %d (%s): %w", m.Index, m.Name, err)
+				}
+				continue
+			}
+			n++
+		}
+	}
+	return n, firstErr
+}
+
+// RemoveStale unloads our modules whose creating process is gone (after a SIGKILL). It
+// fails with ErrInUse if a live process other than this one owns some.
+func RemoveStale(ctx context.Context) (int, error) {
+	mods, err := Ours(ctx)
+	if err != nil {
+		return 0, err
+	}
+	self := os.Getpid()
+	for _, m := range mods {
+		if m.PID != self && alive(m.PID) {
+			return 0, fmt.Errorf("%w (pid %d); stop it, or run 'restoregrad virtual-mic --remove'", ErrInUse, m.PID)
+		}
+	}
+	n := 0
+	for pass := 0; pass < 2; pass++ {
+		for _, m := range mods {
+			if m.PID == self || (pass == 0) != (m.Name == "module-remap-source") {
+				continue
+			}
+			if err := UnloadModule(ctx, m.Index); err != nil {
+				return n, fmt.Errorf("remove stale module %d (%s): %w", m.Index, m.Name, err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// sanitize keeps a description loadable inside the module argument's quoting.
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\'' || r == '"' || r == '\\' || r < ' ' {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// CreateVirtualMic removes stale modules of ours and creates the null sink and the remap
+// source, tagged with this process's pid. If this process already created them it returns
+// them unchanged (idempotent). description is what apps show ("" for the default).
+func CreateVirtualMic(ctx context.Context, description string) (*VirtualMic, error) {
+	info, err := Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	description = sanitize(description)
+	if description == "" {
+		description = DefaultDescription
+	}
+	if _, err := RemoveStale(ctx); err != nil {
+		return nil, err
+	}
+	vm := &VirtualMic{Description: description, Sink: SinkName, Source: SourceName, PipeWire: info.PipeWire}
+	mods, err := Ours(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(mods) == 2 {
+		vm.Modules = mods
+		return vm, nil
+	}
+	if len(mods) > 0 { // half a set from an interrupted create
+		if _, err := Remove(ctx, os.Getpid()); err != nil {
+			return nil, err
+		}
+	}
+	tag := fmt.Sprintf("%s %s=%d", Tag, pidProp, os.Getpid())
+	sinkIdx, err := LoadModule(ctx, "module-null-sink",
+		"sink_name="+SinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
+		fmt.Sprintf(`sink_properties="device.description='%s (playback side)' %s"`, description, tag))
+	if err != nil {
+		return nil, err
+	}
+	vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: os.Getpid()})
+	srcIdx, err := LoadModule(ctx, "module-remap-source",
+		"master="+SinkName+".monitor", "source_name="+SourceName, "channels=1", "channel_map=mono",
+		fmt.Sprintf(`source_properties="device.description='%s' device.class=sound device.icon_name=audio-input-microphone %s"`, description, tag))
+	if err != nil {
+		_ = UnloadModule(ctx, sinkIdx)
+		return nil, err
+	}
+	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: os.Getpid()})
+	return vm, nil
+}
+
+// Close unloads the modules this process created.
+func (vm *VirtualMic) Close(ctx context.Context) error {
+	_, err := Remove(ctx, os.Getpid())
+	return err
+}

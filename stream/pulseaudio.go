@@ -1,0 +1,495 @@
+package stream
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jfreymuth/pulse/proto"
+)
+
+// The PulseAudio backend talks the server's native protocol (github.com/jfreymuth/pulse/proto,
+// pure Go) over two connections: one carries a record stream from the source, the other a
+// playback stream to the sink. Each connection's reader goroutine is this backend's audio
+// side: a data packet from the record stream is converted and written to the input ring;
+// a request from the playback stream is answered at once from the output ring (zeros where
+// it runs dry). Neither takes a lock of ours, allocates, logs or calls the model; the only
+// shared resource is the connection's socket write.
+//
+// Going direct, rather than PortAudio → ALSA → the pulse plugin, lets the stream ask the
+// server for its buffer attributes (capture fragments of one block, a playback target of
+// a few blocks) and keeps the extra periods, poll loops and restarts of the ALSA layers
+// out of the path.
+
+// Default PulseAudio buffering, used when Config.DeviceLatency is 0.
+const (
+	pulseCaptureLatency  = 10 * time.Millisecond // fragsize: the server sends input this often
+	pulsePlaybackLatency = 40 * time.Millisecond // tlength with ADJUST_LATENCY: sink latency + the server-side queue
+	pulseRequestTimeout  = 5 * time.Second
+)
+
+// pulseConn is one connection to the server.
+type pulseConn struct {
+	c      *proto.Client
+	conn   net.Conn
+	closed atomic.Bool
+}
+
+// dialPulse connects and authenticates to the server named by PULSE_SERVER, or the
+// default one under XDG_RUNTIME_DIR. Messages from the server go to handle, on the
+// connection's reader goroutine.
+func dialPulse(handle func(msg any)) (*pulseConn, error) {
+	var addrs [][2]string // network, address
+	if s := os.Getenv("PULSE_SERVER"); s != "" {
+		addrs = parsePulseServer(s)
+	} else if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		addrs = [][2]string{{"unix", filepath.Join(d, "pulse", "native")}}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no PulseAudio server configured (PULSE_SERVER and XDG_RUNTIME_DIR unset)", errNotPulse)
+	}
+	var last error
+	for _, a := range addrs {
+		conn, err := net.DialTimeout(a[0], a[1], 2*time.Second)
+		if err != nil {
+			last = err
+			continue
+		}
+		pc := &pulseConn{c: &proto.Client{}, conn: conn}
+		pc.c.SetTimeout(pulseRequestTimeout)
+		pc.c.Callback = func(msg any) {
+			if _, ok := msg.(*proto.ConnectionClosed); ok {
+				pc.closed.Store(true)
+			}
+			handle(msg)
+		}
+		pc.c.Open(conn)
+		cookie, err := os.ReadFile(pulseCookiePath())
+		if err != nil {
+			cookie = make([]byte, 256) // servers with auth-anonymous (and PipeWire) accept any
+		}
+		var auth proto.AuthReply
+		if err := pc.c.Request(&proto.Auth{Version: pc.c.Version(), Cookie: cookie}, &auth); err != nil {
+			conn.Close()
+			last = fmt.Errorf("authenticate: %w", err)
+			continue
+		}
+		pc.c.SetVersion(auth.Version)
+		props := proto.PropList{
+			"application.name":       proto.PropListString("restoregrad"),
+			"application.process.id": proto.PropListString(strconv.Itoa(os.Getpid())),
+		}
+		if err := pc.c.Request(&proto.SetClientName{Props: props}, &proto.SetClientNameReply{}); err != nil {
+			conn.Close()
+			last = err
+			continue
+		}
+		return pc, nil
+	}
+	return nil, fmt.Errorf("%w: no PulseAudio server answers at %s: %v", errNotPulse, addrs[0][1], last)
+}
+
+func (pc *pulseConn) close() {
+	pc.closed.Store(true)
+	pc.conn.Close()
+}
+
+func pulseCookiePath() string {
+	if p := os.Getenv("PULSE_COOKIE"); p != "" {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config", "pulse", "cookie")
+}
+
+// parsePulseServer reads a PulseAudio server string: addresses separated by spaces, each
+// optionally prefixed by {host}, as unix:PATH, /PATH, tcp:HOST:PORT, tcp4: or tcp6:.
+func parsePulseServer(s string) [][2]string {
+	var out [][2]string
+	for _, f := range strings.Fields(s) {
+		if strings.HasPrefix(f, "{") {
+			if i := strings.IndexByte(f, '}'); i >= 0 {
+				f = f[i+1:]
+			}
+		}
+		switch {
+		case strings.HasPrefix(f, "/"):
+			out = append(out, [2]string{"unix", f})
+		case strings.HasPrefix(f, "unix:"):
+			out = append(out, [2]string{"unix", f[5:]})
+		case strings.HasPrefix(f, "tcp:"), strings.HasPrefix(f, "tcp4:"), strings.HasPrefix(f, "tcp6:"):
+			network, addr, _ := strings.Cut(f, ":")
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				addr = net.JoinHostPort(addr, "4713")
+			}
+			out = append(out, [2]string{network, addr})
+		}
+	}
+	return out
+}
+
+// pulseNode is a source or sink.
+type pulseNode struct {
+	name, description string
+	rate, channels    int
+}
+
+// pulseNodes lists the sources (input) or sinks (output) and says which is the default.
+func pulseNodes(pc *pulseConn, dir Direction) ([]pulseNode, string, error) {
+	var info proto.GetServerInfoReply
+	if err := pc.c.Request(&proto.GetServerInfo{}, &info); err != nil {
+		return nil, "", fmt.Errorf("PulseAudio server info: %w", err)
+	}
+	var nodes []pulseNode
+	if dir == Input {
+		var list proto.GetSourceInfoListReply
+		if err := pc.c.Request(&proto.GetSourceInfoList{}, &list); err != nil {
+			return nil, "", fmt.Errorf("list PulseAudio sources: %w", err)
+		}
+		for _, s := range list {
+			nodes = append(nodes, pulseNode{s.SourceName, propString(s.Properties, "device.description"), int(s.Rate), int(s.Channels)})
+		}
+		return nodes, info.DefaultSourceName, nil
+	}
+	var list proto.GetSinkInfoListReply
+	if err := pc.c.Request(&proto.GetSinkInfoList{}, &list); err != nil {
+		return nil, "", fmt.Errorf("list PulseAudio sinks: %w", err)
+	}
+	for _, s := range list {
+		nodes = append(nodes, pulseNode{s.SinkName, propString(s.Properties, "device.description"), int(s.Rate), int(s.Channels)})
+	}
+	return nodes, info.DefaultSinkName, nil
+}
+
+func propString(p proto.PropList, key string) string {
+	if v, ok := p[key]; ok {
+		return strings.TrimRight(string(v), "\x00")
+	}
+	return ""
+}
+
+// findPulseNode picks the node for spec: "" is the default; otherwise an exact name, then
+// a unique case-insensitive substring of a name or description. A number is never a
+// PulseAudio node (it is a PortAudio device index).
+func findPulseNode(nodes []pulseNode, def, spec string, dir Direction) (pulseNode, error) {
+	if spec == "" {
+		spec = def
+		if spec == "" {
+			return pulseNode{}, fmt.Errorf("%w: the PulseAudio server has no default %s", errNotPulse, dir)
+		}
+	}
+	if _, err := strconv.Atoi(spec); err == nil {
+		return pulseNode{}, fmt.Errorf("%w: %q is a device index", errNotPulse, spec)
+	}
+	what := "sources"
+	if dir == Output {
+		what = "sinks"
+	}
+	var match []pulseNode
+	lower := strings.ToLower(spec)
+	for _, n := range nodes {
+		if n.name == spec {
+			return n, nil
+		}
+		if strings.Contains(strings.ToLower(n.name), lower) || strings.Contains(strings.ToLower(n.description), lower) {
+			match = append(match, n)
+		}
+	}
+	if len(match) == 1 {
+		return match[0], nil
+	}
+	list := func(ns []pulseNode) string {
+		s := make([]string, len(ns))
+		for i, n := range ns {
+			s[i] = n.name
+		}
+		return strings.Join(s, ", ")
+	}
+	if len(match) == 0 {
+		return pulseNode{}, fmt.Errorf("%w: %w: no PulseAudio %s matches %q (%s: %s)", errNotPulse, ErrNoDevice, what, spec, what, list(nodes))
+	}
+	return pulseNode{}, fmt.Errorf("%w: %w: %q matches several PulseAudio %s: %s", errNotPulse, ErrNoDevice, spec, what, list(match))
+}
+
+// pulseBackend is the native PulseAudio backend.
+type pulseBackend struct {
+	s             *Stream
+	inc, outc     *pulseConn
+	rec, play     uint32 // stream indices
+	inMono        []float32
+	outMono       []float32
+	outBytes      []byte
+	requested     atomic.Int64 // samples the server asked for in all, from creation on
+	written       atomic.Int64 // samples sent
+	pumping       atomic.Bool  // a goroutine is in send
+	carry         [4]byte
+	carried       int
+	inLat, outLat time.Duration
+}
+
+// openPulse connects to the server, resolves the source and sink and creates corked record
+// and playback streams. Its errors wrap errNotPulse when there is no server or the names
+// are not PulseAudio devices.
+func openPulse(s *Stream) (backend, error) {
+	b := &pulseBackend{s: s, rec: proto.Undefined, play: proto.Undefined}
+	var err error
+	if b.inc, err = dialPulse(b.onInput); err != nil {
+		return nil, err
+	}
+	if err := b.open(); err != nil {
+		b.close()
+		return nil, err
+	}
+	s.backendName = BackendPulse
+	return b, nil
+}
+
+func (b *pulseBackend) open() error {
+	s := b.s
+	nodes, def, err := pulseNodes(b.inc, Input)
+	if err != nil {
+		return err
+	}
+	src, err := findPulseNode(nodes, def, s.cfg.Input, Input)
+	if err != nil {
+		return err
+	}
+	if nodes, def, err = pulseNodes(b.inc, Output); err != nil {
+		return err
+	}
+	sink, err := findPulseNode(nodes, def, s.cfg.Output, Output)
+	if err != nil {
+		return err
+	}
+	rate := s.cfg.SampleRate
+	if rate == 0 {
+		rate = src.rate
+	}
+	if rate == 0 {
+		rate = sink.rate
+	}
+	if err := s.setup(rate); err != nil {
+		return err
+	}
+	s.inPulse, s.outPulse = src.name, sink.name
+	s.in = Device{Index: -1, Name: src.name, HostAPI: "PulseAudio", MaxInputChannels: src.channels, DefaultSampleRate: float64(src.rate)}
+	s.out = Device{Index: -1, Name: sink.name, HostAPI: "PulseAudio", MaxOutputChannels: sink.channels, DefaultSampleRate: float64(sink.rate)}
+
+	bytesOf := func(d time.Duration) uint32 { return 4 * uint32(math.Round(d.Seconds()*float64(rate))) }
+	spec := proto.SampleSpec{Format: proto.FormatFloat32LE, Channels: 1, Rate: uint32(rate)}
+	capture, playback := pulseCaptureLatency, pulsePlaybackLatency
+	if d := s.cfg.DeviceLatency; d > 0 {
+		capture, playback = d, 3*d
+	}
+	capture = max(capture, s.cfg.Block)
+
+	// Record: fragments of one block; with ADJUST_LATENCY the server sets the source's
+	// latency to match, so input arrives every block.
+	recReq := proto.CreateRecordStream{
+		SampleSpec:         spec,
+		ChannelMap:         proto.ChannelMap{proto.ChannelMono},
+		SourceIndex:        proto.Undefined,
+		SourceName:         src.name,
+		BufferMaxLength:    proto.Undefined,
+		Corked:             true,
+		BufferFragSize:     bytesOf(capture),
+		AdjustLatency:      true,
+		DirectOnInputIndex: proto.Undefined,
+		Properties:         proto.PropList{"media.name": proto.PropListString("RestoreGrad input"), "media.role": proto.PropListString("phone")},
+		ChannelVolumes:     proto.ChannelVolumes{0x10000},
+	}
+	var recRep proto.CreateRecordStreamReply
+	if err := b.inc.c.Request(&recReq, &recRep); err != nil {
+		return fmt.Errorf("PulseAudio: record from %s: %w", src.name, err)
+	}
+	b.rec = recRep.StreamIndex
+	b.inLat = time.Duration(recRep.SourceLatency)*time.Microsecond + time.Duration(float64(recRep.BufferFragSize)/4/float64(rate)*float64(time.Second))
+	b.inMono = make([]float32, max(int(recRep.BufferFragSize)/4, 4*s.block))
+
+	// Playback on its own connection, so that its requests are answered by a goroutine
+	// that is never busy with input. tlength is the whole output latency (ADJUST_LATENCY:
+	// the server splits it between the sink and our queue), minreq half a block so that
+	// it asks for data often, prebuf one minreq so that playback starts (and restarts
+	// after an underrun) without waiting for a full buffer.
+	if b.outc, err = dialPulse(b.onOutput); err != nil {
+		return err
+	}
+	minreq := bytesOf(s.cfg.Block / 2)
+	playReq := proto.CreatePlaybackStream{
+		SampleSpec:            spec,
+		ChannelMap:            proto.ChannelMap{proto.ChannelMono},
+		SinkIndex:             proto.Undefined,
+		SinkName:              sink.name,
+		BufferMaxLength:       proto.Undefined, // the server's default (seconds): never drop what we send
+		Corked:                true,
+		BufferTargetLength:    bytesOf(playback),
+		BufferPrebufferLength: minreq,
+		BufferMinimumRequest:  minreq,
+		SyncID:                proto.Undefined,
+		ChannelVolumes:        proto.ChannelVolumes{0x10000},
+		AdjustLatency:         true,
+		Properties:            proto.PropList{"media.name": proto.PropListString("RestoreGrad output"), "media.role": proto.PropListString("phone")},
+	}
+	var playRep proto.CreatePlaybackStreamReply
+	if err := b.outc.c.Request(&playReq, &playRep); err != nil {
+		return fmt.Errorf("PulseAudio: play to %s: %w", sink.name, err)
+	}
+	b.play = playRep.StreamIndex
+	if s.cfg.FreshSink {
+		for _, suspend := range []bool{true, false} {
+			if err := b.outc.c.Request(&proto.SuspendSink{SinkIndex: proto.Undefined, SinkName: sink.name, Suspend: suspend}, nil); err != nil {
+				return fmt.Errorf("PulseAudio: restart %s: %w", sink.name, err)
+			}
+		}
+	}
+	b.outLat = time.Duration(playRep.SinkLatency)*time.Microsecond + time.Duration(float64(playRep.BufferTargetLength)/4/float64(rate)*float64(time.Second))
+	b.requested.Store(int64(playRep.Missing / 4))
+	n := max(int(playRep.BufferTargetLength), int(playRep.Missing), int(bytesOf(time.Second))) / 4
+	b.outMono = make([]float32, n)
+	b.outBytes = make([]byte, 4*n)
+	return nil
+}
+
+// onInput runs on the input connection's reader goroutine: the audio side of capture.
+func (b *pulseBackend) onInput(msg any) {
+	p, ok := msg.(*proto.DataPacket)
+	if !ok || p.StreamIndex != b.rec {
+		return
+	}
+	data := p.Data
+	s := b.s
+	if b.carried > 0 { // a sample split across packets (the server sends whole frames; in case)
+		k := copy(b.carry[b.carried:], data)
+		b.carried += k
+		data = data[k:]
+		if b.carried == 4 {
+			b.inMono[0] = math.Float32frombits(binary.LittleEndian.Uint32(b.carry[:]))
+			s.capture(b.inMono[:1], false)
+			b.carried = 0
+		}
+	}
+	for len(data) >= 4 {
+		n := min(len(data)/4, len(b.inMono))
+		for i := range n {
+			b.inMono[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+		s.capture(b.inMono[:n], false)
+		data = data[4*n:]
+	}
+	b.carried = copy(b.carry[:], data)
+	s.callbacks.Add(1)
+}
+
+// onOutput runs on the output connection's reader goroutine: the server asks for data.
+func (b *pulseBackend) onOutput(msg any) {
+	switch m := msg.(type) {
+	case *proto.Request:
+		if m.StreamIndex != b.play {
+			return
+		}
+		b.requested.Add(int64(m.Length / 4))
+		b.pump()
+		b.s.callbacks.Add(1)
+	case *proto.Underflow:
+		if m.StreamIndex == b.play && b.s.outPrimed.Load() {
+			b.s.outXruns.Add(1)
+		}
+	}
+}
+
+// push is called by the worker after it queued output.
+func (b *pulseBackend) push() { b.pump() }
+
+// queued is how much audio the server holds beyond its target (tlength): what was sent
+// but not yet asked for.
+func (b *pulseBackend) queued() int { return int(max(0, b.written.Load()-b.requested.Load())) }
+
+// pump moves audio from the output ring to the server. Before the worker's first output it
+// answers the server's requests, with silence where the ring has nothing. After that it
+// sends whatever the worker queued at once, so that the margin against stalls of this
+// process lies in the server's buffer, which keeps playing while we are descheduled, not
+// in our ring, which would stall with us. The worker (push) and the connection's reader
+// (requests) both call pump; an atomic flag lets one in at a time (the other returns at
+// once, never waits), and the one leaving re-checks so that nothing is left behind.
+func (b *pulseBackend) pump() {
+	for b.pumping.CompareAndSwap(false, true) {
+		b.send()
+		b.pumping.Store(false)
+		if !b.pending() {
+			return
+		}
+	}
+}
+
+func (b *pulseBackend) pending() bool {
+	if !b.s.outPrimed.Load() {
+		return b.requested.Load() > b.written.Load()
+	}
+	return b.s.outRing.Len() > 0
+}
+
+// send runs inside pump only (one goroutine at a time): it is the output ring's reader.
+func (b *pulseBackend) send() {
+	s := b.s
+	for {
+		var n int
+		if !s.outPrimed.Load() {
+			n = int(min(b.requested.Load()-b.written.Load(), int64(len(b.outMono))))
+			if n <= 0 {
+				return
+			}
+			s.render(b.outMono[:n])
+		} else if n = s.outRing.Read(b.outMono); n == 0 {
+			return
+		}
+		for i, v := range b.outMono[:n] {
+			binary.LittleEndian.PutUint32(b.outBytes[4*i:], math.Float32bits(v))
+		}
+		if b.outc.c.Send(b.play, b.outBytes[:4*n]) != nil {
+			return
+		}
+		b.written.Add(int64(n))
+	}
+}
+
+func (b *pulseBackend) latency() (in, out time.Duration) { return b.inLat, b.outLat }
+
+// start fills the playback buffer with the silence the server asked for at creation and
+// uncorks both streams.
+func (b *pulseBackend) start() error {
+	b.pump()
+	if err := b.inc.c.Request(&proto.CorkRecordStream{StreamIndex: b.rec, Corked: false}, nil); err != nil {
+		return fmt.Errorf("PulseAudio: start recording: %w", err)
+	}
+	if err := b.outc.c.Request(&proto.CorkPlaybackStream{StreamIndex: b.play, Corked: false}, nil); err != nil {
+		return fmt.Errorf("PulseAudio: start playback: %w", err)
+	}
+	return nil
+}
+
+// close deletes the streams (briefly waiting for the server) and closes the connections.
+func (b *pulseBackend) close() {
+	for _, x := range []struct {
+		pc  *pulseConn
+		req proto.RequestArgs
+		idx uint32
+	}{
+		{b.inc, &proto.DeleteRecordStream{StreamIndex: b.rec}, b.rec},
+		{b.outc, &proto.DeletePlaybackStream{StreamIndex: b.play}, b.play},
+	} {
+		if x.pc == nil {
+			continue
+		}
+		if x.idx != proto.Undefined && !x.pc.closed.Load() {
+			_ = withTimeout(time.Second, "close", func() error { return x.pc.c.Request(x.req, nil) })
+		}
+		x.pc.close()
+	}
+}

@@ -1,0 +1,51 @@
+package stream
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParsePulseServer(t *testing.T) {
+	got := parsePulseServer("{host}unix:/run/pulse/native /tmp/x tcp:localhost tcp4:10.0.0.1:4714 bogus")
+	want := [][2]string{{"unix", "/run/pulse/native"}, {"unix", "/tmp/x"}, {"tcp", "localhost:4713"}, {"tcp4", "10.0.0.1:4714"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestFindPulseNode(t *testing.T) {
+	nodes := []pulseNode{
+		{name: "rg_mic.monitor", description: "Monitor of rg_mic"},
+		{name: "alsa_input.usb-Blue_Yeti", description: "Yeti Stereo Microphone"},
+		{name: "alsa_input.pci-0000_00_1f.3", description: "Built-in Audio"},
+	}
+	for spec, want := range map[string]string{
+		"":               "rg_mic.monitor", // the default
+		"rg_mic.monitor": "rg_mic.monitor",
+		"yeti":           "alsa_input.usb-Blue_Yeti",
+		"built-in":       "alsa_input.pci-0000_00_1f.3",
+	} {
+		n, err := findPulseNode(nodes, "rg_mic.monitor", spec, Input)
+		if err != nil || n.name != want {
+			t.Errorf("%q: got %q, %v; want %q", spec, n.name, err, want)
+		}
+	}
+	for _, spec := range []string{"alsa_input", "no-such-mic", "3"} {
+		_, err := findPulseNode(nodes, "", spec, Input)
+		if !errors.Is(err, errNotPulse) {
+			t.Errorf("%q: want errNotPulse (so auto falls back to PortAudio), got %v", spec, err)
+		}
+		if spec == "no-such-mic" && (!errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "rg_mic.monitor")) {
+			t.Errorf("%q: the error should be ErrNoDevice and list the sources: %v", spec, err)
+		}
+	}
+}
+
+func TestUnknownBackend(t *testing.T) {
+	_, err := Open(Config{Backend: "oss"})
+	if err == nil || !strings.Contains(err.Error(), "unknown audio backend") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build unix
+
+package pulsetest
+
+import "syscall"
+
+var interrupt = syscall.SIGINT

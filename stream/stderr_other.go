@@ -1,0 +1,5 @@
+//go:build !unix
+
+package stream
+
+func redirectStderr(f func() error) error { return f() }

@@ -1,0 +1,150 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/restoregrad/restoregrad/dsp/resample"
+	"github.com/restoregrad/restoregrad/engine"
+)
+
+// ErrStalled is returned by Run when the devices stop calling back (unplugged, server
+// gone).
+var ErrStalled = errors.New("the audio device stopped delivering audio (unplugged or server gone?)")
+
+// RunOptions are the worker's hooks. Each runs on the worker goroutine.
+type RunOptions struct {
+	// OnInput sees every input chunk at the device rate, as read from the input ring.
+	OnInput func(raw []float32)
+	// OnOutput sees every output chunk at the device rate, as written to the output ring.
+	OnOutput func(processed []float32)
+	// Watchdog: no callback for this long ends Run with ErrStalled (0: 2 s).
+	Watchdog time.Duration
+}
+
+// backlogSetter is implemented by engine.Realtime: it is told how far behind the worker is.
+type backlogSetter interface{ SetBacklog(time.Duration) }
+
+// Run starts the devices and runs the worker until ctx ends or the devices fail: it reads
+// input from the ring, resamples it to p's rate, runs p frame by frame, resamples back and
+// queues the result for output. p is typically an *engine.Realtime, which is also told the
+// backlog. Run returns nil when ctx ends.
+func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOptions) error {
+	if opt.Watchdog == 0 {
+		opt.Watchdog = 2 * time.Second
+	}
+	mrate, n := p.SampleRate(), p.FrameSize()
+	if mrate <= 0 || n <= 0 {
+		return fmt.Errorf("processor reports rate %d and frame size %d", mrate, n)
+	}
+	up, err := resample.New(s.rate, mrate)
+	if err != nil {
+		return err
+	}
+	down, err := resample.New(mrate, s.rate)
+	if err != nil {
+		return err
+	}
+	s.modelRate.Store(int64(mrate))
+	bl, _ := p.(backlogSetter)
+	push, _ := s.dev.(pusher)
+	// Algorithmic latency: resamplers, gathering a frame, the processor.
+	alg := up.Delay()/float64(mrate) + float64(n+p.Latency())/float64(mrate) + down.Delay()/float64(s.rate)
+	s.algorithmic.Store(int64(alg * float64(time.Second)))
+
+	chunk := 4 * s.block
+	raw := make([]float32, chunk)
+	acc := make([]float32, 0, up.MaxOutput(chunk)+2*n+64)
+	frame := make([]float32, n)
+	processed := make([]float32, n)
+	outDev := make([]float32, 0, down.MaxOutput(n)+64)
+	// Output queued beyond the cushion is latency: after a stall or an overload spike, skip
+	// frames until it is back within this bound.
+	maxOut := s.cushion + max(5*s.block, s.maxBacklog/4)
+
+	// The cushion is queued ahead of the first real output (not before the devices start,
+	// when the backends' priming would eat it); gaps count from then on.
+	if err := s.start(); err != nil {
+		return err
+	}
+	poll := time.Duration(float64(s.block) / float64(s.rate) * float64(time.Second) / 4)
+	poll = min(max(poll, 500*time.Microsecond), 5*time.Millisecond)
+	lastCallbacks, lastChange := s.callbacks.Load(), time.Now()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if c := s.callbacks.Load(); c != lastCallbacks {
+			lastCallbacks, lastChange = c, time.Now()
+		} else if time.Since(lastChange) > opt.Watchdog {
+			return ErrStalled
+		}
+		// Bound the latency: if the worker fell far behind, drop the oldest input.
+		if excess := s.inRing.Len() - s.maxBacklog; excess > 0 {
+			k := s.inRing.Discard(excess)
+			s.dropped.Add(int64(math.Ceil(float64(k) * float64(mrate) / float64(s.rate) / float64(n))))
+		}
+		m := s.inRing.Read(raw)
+		if m == 0 {
+			time.Sleep(poll)
+			continue
+		}
+		s.inPeak.Store(math.Float32bits(peak(raw[:m])))
+		if opt.OnInput != nil {
+			opt.OnInput(raw[:m])
+		}
+		acc = up.Process(acc, raw[:m])
+		off := 0
+		for len(acc)-off >= n {
+			copy(frame, acc[off:off+n])
+			off += n
+			if bl != nil {
+				waiting := float64(s.inRing.Len())/float64(s.rate) + float64(len(acc)-off)/float64(mrate)
+				bl.SetBacklog(time.Duration(waiting * float64(time.Second)))
+			}
+			if err := p.Process(processed, frame); err != nil {
+				return fmt.Errorf("process: %w", err)
+			}
+			outDev = down.Process(outDev[:0], processed)
+			s.outPeak.Store(math.Float32bits(peak(outDev)))
+			if opt.OnOutput != nil {
+				opt.OnOutput(outDev)
+			}
+			queued := s.outRing.Len()
+			if push != nil {
+				queued += push.queued()
+			}
+			if queued > maxOut {
+				// The worker was late (a stall, an overload before the controller reacted)
+				// or the output device is slower than the input (two clocks): skip a frame.
+				s.dropped.Add(1)
+				continue
+			}
+			if !s.outPrimed.Load() {
+				s.outRing.WriteZeros(s.cushion)
+			}
+			s.outRing.Write(outDev)
+			s.outPrimed.Store(true)
+			if push != nil {
+				push.push()
+			}
+		}
+		copy(acc, acc[off:])
+		acc = acc[:len(acc)-off]
+		s.pendingAtModel.Store(int64(len(acc)))
+	}
+}
+
+func peak(x []float32) float32 {
+	var p float32
+	for _, v := range x {
+		if v < 0 {
+			v = -v
+		}
+		p = max(p, v)
+	}
+	return p
+}
