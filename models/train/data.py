@@ -1,0 +1,353 @@
+"""Training data: `prepare` decodes and indexes the speech/noise sources under data/, and
+`Mixer` makes (clean, noisy) pairs on the fly, deterministically from a seed.
+
+    /usr/bin/python3 -m models.train.data prepare [--noise DIR] [--vb DIR]
+
+Sources: Debian's asterisk-core-sounds-{en,es,fr,it,ru}-g722 (decoded with ffmpeg),
+../shared/data/speech-extra, ../shared/data/noise, asterisk-moh-opsound-g722 (music as noise),
+synthetic white/pink/brown noise and hum, babble from other speakers, an optional user noise
+folder and an optional VoiceBank+DEMAND-layout folder. ../shared/data/vbdemand-dev is never read.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SR = 16000
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+SHARED = ROOT.parent / "shared" / "data"
+ASTERISK_PACKAGES = [f"asterisk-core-sounds-{l}-g722" for l in ("en", "es", "fr", "it", "ru")] + [
+    "asterisk-moh-opsound-g722"]
+VALID_FRACTION = 0.05   # of speech files (by a hash of the file name), and the tail of each noise
+VALID_CLIPS = 24
+VALID_SECONDS = 2.0
+VALID_SEED = 1234
+
+
+def is_validation(name: str) -> bool:
+    """Deterministic file-level split: ~5% of speech files are held out for validation."""
+    h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
+    return (h % 10000) < VALID_FRACTION * 10000
+
+
+# ---------------------------------------------------------------- prepare
+
+def _dpkg_files(pkg: str) -> list[str]:
+    try:
+        out = subprocess.run(["dpkg", "-L", pkg], capture_output=True, text=True, check=True).stdout
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return []
+    return [l for l in out.splitlines() if l.endswith(".g722")]
+
+
+def ensure_packages() -> None:
+    missing = [p for p in ASTERISK_PACKAGES if not _dpkg_files(p)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        print(f"data: missing Debian packages {' '.join(missing)}; run as root or "
+              f"`sudo apt-get install -y {' '.join(missing)}`", file=sys.stderr)
+        return
+    print(f"data: apt-get install -y {' '.join(missing)}")
+    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=False,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def _decode_batch(jobs: list[tuple[str, Path]]) -> None:
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y"]
+    for src, _ in jobs:
+        cmd += ["-f", "g722", "-i", src]
+    for i, (_, dst) in enumerate(jobs):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        cmd += ["-map", f"{i}:a", "-ar", str(SR), "-ac", "1", "-c:a", "pcm_s16le", str(dst)]
+    subprocess.run(cmd, check=True)
+
+
+def decode_asterisk() -> tuple[list[Path], list[Path]]:
+    """Decodes every G.722 prompt and MOH track to data/asterisk/...; returns (speech, music)."""
+    speech, music, jobs = [], [], []
+    for pkg in ASTERISK_PACKAGES:
+        for src in _dpkg_files(pkg):
+            rel = Path(src).relative_to("/usr/share/asterisk")
+            dst = DATA / "asterisk" / rel.with_suffix(".wav")
+            (music if "moh" in pkg else speech).append(dst)
+            if not dst.exists():
+                jobs.append((src, dst))
+    if jobs:
+        print(f"data: decoding {len(jobs)} G.722 files with ffmpeg")
+        batches = [jobs[i:i + 48] for i in range(0, len(jobs), 48)]
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(_decode_batch, batches))
+    return sorted(speech), sorted(music)
+
+
+def read_wav(path: Path | str) -> np.ndarray:
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    if sr != SR:
+        from math import gcd
+        from scipy.signal import resample_poly
+        g = gcd(sr, SR)
+        x = resample_poly(x, SR // g, sr // g).astype(np.float32)
+    return x
+
+
+def _wavs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".wav", ".flac"))
+
+
+def _pack(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    audio = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)
+    return (np.clip(audio, -1, 1) * 32767).astype(np.int16), offsets
+
+
+def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
+    DATA.mkdir(exist_ok=True)
+    ensure_packages()
+    speech_files, music_files = decode_asterisk()
+    extra = SHARED / "speech-extra"
+    if extra.is_dir():
+        speech_files += _wavs(extra)
+    else:
+        print(f"data: {extra} absent, skipped")
+    noise_files = _wavs(SHARED / "noise") if (SHARED / "noise").is_dir() else []
+    if noise_dir:
+        noise_files += _wavs(Path(noise_dir))
+    noise_files += music_files
+
+    split: dict[str, list[np.ndarray]] = {"train": [], "valid": []}
+    names: dict[str, list[str]] = {"train": [], "valid": []}
+    for f in speech_files:
+        x = read_wav(f)
+        if len(x) < SR // 2:
+            continue
+        part = "valid" if is_validation(f.name) else "train"
+        split[part].append(x)
+        names[part].append(str(f.relative_to(ROOT.parent)) if ROOT.parent in f.parents else str(f))
+    noise: dict[str, list[np.ndarray]] = {"train": [], "valid": []}
+    for f in noise_files:
+        x = read_wav(f)
+        cut = int(len(x) * (1 - 0.15))  # last 15% of every noise recording is validation
+        noise["train"].append(x[:cut])
+        noise["valid"].append(x[cut:])
+    packed = {}
+    for part in ("train", "valid"):
+        packed[f"speech_{part}"], packed[f"speech_{part}_off"] = _pack(split[part])
+        packed[f"noise_{part}"], packed[f"noise_{part}_off"] = _pack(noise[part])
+    if vb_dir:
+        vb = Path(vb_dir)
+        clean, noisy = vb / "clean_trainset_wav", vb / "noisy_trainset_wav"
+        if not (clean.is_dir() and noisy.is_dir()):
+            raise SystemExit(f"data: {vb} lacks clean_trainset_wav/ and noisy_trainset_wav/")
+        if "vbdemand-dev" in str(vb.resolve()):
+            raise SystemExit("data: ../shared/data/vbdemand-dev is evaluation data, never training data")
+        pairs = {"train": ([], []), "valid": ([], [])}
+        for c in _wavs(clean):
+            n = noisy / c.name
+            if n.exists():
+                part = "valid" if is_validation(c.name) else "train"
+                cx, nx = read_wav(c), read_wav(n)
+                k = min(len(cx), len(nx))
+                pairs[part][0].append(cx[:k])
+                pairs[part][1].append(nx[:k])
+        for part, (cs, ns) in pairs.items():
+            packed[f"vbclean_{part}"], packed[f"vb_{part}_off"] = _pack(cs)
+            packed[f"vbnoisy_{part}"], _ = _pack(ns)
+    np.savez(DATA / "corpus.npz", **packed)
+    corpus = Corpus.load()
+    val = Mixer(corpus, "valid", seed=VALID_SEED).validation_set(VALID_CLIPS, int(VALID_SECONDS * SR))
+    np.savez(DATA / "valid.npz", **val)
+    info = {
+        "speech_files": {p: len(v) for p, v in names.items()},
+        "speech_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in split.items()},
+        "noise_files": len(noise_files),
+        "noise_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in noise.items()},
+        "vb_pairs": vb_dir is not None,
+        "valid_clips": VALID_CLIPS, "valid_seconds": VALID_SECONDS, "valid_seed": VALID_SEED,
+        "valid_names": names["valid"],
+    }
+    (DATA / "index.json").write_text(json.dumps(info, indent=1))
+    print("data:", json.dumps({k: v for k, v in info.items() if k != "valid_names"}))
+
+
+# ---------------------------------------------------------------- mixing
+
+class Corpus:
+    """Packed int16 audio (one array per part) with file offsets."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.a = arrays
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Corpus":
+        path = path or DATA / "corpus.npz"
+        if not path.exists():
+            raise SystemExit(f"{path} missing: run `make data` first")
+        with np.load(path) as z:
+            return cls({k: z[k] for k in z.files})
+
+    def files(self, kind: str, part: str) -> int:
+        key = f"{kind}_{part}_off"
+        return len(self.a[key]) - 1 if key in self.a else 0
+
+    def get(self, kind: str, part: str, i: int, key: str | None = None) -> np.ndarray:
+        off = self.a[f"{kind}_{part}_off"]
+        return self.a[key or f"{kind}_{part}"][off[i]:off[i + 1]].astype(np.float32) / 32767.0
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
+
+
+def _crop(rng: np.random.Generator, x: np.ndarray, n: int) -> np.ndarray:
+    if len(x) >= n:
+        s = rng.integers(0, len(x) - n + 1)
+        return x[s:s + n].copy()
+    out = np.zeros(n, np.float32)
+    s = rng.integers(0, n - len(x) + 1)
+    out[s:s + len(x)] = x
+    return out
+
+
+def coloured_noise(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    """1/f^exponent noise (0 white, 1 pink, 2 brown) shaped in the frequency domain."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SR)
+    f[0] = f[1]
+    x = np.fft.irfft(spec / f ** (exponent / 2), n)
+    return (x / (_rms(x) + 1e-9)).astype(np.float32)
+
+
+def hum(rng: np.random.Generator, n: int) -> np.ndarray:
+    f0 = rng.choice([50.0, 60.0]) * rng.uniform(0.99, 1.01)
+    t = np.arange(n) / SR
+    x = sum(rng.uniform(0.1, 1) / k * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3)) for k in range(1, 8))
+    x = x + 0.05 * rng.standard_normal(n)
+    return (x / _rms(x)).astype(np.float32)
+
+
+def tilt(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Random spectral tilt: blend with a first-difference (bright) or one-pole low-pass (dull)."""
+    g = rng.uniform(-0.6, 0.6)
+    if g >= 0:
+        d = np.diff(x, prepend=x[:1])
+        return (x + g * d * 2).astype(np.float32)
+    from scipy.signal import lfilter
+    c = 0.6
+    lp = lfilter([1 - c], [1, -c], x).astype(np.float32)
+    return ((1 + g) * x - g * lp).astype(np.float32)
+
+
+def reverb(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Synthetic room: direct path + exponentially decaying noise tail (RT60 0.1-0.6 s)."""
+    from scipy.signal import fftconvolve
+    rt60 = rng.uniform(0.1, 0.6)
+    n = int(rt60 * SR)
+    t = np.arange(n) / SR
+    h = rng.standard_normal(n) * np.exp(-6.9 * t / rt60) * rng.uniform(0.05, 0.3)
+    h[: int(0.002 * SR)] = 0
+    h[0] = 1.0
+    return fftconvolve(x, h)[: len(x)].astype(np.float32)
+
+
+class Mixer:
+    """(clean, noisy) pairs mixed on the fly at -5..20 dB SNR, reproducible from `seed`."""
+
+    def __init__(self, corpus: Corpus, part: str = "train", seed: int = 0,
+                 snr_db: tuple[float, float] = (-5.0, 20.0)):
+        self.c, self.part, self.snr = corpus, part, snr_db
+        self.rng = np.random.default_rng(seed)
+        self.n_speech = corpus.files("speech", part)
+        self.n_noise = corpus.files("noise", part)
+        self.n_vb = corpus.files("vb", part)
+        if self.n_speech == 0:
+            raise SystemExit(f"no {part} speech in the corpus: run `make data`")
+
+    def speech(self, n: int, min_rms: float = 0.01) -> np.ndarray:
+        for _ in range(8):
+            x = _crop(self.rng, self.c.get("speech", self.part, int(self.rng.integers(self.n_speech))), n)
+            if _rms(x) > min_rms:
+                break
+        return x
+
+    def noise(self, n: int) -> np.ndarray:
+        r = self.rng.uniform()
+        if r < 0.45 and self.n_noise:
+            x = _crop(self.rng, self.c.get("noise", self.part, int(self.rng.integers(self.n_noise))), n)
+            if len(x) and _rms(x) < 1e-4:
+                x = coloured_noise(self.rng, n, 0.0)
+        elif r < 0.7:
+            x = coloured_noise(self.rng, n, float(self.rng.choice([0.0, 1.0, 2.0])))
+        elif r < 0.8:
+            x = hum(self.rng, n)
+        else:
+            k = int(self.rng.integers(3, 7))
+            x = sum(self.speech(n) * self.rng.uniform(0.5, 1.0) for _ in range(k))
+        return (x / (_rms(x) + 1e-9)).astype(np.float32)
+
+    def pair(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.n_vb and self.rng.uniform() < 0.5:
+            i = int(self.rng.integers(self.n_vb))
+            c = self.c.get("vb", self.part, i, f"vbclean_{self.part}")
+            y = self.c.get("vb", self.part, i, f"vbnoisy_{self.part}")
+            s = int(self.rng.integers(0, max(1, len(c) - n + 1)))
+            return _crop(self.rng, c[s:s + n], n), _crop(self.rng, y[s:s + n], n)  # same offsets
+        s = self.speech(n)
+        if self.rng.uniform() < 0.5:
+            s = tilt(self.rng, s)
+        if self.rng.uniform() < 0.3:
+            s = reverb(self.rng, s)
+        noise = self.noise(n)
+        if self.rng.uniform() < 0.2:
+            noise = noise + 0.5 * self.noise(n)
+        snr = self.rng.uniform(*self.snr)
+        noise = noise * _rms(s) / (_rms(noise) * 10 ** (snr / 20) + 1e-9)
+        y = s + noise
+        gain = 10 ** (self.rng.uniform(-35, -15) / 20) / (_rms(y) + 1e-9)  # y RMS -35..-15 dBFS
+        peak = max(np.abs(y).max() * gain, 1e-9)
+        if peak > 0.99:
+            gain *= 0.99 / peak
+        return (s * gain).astype(np.float32), (y * gain).astype(np.float32)
+
+    def batch(self, b: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = zip(*(self.pair(n) for _ in range(b)))
+        return np.stack(xs)[:, None, :], np.stack(ys)[:, None, :]
+
+    def validation_set(self, clips: int, n: int) -> dict[str, np.ndarray]:
+        x, y = self.batch(clips, n)
+        return {"clean": x, "noisy": y}
+
+
+def load_validation() -> tuple[np.ndarray, np.ndarray]:
+    path = DATA / "valid.npz"
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run `make data` first")
+    with np.load(path) as z:
+        return z["clean"], z["noisy"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.data")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare", help="decode and index the training data under data/")
+    p.add_argument("--noise", help="extra folder of noise recordings (any rate, wav/flac)")
+    p.add_argument("--vb", help="folder in the VoiceBank+DEMAND layout (clean_trainset_wav/, noisy_trainset_wav/)")
+    a = ap.parse_args(argv)
+    if a.cmd == "prepare":
+        prepare(a.noise, a.vb)
+
+
+if __name__ == "__main__":
+    main()

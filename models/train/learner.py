@@ -1,0 +1,96 @@
+"""The training objectives in one function (`losses`), and the step-level training state."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import model as M
+from . import schedule as S
+from .params import Config
+
+
+class Networks(nn.Module):
+    """The denoiser, the prior (a net or a fixed function) and, for restoregrad, the posterior."""
+
+    def __init__(self, cfg: Config, objective: str):
+        super().__init__()
+        self.cfg, self.objective = cfg, objective
+        if cfg.causal:  # `rt`: causal networks with streaming caches
+            from . import rt_model as R
+            self.denoiser, self.prior = R.Denoiser(cfg), R.make_prior(cfg, objective)
+        else:
+            self.denoiser = M.Denoiser(cfg)
+            self.prior = M.make_prior(cfg, objective)
+        self.posterior = M.make_posterior(cfg, objective)
+
+    def sigma_parameters(self) -> list[nn.Parameter]:
+        ps = list(self.prior.parameters())
+        if self.posterior is not None:
+            ps += list(self.posterior.parameters())
+        return ps
+
+    def context(self) -> int:
+        return max(self.denoiser.context(), self.prior.context())
+
+
+class Coefficients:
+    """Training-schedule coefficients as float32 tensors."""
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        s = S.training()
+        self.T = s.steps
+        self.a = torch.tensor(s.a, dtype=torch.float32, device=device)
+        self.b = torch.tensor(s.b, dtype=torch.float32, device=device)
+        self.sqrt_delta = torch.tensor(s.delta, dtype=torch.float32, device=device).sqrt()
+        self.latent_weight = S.latent_weight(s)  # a_T^2 / delta_T
+
+
+def prior_matching(log_sp: torch.Tensor, log_sq: torch.Tensor) -> torch.Tensor:
+    """Per-element mean of log(sp^2/sq^2) + sq^2/sp^2 - 1 = 2*KL(N(0,sq^2) || N(0,sp^2))."""
+    return (2 * (log_sp - log_sq) + torch.exp(2 * (log_sq - log_sp)) - 1.0).mean()
+
+
+def latent_regulariser(x0: torch.Tensor, log_s: torch.Tensor, weight: float) -> torch.Tensor:
+    """Per-element mean of (a_T^2/delta_T)*x0^2/s^2 + log s^2 (see README.md for the derivation)."""
+    return (weight * x0 * x0 * torch.exp(-2 * log_s) + 2 * log_s).mean()
+
+
+def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
+           t: torch.Tensor, z: torch.Tensor, eta: float, lam: float) -> dict[str, torch.Tensor]:
+    """All loss terms for one batch. x0, y, z: [B, 1, N]; t: [B] integer steps (0-based).
+
+    Returns loss (the total), dm, lr, pm and the std used to draw eps (sigma) and the
+    prior's std (sigma_prior) for logging."""
+    obj = nets.objective
+    zero = x0.new_zeros(())
+    log_sp = None
+    if obj == "cdiffuse":
+        log_s = torch.zeros_like(y)
+    elif obj == "priorgrad":
+        log_s = torch.log(nets.prior(y))
+    elif obj == "restoregrad-noposterior":
+        log_s = log_sp = nets.prior.log_sigma(y)
+    elif obj == "restoregrad":
+        log_sp = nets.prior.log_sigma(y)
+        log_s = nets.posterior.log_sigma(x0, y)
+    else:
+        raise ValueError(f"unknown objective {obj!r}")
+    sigma = torch.exp(log_s)
+    eps = sigma * z
+    ti = t.long()
+    x_t = (co.a[ti].view(-1, 1, 1) * x0 + co.b[ti].view(-1, 1, 1) * y
+           + co.sqrt_delta[ti].view(-1, 1, 1) * eps)
+    e = nets.denoiser(x_t, y, t.float())
+    dm = (((eps - e) / sigma) ** 2).mean()
+    lr = pm = zero
+    if obj in ("restoregrad", "restoregrad-noposterior"):
+        lr = latent_regulariser(x0, log_s, co.latent_weight)
+    if obj == "restoregrad":
+        pm = prior_matching(log_sp, log_s)
+    loss = dm + eta * lr + lam * pm
+    sp = torch.exp(log_sp) if log_sp is not None else sigma
+    return {"loss": loss, "dm": dm, "lr": lr, "pm": pm, "sigma": sigma, "sigma_prior": sp}
+
+
+def sample_t(batch: int, T: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    return torch.randint(0, T, (batch,), generator=generator)

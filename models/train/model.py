@@ -1,0 +1,216 @@
+"""Networks: the CDiffuSE-style denoiser eps_theta(x_t, y, t), the Prior/Posterior sigma nets,
+and the fixed priors of the baselines (all ones; PriorGrad's frame-energy std)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .params import Config
+
+
+def _enc_padding(kernel: int, stride: int) -> int:
+    # Conv1d(kernel, stride, pad) maps N -> N/stride and ConvTranspose1d back to N
+    # whenever N is a multiple of stride and kernel - stride is even.
+    return (kernel - stride) // 2
+
+
+class StepEmbedding(nn.Module):
+    """Sinusoidal embedding of the continuous step t (float, 0..T-1) followed by an MLP."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.dim = dim
+        half = dim // 2
+        freqs = 10.0 ** (torch.arange(half, dtype=torch.float32) * 4.0 / max(half - 1, 1))
+        self.register_buffer("freqs", freqs, persistent=False)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:  # t: [B] float -> [B, hidden]
+        ang = t.float().reshape(-1, 1) * self.freqs.reshape(1, -1)
+        return self.mlp(torch.cat([torch.sin(ang), torch.cos(ang)], dim=1))
+
+
+class ResidualLayer(nn.Module):
+    """DiffWave layer: gated dilated conv + step embedding + conditioning; residual and skip."""
+
+    def __init__(self, channels: int, cond_channels: int, emb_hidden: int, dilation: int):
+        super().__init__()
+        self.step = nn.Linear(emb_hidden, channels)
+        self.dilated = nn.Conv1d(channels, 2 * channels, 3, padding=dilation, dilation=dilation)
+        self.cond = nn.Conv1d(cond_channels, 2 * channels, 1)
+        self.out = nn.Conv1d(channels, 2 * channels, 1)
+        nn.init.kaiming_normal_(self.dilated.weight)
+        nn.init.kaiming_normal_(self.out.weight)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, emb: torch.Tensor):
+        h = x + self.step(emb).unsqueeze(-1)
+        h = self.dilated(h) + self.cond(cond)
+        gate, filt = torch.chunk(h, 2, dim=1)
+        h = torch.sigmoid(gate) * torch.tanh(filt)
+        res, skip = torch.chunk(self.out(h), 2, dim=1)
+        return (x + res) / math.sqrt(2.0), skip
+
+
+class Denoiser(nn.Module):
+    """eps_theta(x_t, y, t): strided encoder -> gated dilated residual stack -> transposed conv."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        k, s = cfg.kernel, cfg.stride
+        pad = _enc_padding(k, s)
+        self.encoder = nn.Conv1d(2, cfg.channels, k, stride=s, padding=pad)
+        self.cond_encoder = nn.Conv1d(1, cfg.cond_channels, k, stride=s, padding=pad)
+        self.embedding = StepEmbedding(cfg.emb_dim, cfg.emb_hidden)
+        self.layers = nn.ModuleList(
+            ResidualLayer(cfg.channels, cfg.cond_channels, cfg.emb_hidden, 2 ** (i % cfg.dilation_cycle))
+            for i in range(cfg.layers)
+        )
+        self.skip = nn.Conv1d(cfg.channels, cfg.channels, 1)
+        self.decoder = nn.ConvTranspose1d(cfg.channels, 1, k, stride=s, padding=pad)
+        nn.init.zeros_(self.decoder.weight)
+        nn.init.zeros_(self.decoder.bias)
+
+    def forward(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.encoder(torch.cat([x_t, y], dim=1)))
+        cond = F.leaky_relu(self.cond_encoder(y), 0.4)
+        emb = self.embedding(t)
+        skip = torch.zeros_like(h)
+        for layer in self.layers:
+            h, sk = layer(h, cond, emb)
+            skip = skip + sk
+        h = F.relu(self.skip(skip / math.sqrt(len(self.layers))))
+        return self.decoder(h)
+
+    def context(self) -> int:
+        """Receptive field, in samples, on each side of an output sample."""
+        frames = sum(2 ** (i % self.cfg.dilation_cycle) for i in range(self.cfg.layers))
+        return self.cfg.stride * (frames + math.ceil(self.cfg.kernel / self.cfg.stride)) + self.cfg.kernel
+
+
+class SigmaNet(nn.Module):
+    """Prior Net (input y) or Posterior Net (input x0, y): a strided 1-D ResNet encoder whose
+    output is a per-sample std, exp of a log-std bounded to [log sigma_min, log sigma_max]."""
+
+    def __init__(self, cfg: Config, in_channels: int):
+        super().__init__()
+        self.cfg = cfg
+        c, k, s = cfg.sigma_channels, cfg.sigma_kernel, cfg.sigma_stride
+        pad = _enc_padding(k, s)
+        self.encoder = nn.Conv1d(in_channels, c, k, stride=s, padding=pad)
+        self.blocks = nn.ModuleList()
+        for i in range(cfg.sigma_blocks):
+            d = 2 ** i
+            self.blocks.append(nn.Sequential(
+                nn.Conv1d(c, c, 3, padding=d, dilation=d), nn.LeakyReLU(0.2),
+                nn.Conv1d(c, c, 3, padding=1),
+            ))
+        self.decoder = nn.ConvTranspose1d(c, 1, k, stride=s, padding=pad)
+        self.lo = math.log(cfg.sigma_min)
+        self.hi = math.log(cfg.sigma_max)
+        # Start at sigma = 1 everywhere (the plain CDiffuSE process).
+        nn.init.zeros_(self.decoder.weight)
+        with torch.no_grad():
+            p = (0.0 - self.lo) / (self.hi - self.lo)
+            self.decoder.bias.fill_(math.log(p / (1.0 - p)))
+
+    def log_sigma(self, *inputs: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(self.encoder(torch.cat(inputs, dim=1)), 0.2)
+        for block in self.blocks:
+            h = F.leaky_relu(h + block(h), 0.2)
+        return self.lo + (self.hi - self.lo) * torch.sigmoid(self.decoder(h))
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.log_sigma(*inputs))
+
+    def context(self) -> int:
+        frames = sum(2 ** i + 1 for i in range(self.cfg.sigma_blocks))
+        k, s = self.cfg.sigma_kernel, self.cfg.sigma_stride
+        return s * (frames + math.ceil(k / s)) + k
+
+
+class OnesPrior(nn.Module):
+    """CDiffuSE: Sigma = I."""
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.ones_like(y)
+
+    def context(self) -> int:
+        return 0
+
+
+class FrameEnergyPrior(nn.Module):
+    """PriorGrad's handcrafted std: frame RMS of y (hop = stride), divided by its local maximum
+    (+- pg_norm_window samples, so chunked processing stays exact), clamped below at pg_floor."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.frame, self.hop, self.floor = cfg.pg_frame, cfg.sigma_stride, cfg.pg_floor
+        self.win = cfg.pg_norm_window // self.hop
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        n = y.shape[-1]
+        frames = n // self.hop
+        e = F.avg_pool1d(y * y, self.frame, stride=self.hop, padding=self.frame // 2,
+                         count_include_pad=True)[..., :frames]
+        rms = torch.sqrt(e + 1e-10)
+        peak = F.max_pool1d(rms, 2 * self.win + 1, stride=1, padding=self.win)
+        s = torch.clamp(rms / (peak + 1e-8), min=self.floor, max=1.0)
+        b = s.shape[0]
+        return s.unsqueeze(-1).expand(b, 1, frames, self.hop).reshape(b, 1, frames * self.hop)
+
+    def context(self) -> int:
+        return self.win * self.hop + self.frame
+
+
+def make_prior(cfg: Config, objective: str) -> nn.Module:
+    if objective == "cdiffuse":
+        return OnesPrior()
+    if objective == "priorgrad":
+        return FrameEnergyPrior(cfg)
+    return SigmaNet(cfg, 1)
+
+
+def make_posterior(cfg: Config, objective: str) -> nn.Module | None:
+    return SigmaNet(cfg, 2) if objective == "restoregrad" else None
+
+
+def count_params(module: nn.Module | None) -> int:
+    return 0 if module is None else sum(p.numel() for p in module.parameters())
+
+
+def macs_per_second(module: nn.Module, sample_rate: int, seconds: float = 1.0) -> float:
+    """Multiply-accumulates of one evaluation on `seconds` of audio, via forward hooks on
+    Conv1d / ConvTranspose1d / Linear (gating and additions excluded), per second of audio."""
+    total = [0]
+
+    def conv_hook(m: nn.Module, inp, out):
+        if isinstance(m, nn.ConvTranspose1d):
+            total[0] += inp[0].shape[-1] * m.in_channels * m.out_channels * m.kernel_size[0] // m.groups
+        else:
+            total[0] += out.shape[-1] * m.in_channels * m.out_channels * m.kernel_size[0] // m.groups
+
+    def lin_hook(m: nn.Linear, inp, out):
+        total[0] += m.in_features * m.out_features
+
+    hooks = []
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(lin_hook))
+    n = int(sample_rate * seconds)
+    y = torch.zeros(1, 1, n)
+    with torch.no_grad():
+        if isinstance(module, Denoiser):
+            module(y, y, torch.zeros(1))
+        elif isinstance(module, SigmaNet):
+            module(*([y] * module.encoder.in_channels))
+        else:
+            module(y)
+    for h in hooks:
+        h.remove()
+    return total[0] / seconds

@@ -1,0 +1,88 @@
+"""Named configurations: one object per network size (`small`, `paper`, `tiny`)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+# Training schedule shared by every config: T = 50, beta linear 1e-4 ... 0.035 (CDiffuSE).
+TRAIN_T = 50
+TRAIN_BETA_START = 1e-4
+TRAIN_BETA_END = 0.035
+
+# Fast inference schedules (manifest `inference_schedules`). "6" is CDiffuSE's; "3" is ours:
+# it keeps the first and last cumulative noise levels close to the 6-step schedule's
+# (sqrt(alpha_bar') = 0.9995 ... 0.689, inside the training range) with one middle step.
+INFERENCE_SCHEDULES: dict[str, list[float]] = {
+    "6": [1e-4, 1e-3, 0.01, 0.05, 0.2, 0.35],
+    "3": [1e-3, 0.05, 0.5],
+}
+
+OBJECTIVES = ("cdiffuse", "priorgrad", "restoregrad", "restoregrad-noposterior")
+
+
+@dataclass
+class Config:
+    """Network shapes; the diffusion maths lives in schedule.py and learner.py."""
+
+    name: str
+    sample_rate: int = 16000
+    # Strided encoder / transposed-conv decoder (stride 1 and kernel 1 = raw sample rate).
+    kernel: int = 32
+    stride: int = 8
+    channels: int = 32          # residual channels C
+    cond_channels: int = 16     # encoded-noisy-signal channels fed to every layer
+    layers: int = 7
+    dilation_cycle: int = 10    # dilation 2^(i mod cycle)
+    emb_dim: int = 64           # sinusoidal embedding size of the continuous step t
+    emb_hidden: int = 128       # step-embedding MLP width
+    # Prior / Posterior Net (strided 1-D ResNet encoder that outputs a per-sample std).
+    sigma_channels: int = 12
+    sigma_blocks: int = 2
+    sigma_kernel: int = 32
+    sigma_stride: int = 8
+    sigma_min: float = 1e-3
+    sigma_max: float = 2.0
+    # Handcrafted PriorGrad std: frame RMS over `pg_frame` samples, divided by the local
+    # maximum within +-`pg_norm_window` samples, clamped below at `pg_floor`.
+    pg_frame: int = 256
+    pg_norm_window: int = 8000
+    pg_floor: float = 0.1
+    # Loss weights (RestoreGrad's eta and lambda) and training defaults.
+    eta: float = 0.1
+    lam: float = 0.5
+    lr: float = 1e-3
+    sigma_warmup: int = 200     # steps before the sigma nets' parameters move
+    grad_clip: float = 1.0
+    segment: int = 16000        # training crop, samples
+    causal: bool = False        # reserved for the `rt` config
+
+    def replace(self, **kw) -> "Config":
+        return dataclasses.replace(self, **kw)
+
+
+CONFIGS: dict[str, Config] = {
+    # CPU-trainable latent-frame-rate denoiser (2 kHz latent rate), non-causal.
+    "small": Config(name="small"),
+    # CDiffuSE / DiffWave paper size at the raw sample rate: for GPUs.
+    "paper": Config(
+        name="paper", kernel=1, stride=1, channels=64, cond_channels=80, layers=30,
+        dilation_cycle=10, emb_dim=128, emb_hidden=512, sigma_channels=64, sigma_blocks=3,
+        sigma_kernel=32, lr=2e-4, segment=16000,
+    ),
+    # Tests only: tiny and fast.
+    "tiny": Config(
+        name="tiny", kernel=16, stride=8, channels=16, cond_channels=8, layers=3,
+        dilation_cycle=3, emb_dim=16, emb_hidden=32, sigma_channels=4, sigma_blocks=1,
+        sigma_kernel=16, sigma_warmup=0,
+    ),
+    # Streaming: `small`'s shapes with causal convolutions (rt_model.py; stride - 1 = 7 samples
+    # of look-ahead inside each hop), run frame by frame with explicit caches (stream_export.py).
+    "rt": Config(name="rt", causal=True),
+}
+
+
+def get(name: str) -> Config:
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise SystemExit(f"unknown config {name!r}; known: {', '.join(CONFIGS)}") from None

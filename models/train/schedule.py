@@ -1,0 +1,80 @@
+"""Schedule maths of CDiffuSE's interpolating process, exactly as models/BUNDLE.md states it."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import params
+
+
+@dataclass
+class Schedule:
+    """Per-step coefficients (0-based n) of x_n = a_n*x0 + b_n*y + sqrt(delta_n)*eps."""
+
+    betas: np.ndarray
+    alpha_bar: np.ndarray
+    m: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    delta: np.ndarray
+
+    @property
+    def steps(self) -> int:
+        return len(self.betas)
+
+
+def make(betas) -> Schedule:
+    betas = np.asarray(betas, dtype=np.float64)
+    alpha_bar = np.cumprod(1.0 - betas)
+    m = np.sqrt(np.minimum(1.0, (1.0 - alpha_bar) / np.sqrt(alpha_bar)))
+    sq = np.sqrt(alpha_bar)
+    a = (1.0 - m) * sq
+    b = m * sq
+    delta = np.maximum(0.0, (1.0 - alpha_bar) - m**2 * alpha_bar)
+    return Schedule(betas, alpha_bar, m, a, b, delta)
+
+
+def training_betas() -> np.ndarray:
+    return np.linspace(params.TRAIN_BETA_START, params.TRAIN_BETA_END, params.TRAIN_T)
+
+
+def training() -> Schedule:
+    return make(training_betas())
+
+
+def align(train: Schedule, infer: Schedule) -> np.ndarray:
+    """Continuous training step t_n with the same sqrt(alpha_bar) as inference step n."""
+    s = np.sqrt(train.alpha_bar)
+    out = np.zeros(infer.steps)
+    for n, v in enumerate(np.sqrt(infer.alpha_bar)):
+        if v >= s[0]:
+            out[n] = 0.0
+            continue
+        if v <= s[-1]:
+            out[n] = train.steps - 1
+            continue
+        i = int(np.searchsorted(-s, -v, side="right")) - 1  # s[i] >= v > s[i+1]
+        i = min(max(i, 0), train.steps - 2)
+        out[n] = i + (s[i] - v) / (s[i] - s[i + 1])
+    return np.clip(out, 0.0, train.steps - 1)
+
+
+def reverse_coefficients(sched: Schedule) -> list[dict[str, float]]:
+    """k_n, c_n, delta_{n|n-1}, posterior-mean weights and std for n = 1..S-1 (index 0 unused)."""
+    rows: list[dict[str, float]] = [{}]
+    for n in range(1, sched.steps):
+        k = sched.a[n] / sched.a[n - 1]
+        c = sched.b[n] - k * sched.b[n - 1]
+        d_cond = max(0.0, sched.delta[n] - k * k * sched.delta[n - 1])
+        rows.append({
+            "k": k, "c": c, "delta_cond": d_cond,
+            "std": math.sqrt(d_cond * sched.delta[n - 1] / sched.delta[n]),
+        })
+    return rows
+
+
+def latent_weight(sched: Schedule) -> float:
+    """a_T^2 / delta_T: weight of ||x0||^2_{Sigma^-1} in the CDiffuSE latent regulariser."""
+    return float(sched.a[-1] ** 2 / sched.delta[-1])

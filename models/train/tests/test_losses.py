@@ -1,0 +1,114 @@
+import math
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from models.train import learner as L
+from models.train import params
+
+CFG = params.get("tiny")
+
+
+def batch(b: int = 2, n: int = 1600, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x0 = 0.1 * torch.randn(b, 1, n, generator=g)
+    y = x0 + 0.05 * torch.randn(b, 1, n, generator=g)
+    t = torch.randint(0, 50, (b,), generator=g)
+    z = torch.randn(b, 1, n, generator=g)
+    return x0, y, t, z
+
+
+def test_prior_matching_is_twice_kl():
+    g = torch.Generator().manual_seed(1)
+    log_sp = torch.randn(3, 1, 64, generator=g) * 0.5
+    log_sq = torch.randn(3, 1, 64, generator=g) * 0.5
+    kl = kl_divergence(Normal(0.0, log_sq.exp()), Normal(0.0, log_sp.exp())).mean()
+    assert torch.allclose(L.prior_matching(log_sp, log_sq), 2 * kl, atol=1e-5)
+    # Zero when the two distributions are equal.
+    assert abs(float(L.prior_matching(log_sp, log_sp))) < 1e-6
+
+
+def test_latent_regulariser_minimum():
+    # (w*x0^2/s^2 + log s^2) is minimal at s^2 = w*x0^2.
+    x0 = torch.full((1, 1, 8), 0.3)
+    w = 0.01
+    best = 0.5 * math.log(w * 0.09)
+    vals = [float(L.latent_regulariser(x0, torch.full_like(x0, best + d), w)) for d in (-0.1, 0.0, 0.1)]
+    assert vals[1] < vals[0] and vals[1] < vals[2]
+
+
+@pytest.mark.parametrize("objective", params.OBJECTIVES)
+def test_terms_finite_and_stds_positive(objective):
+    torch.manual_seed(0)
+    nets = L.Networks(CFG, objective)
+    co = L.Coefficients()
+    x0, y, t, z = batch()
+    out = L.losses(nets, co, x0, y, t, z, eta=0.1, lam=0.5)
+    for k in ("loss", "dm", "lr", "pm"):
+        assert torch.isfinite(out[k]).all(), k
+    assert (out["sigma"] > 0).all() and (out["sigma_prior"] > 0).all()
+    assert torch.isfinite(nets.prior(y)).all() and (nets.prior(y) > 0).all()
+    if objective == "priorgrad":
+        s = nets.prior(y)
+        assert float(s.min()) >= CFG.pg_floor - 1e-6 and float(s.max()) <= 1 + 1e-6
+    if objective == "cdiffuse":
+        assert torch.equal(nets.prior(y), torch.ones_like(y))
+
+
+def test_restoregrad_every_term_reaches_its_networks():
+    torch.manual_seed(0)
+    nets = L.Networks(CFG, "restoregrad")
+    # Move the sigma nets off their constant start so every path carries gradient.
+    with torch.no_grad():
+        for p in nets.sigma_parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    co = L.Coefficients()
+    x0, y, t, z = batch()
+    out = L.losses(nets, co, x0, y, t, z, eta=0.1, lam=0.5)
+    expect = {"dm": ("denoiser", "posterior"), "lr": ("posterior",), "pm": ("prior", "posterior")}
+    for term, modules in expect.items():
+        nets.zero_grad(set_to_none=True)
+        out[term].backward(retain_graph=True)
+        for name in modules:
+            grads = [p.grad for p in getattr(nets, name).parameters()]
+            assert all(g is not None for g in grads), (term, name)
+            assert sum(float(g.abs().sum()) for g in grads) > 0, (term, name)
+    nets.zero_grad(set_to_none=True)
+    out["loss"].backward()
+    for name in ("denoiser", "prior", "posterior"):
+        assert any(p.grad is not None and float(p.grad.abs().sum()) > 0
+                   for p in getattr(nets, name).parameters()), name
+
+
+def test_noposterior_trains_prior():
+    torch.manual_seed(0)
+    nets = L.Networks(CFG, "restoregrad-noposterior")
+    assert nets.posterior is None
+    out = L.losses(nets, L.Coefficients(), *batch(), eta=0.1, lam=0.5)
+    out["loss"].backward()
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in nets.prior.parameters())
+
+
+def test_overfit_one_pair():
+    """One 1-second pair with fixed (t, z) draws: the tiny denoiser must cut the loss >= 90%."""
+    torch.manual_seed(0)
+    nets = L.Networks(CFG, "cdiffuse")
+    co = L.Coefficients()
+    g = torch.Generator().manual_seed(3)
+    n = 16000
+    tt = torch.arange(n) / 16000
+    x0 = (0.5 * torch.sin(2 * math.pi * 200 * tt) * torch.sin(2 * math.pi * 2 * tt)).view(1, 1, n)
+    y = x0 + 0.1 * torch.randn(1, 1, n, generator=g)
+    t = torch.tensor([20, 45])
+    x0b, yb = x0.expand(2, 1, n), y.expand(2, 1, n)
+    z = torch.randn(2, 1, n, generator=g)
+    opt = torch.optim.Adam(nets.parameters(), lr=1e-2)
+    first = None
+    for _ in range(250):
+        out = L.losses(nets, co, x0b, yb, t, z, 0.0, 0.0)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        first = first if first is not None else float(out["loss"])
+    assert float(out["loss"]) <= 0.1 * first, (first, float(out["loss"]))

@@ -1,0 +1,42 @@
+# Training pipeline targets (models/train/), included by the top-level Makefile.
+#   make data                                   decode/index the training data into data/
+#   make train CONFIG=small OBJECTIVE=restoregrad STEPS=10000 NAME=run1 [RESUME=1]
+#   make export CKPT=runs/run1/last.pt BUNDLE=restoregrad-small [BLEND=0.2]
+#   make export-untrained CONFIG=tiny OBJECTIVE=restoregrad BUNDLE=/tmp/bundle
+#   make pytest-train                           fast CPU tests of the pipeline
+#   make compare STEPS=1500                     four-way like-for-like comparison
+TRAIN_PY   ?= /usr/bin/python3
+CONFIG     ?= small
+OBJECTIVE  ?= restoregrad
+STEPS      ?= 10000
+BATCH      ?= 16
+SEED       ?= 1
+NAME       ?= $(CONFIG)-$(OBJECTIVE)
+TRAIN_ARGS ?=
+CKPT       ?= runs/$(NAME)/last.pt
+BUNDLE     ?= $(NAME)
+BLEND      ?= 0.0
+
+.PHONY: data train export export-untrained pytest-train compare
+
+data:
+	$(TRAIN_PY) -m models.train.data prepare
+
+train:
+	nice -n 5 $(TRAIN_PY) -m models.train.train --config $(CONFIG) --objective $(OBJECTIVE) \
+	  --steps $(STEPS) --batch $(BATCH) --seed $(SEED) --out runs/$(NAME) \
+	  $(if $(RESUME),--resume,) $(TRAIN_ARGS)
+
+export:
+	$(TRAIN_PY) -m models.train.export --checkpoint $(CKPT) \
+	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --final-blend $(BLEND)
+
+export-untrained:
+	$(TRAIN_PY) -m models.train.export --untrained --config $(CONFIG) --objective $(OBJECTIVE) \
+	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE))
+
+pytest-train:
+	$(TRAIN_PY) -m pytest -q models/train/tests
+
+compare:
+	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED) --batch $(BATCH)

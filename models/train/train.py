@@ -1,0 +1,273 @@
+"""Training loop: on-the-fly mixtures, one objective, checkpoints, validation SI-SDR, resume.
+
+    /usr/bin/python3 -m models.train.train --config small --objective restoregrad \
+        --steps 10000 --batch 16 --seed 1 --out runs/NAME [--resume]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import math
+import os
+import queue
+import threading
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as D
+from . import inference as I
+from . import learner as L
+from . import model as M
+from . import params
+
+ROOT = Path(__file__).resolve().parents[2]
+CKPT_DIR = Path(__file__).resolve().parent / "checkpoints"
+CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "grad_norm",
+              "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
+              "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend"]
+
+
+def length_multiple(cfg: params.Config) -> int:
+    return math.lcm(cfg.stride, cfg.sigma_stride)
+
+
+def build(cfg_name: str, objective: str, overrides: dict | None = None) -> L.Networks:
+    cfg = params.get(cfg_name)
+    if overrides:
+        cfg = cfg.replace(**overrides)
+    return L.Networks(cfg, objective)
+
+
+def load_networks(path: str | Path, ema: bool = True) -> tuple[L.Networks, dict]:
+    ck = torch.load(path, map_location="cpu")
+    meta = ck["meta"]
+    nets = build(meta["config"], meta["objective"], meta.get("overrides"))
+    nets.load_state_dict(ck["ema" if ema and ck.get("ema") else "nets"])
+    nets.eval()
+    return nets, meta
+
+
+def describe(nets: L.Networks) -> dict:
+    cfg = nets.cfg
+    out = {
+        "params_denoiser": M.count_params(nets.denoiser),
+        "params_prior": M.count_params(nets.prior),
+        "params_posterior": M.count_params(nets.posterior),
+        "gmac_per_s_denoiser": M.macs_per_second(nets.denoiser, cfg.sample_rate) / 1e9,
+        "context": nets.context(),
+        "length_multiple": length_multiple(cfg),
+    }
+    if isinstance(nets.prior, M.SigmaNet):
+        out["gmac_per_s_prior"] = M.macs_per_second(nets.prior, cfg.sample_rate) / 1e9
+    return out
+
+
+@torch.no_grad()
+def validate(nets: L.Networks, input_rms: float, blend: float = 0.2) -> dict[str, float]:
+    clean, noisy = D.load_validation()
+    y = torch.from_numpy(noisy)
+    res = {"val_noisy": float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean())}
+    mult = length_multiple(nets.cfg)
+    for steps in ("6", "3"):
+        out = I.enhance(nets.denoiser, nets.prior, y, steps, seed=0, multiple=mult, input_rms=input_rms)
+        res[f"val_{steps}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
+        if steps == "6":
+            bl = (1 - blend) * out + blend * y
+            res["val_6_blend"] = float(I.si_sdr(bl.numpy()[:, 0], clean[:, 0]).mean())
+    return res
+
+
+def ema_update(ema: L.Networks, nets: L.Networks, decay: float) -> None:
+    with torch.no_grad():
+        for pe, p in zip(ema.state_dict().values(), nets.state_dict().values()):
+            if pe.dtype.is_floating_point:
+                pe.mul_(decay).add_(p, alpha=1 - decay)
+            else:
+                pe.copy_(p)
+
+
+def env_corr(sigma: torch.Tensor, x0: torch.Tensor, win: int = 256) -> float:
+    """Mean over the batch of the per-example correlation between a std and the clean |x0|
+    envelope (moving averages over `win` samples)."""
+    env = torch.nn.functional.avg_pool1d(x0.abs(), win, stride=win).flatten(1)
+    s = torch.nn.functional.avg_pool1d(sigma, win, stride=win).flatten(1)
+    e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
+    c = (e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)
+    return float(c.mean())
+
+
+class Prefetch:
+    """Mixes the next batch in a background thread while the current one trains.
+    The mixer's random stream is consumed in order, so runs stay reproducible; a resumed run
+    continues from the state saved with the checkpoint, so it sees the same batches."""
+
+    def __init__(self, mixer: D.Mixer, batch: int, n: int):
+        self.mixer, self.batch, self.n = mixer, batch, n
+        self.state = mixer.rng.bit_generator.state
+        self.q: queue.Queue = queue.Queue(maxsize=1)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            b = self.mixer.batch(self.batch, self.n)
+            self.q.put((copy.deepcopy(self.mixer.rng.bit_generator.state), b))
+
+    def get(self):
+        self.state, b = self.q.get()  # the mixer's state right after this batch: resume point
+        return b
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.train")
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
+    ap.add_argument("--steps", type=int, default=10000)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", required=True, help="run folder, e.g. runs/NAME (git-ignored)")
+    ap.add_argument("--name", help="name under models/train/checkpoints/ (default: basename of --out)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    ap.add_argument("--eta", type=float)
+    ap.add_argument("--lam", type=float)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--sigma-warmup", type=int)
+    ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
+    ap.add_argument("--input-rms", type=float, default=0.0,
+                    help="scale each pair so that y has this RMS (a lever; 0 = off)")
+    ap.add_argument("--segment", type=int, help="training crop in samples (default: the config's, 16000)")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+
+    torch.set_num_threads(a.threads)
+    out = ROOT / a.out if not os.path.isabs(a.out) else Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keep = CKPT_DIR / (a.name or out.name)
+    keep.mkdir(parents=True, exist_ok=True)
+    overrides = {k: v for k, v in (("eta", a.eta), ("lam", a.lam), ("lr", a.lr),
+                                   ("sigma_warmup", a.sigma_warmup),
+                                   ("segment", a.segment)) if v is not None}
+    torch.manual_seed(a.seed)
+    nets = build(a.config, a.objective, overrides)
+    cfg = nets.cfg
+    ema = copy.deepcopy(nets) if a.ema > 0 else None
+    opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
+    co = L.Coefficients()
+    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+    meta = {"config": a.config, "objective": a.objective, "overrides": overrides, "seed": a.seed,
+            "batch": a.batch, "input_rms": a.input_rms, "ema": a.ema,
+            "command": "/usr/bin/python3 -m models.train.train " + " ".join(argv or os.sys.argv[1:])}
+    step, elapsed = 0, 0.0
+    ckpt = out / "last.pt"
+    if a.resume and ckpt.exists():
+        ck = torch.load(ckpt, map_location="cpu")
+        nets.load_state_dict(ck["nets"])
+        if ema is not None and ck.get("ema"):
+            ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        step, elapsed = ck["step"], ck["elapsed"]
+        mixer.rng.bit_generator.state = ck["mixer_rng"]
+        gen.set_state(ck["torch_gen"])
+        resumed = ck["meta"].get("resumed", []) + [{"step": step, "overrides": overrides,
+                                                     "command": meta["command"]}]
+        meta = {**ck["meta"], "overrides": {**ck["meta"].get("overrides", {}), **overrides},
+                "resumed": resumed}
+        print(f"resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)")
+    elif a.resume:
+        print(f"no checkpoint at {ckpt}: starting fresh")
+    info = describe(nets)
+    print(json.dumps({"config": a.config, "objective": a.objective, **info}))
+    meta.update(info)
+    csv_path = out / "log.csv"
+    if not csv_path.exists() or not a.resume:
+        with open(csv_path, "w", newline="") as f:
+            csv.writer(f).writerow(CSV_FIELDS)
+
+    def save(row: dict) -> None:
+        vals = validate(ema or nets, a.input_rms)
+        row.update(vals)
+        state = {"nets": nets.state_dict(), "ema": ema.state_dict() if ema else None,
+                 "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
+                 "mixer_rng": batches.state, "torch_gen": gen.get_state(),
+                 "meta": {**meta, "steps_done": step, "wall_minutes": elapsed / 60,
+                          "val": vals}}
+        torch.save(state, out / "last.tmp")
+        os.replace(out / "last.tmp", ckpt)
+        shutil.copy(ckpt, out / f"step{step:06d}.pt")
+        shutil.copy(ckpt, keep / "last.pt")
+        print(f"[ckpt] step {step}: val SI-SDR noisy {vals['val_noisy']:.2f} 6-step {vals['val_6']:.2f} "
+              f"3-step {vals['val_3']:.2f} 6-step+blend {vals['val_6_blend']:.2f} dB", flush=True)
+
+    sig_params = set(id(p) for p in nets.sigma_parameters())
+    acc: dict[str, float] = {}
+    n_acc = 0
+    t_log = time.time()
+    last_ckpt = time.time()
+    steps_at_log = step
+    row: dict = {}
+    batches = Prefetch(mixer, a.batch, cfg.segment)
+    while step < a.steps:
+        x, y = batches.get()
+        t0 = time.time()
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        if a.input_rms > 0:
+            s = a.input_rms / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)
+            x, y = x * s, y * s
+        t = L.sample_t(a.batch, co.T, gen)
+        z = torch.randn(x.shape, generator=gen)
+        nets.train()
+        res = L.losses(nets, co, x, y, t, z, cfg.eta, cfg.lam)
+        opt.zero_grad(set_to_none=True)
+        res["loss"].backward()
+        if step < cfg.sigma_warmup:
+            for p in nets.parameters():
+                if id(p) in sig_params:
+                    p.grad = None
+        gn = float(torch.nn.utils.clip_grad_norm_(nets.parameters(), cfg.grad_clip))
+        opt.step()
+        step += 1
+        if ema is not None:
+            ema_update(ema, nets, min(a.ema, (1 + step) / (10 + step)))
+        elapsed += time.time() - t0
+        with torch.no_grad():
+            ls = torch.log(res["sigma"])
+            stats = {"loss": res["loss"], "dm": res["dm"], "lr": res["lr"], "pm": res["pm"],
+                     "grad_norm": gn, "sigma_mean": res["sigma"].mean(), "sigma_min": res["sigma"].min(),
+                     "sigma_max": res["sigma"].max(), "logsigma_std": ls.std(),
+                     "prior_mean": res["sigma_prior"].mean(), "prior_min": res["sigma_prior"].min(),
+                     "prior_env_corr": env_corr(res["sigma_prior"], x)}
+        for k, v in stats.items():
+            acc[k] = acc.get(k, 0.0) + float(v)
+        n_acc += 1
+        due = time.time() - last_ckpt > a.ckpt_minutes * 60 or step == a.steps
+        if step % a.log_every == 0 or due:
+            now = time.time()
+            spm = (step - steps_at_log) / max((now - t_log) / 60, 1e-9)
+            t_log, steps_at_log = now, step
+            row = {"step": step, "minutes": round(elapsed / 60, 2), "steps_per_min": round(spm, 1),
+                   **{k: round(v / n_acc, 5) for k, v in acc.items()}}
+            acc, n_acc = {}, 0
+            eta_min = (a.steps - step) / max(spm, 1e-9)
+            print(f"step {step}/{a.steps} {spm:.0f} steps/min ETA {eta_min:.0f} min | loss {row['loss']:.4f} "
+                  f"dm {row['dm']:.4f} lr {row['lr']:.4f} pm {row['pm']:.4f} |g| {row['grad_norm']:.2f} | "
+                  f"sigma {row['sigma_mean']:.3f} [{row['sigma_min']:.3f},{row['sigma_max']:.3f}] "
+                  f"prior {row['prior_mean']:.3f} corr {row['prior_env_corr']:.2f}", flush=True)
+            if due:
+                save(row)
+                last_ckpt = time.time()
+            with open(csv_path, "a", newline="") as f:
+                csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
+            shutil.copy(csv_path, keep / "log.csv")
+            row = {}
+
+
+if __name__ == "__main__":
+    main()
