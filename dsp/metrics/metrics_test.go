@@ -3,38 +3,10 @@ package metrics
 import (
 	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/testsignal"
 )
-
-// speechLike returns n samples of a crude voiced signal: harmonics of a
-// gliding pitch under a syllabic envelope.
-func speechLike(n, rate int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n)
-	phase := 0.0
-	for i := range out {
-		t := float64(i) / float64(rate)
-		f0 := 120 + 30*math.Sin(2*math.Pi*0.7*t)
-		phase += 2 * math.Pi * f0 / float64(rate)
-		var v float64
-		for h := 1; h <= 20; h++ {
-			v += math.Sin(float64(h)*phase) / float64(h)
-		}
-		env := 0.55 + 0.45*math.Sin(2*math.Pi*4*t)
-		out[i] = float32(0.1*env*v + 0.001*r.NormFloat64())
-	}
-	return out
-}
-
-func noise(n int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 2))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = float32(r.NormFloat64())
-	}
-	return out
-}
 
 // mixAt returns s + g·n with g chosen so that the mixture's SNR is snrDB
 // exactly (in float64, before rounding to float32).
@@ -53,7 +25,7 @@ func mixAt(s, n []float32, snrDB float64) []float32 {
 }
 
 func TestIdentical(t *testing.T) {
-	x := speechLike(16000, 16000, 1)
+	x := testsignal.SpeechLike(16000, 16000, 1, 0.45)
 	for name, f := range map[string]func(a, b []float32) (float64, error){"SNR": SNR, "SISDR": SISDR} {
 		v, err := f(x, x)
 		if err != nil || v != MaxDB {
@@ -79,8 +51,8 @@ func TestIdentical(t *testing.T) {
 }
 
 func TestKnownSNR(t *testing.T) {
-	s := speechLike(32000, 16000, 2)
-	n := noise(len(s), 3)
+	s := testsignal.SpeechLike(32000, 16000, 2, 0.45)
+	n := testsignal.WhiteNoise(len(s), 3, 1)
 	for _, want := range []float64{-5, 0, 5, 10, 20, 30} {
 		y := mixAt(s, n, want)
 		got, err := SNR(s, y)
@@ -97,8 +69,8 @@ func TestKnownSNR(t *testing.T) {
 }
 
 func TestSISDRScaleInvariant(t *testing.T) {
-	s := speechLike(16000, 16000, 4)
-	y := mixAt(s, noise(len(s), 5), 7)
+	s := testsignal.SpeechLike(16000, 16000, 4, 0.45)
+	y := mixAt(s, testsignal.WhiteNoise(len(s), 5, 1), 7)
 	ref, err := SISDR(s, y)
 	if err != nil {
 		t.Fatal(err)
@@ -139,19 +111,19 @@ func TestSISDRScaleInvariant(t *testing.T) {
 
 func TestSegSNRClamps(t *testing.T) {
 	const rate = 16000
-	s := speechLike(rate, rate, 6)
+	s := testsignal.SpeechLike(rate, rate, 6, 0.45)
 	// Very noisy: every frame is below −10 dB.
-	loud := mixAt(s, noise(len(s), 7), -40)
+	loud := mixAt(s, testsignal.WhiteNoise(len(s), 7, 1), -40)
 	if v, err := SegSNR(s, loud, rate); err != nil || v != minSegSNR {
 		t.Errorf("SegSNR at −40 dB = %v, %v; want %v", v, err, minSegSNR)
 	}
 	// Very clean: every frame is above 35 dB.
-	quiet := mixAt(s, noise(len(s), 8), 80)
+	quiet := mixAt(s, testsignal.WhiteNoise(len(s), 8, 1), 80)
 	if v, err := SegSNR(s, quiet, rate); err != nil || v != maxSegSNR {
 		t.Errorf("SegSNR at 80 dB = %v, %v; want %v", v, err, maxSegSNR)
 	}
 	// In between it lies strictly inside the clamp range.
-	mid := mixAt(s, noise(len(s), 9), 10)
+	mid := mixAt(s, testsignal.WhiteNoise(len(s), 9, 1), 10)
 	if v, err := SegSNR(s, mid, rate); err != nil || v <= minSegSNR || v >= maxSegSNR {
 		t.Errorf("SegSNR at 10 dB = %v, %v", v, err)
 	}
@@ -163,8 +135,8 @@ func TestSegSNRClamps(t *testing.T) {
 
 func TestLLRWSSGrowWithNoise(t *testing.T) {
 	const rate = 16000
-	s := speechLike(2*rate, rate, 10)
-	n := noise(len(s), 11)
+	s := testsignal.SpeechLike(2*rate, rate, 10, 0.45)
+	n := testsignal.WhiteNoise(len(s), 11, 1)
 	prevL, prevW := -1.0, -1.0
 	for _, snr := range []float64{30, 15, 5, -5} {
 		y := mixAt(s, n, snr)
@@ -182,8 +154,8 @@ func TestLLRWSSGrowWithNoise(t *testing.T) {
 		prevL, prevW = l, w
 	}
 	// 8 kHz uses LPC order 10 and a 512-point FFT.
-	s8 := speechLike(rate, 8000, 12)
-	y8 := mixAt(s8, noise(len(s8), 13), 10)
+	s8 := testsignal.SpeechLike(rate, 8000, 12, 0.45)
+	y8 := mixAt(s8, testsignal.WhiteNoise(len(s8), 13, 1), 10)
 	if l, err := LLR(s8, y8, 8000); err != nil || l <= 0 {
 		t.Errorf("LLR at 8 kHz = %v, %v", l, err)
 	}
@@ -194,8 +166,8 @@ func TestLLRWSSGrowWithNoise(t *testing.T) {
 
 func TestCompositeFormulas(t *testing.T) {
 	const rate = 16000
-	s := speechLike(2*rate, rate, 14)
-	y := mixAt(s, noise(len(s), 15), 10)
+	s := testsignal.SpeechLike(2*rate, rate, 14, 0.45)
+	y := mixAt(s, testsignal.WhiteNoise(len(s), 15, 1), 10)
 	const pesq = 2.0
 	l, _ := LLR(s, y, rate)
 	w, _ := WSS(s, y, rate)
@@ -224,7 +196,7 @@ func TestCompositeFormulas(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	x := speechLike(8000, 16000, 16)
+	x := testsignal.SpeechLike(8000, 16000, 16, 0.45)
 	silent := make([]float32, len(x))
 	nan := append([]float32(nil), x...)
 	nan[10] = float32(math.Inf(1))
@@ -274,7 +246,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestAlign(t *testing.T) {
-	s := speechLike(8000, 16000, 17)
+	s := testsignal.SpeechLike(8000, 16000, 17, 0.45)
 	for _, lag := range []int{0, 1, 37, 250, -5, -400} {
 		shifted := make([]float32, len(s)+100)
 		for i := range shifted {
@@ -282,7 +254,7 @@ func TestAlign(t *testing.T) {
 				shifted[i] = s[j]
 			}
 		}
-		n := noise(len(shifted), 18)
+		n := testsignal.WhiteNoise(len(shifted), 18, 1)
 		for i := range shifted {
 			shifted[i] += 0.01 * n[i]
 		}

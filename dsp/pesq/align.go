@@ -387,9 +387,13 @@ func (p *params) timeAlign(a *aligner, ref, deg *signal, u *uttInfo, id int) {
 	u.delayConf[id] = vmax
 }
 
-// idSearchWindows finds the reference speech segments (with margins)
-// that are long enough and lie within the degraded signal.
-func (p *params) idSearchWindows(ref, deg *signal, u *uttInfo) {
+// speechSegments scans the reference VAD (downsampled by p.ds) for speech
+// segments and calls seg(num, start, end) for each, where start is its first
+// frame, end the frame that closes it (the first silent frame, or the last
+// frame of the signal) and num the number of earlier segments that are long
+// enough and lie within the degraded signal at the crude delay. It returns
+// the number of such segments.
+func (p *params) speechSegments(ref, deg *signal, u *uttInfo, seg func(num, start, end int)) int {
 	vl := ref.n / p.ds
 	delStart := minUttLen - u.crudeDelay/p.ds
 	delEnd := (deg.n-u.crudeDelay)/p.ds - minUttLen
@@ -401,43 +405,35 @@ func (p *params) idSearchWindows(ref, deg *signal, u *uttInfo) {
 		if v > 0 && !speech {
 			speech = true
 			thisStart = c
-			u.srchStart[num] = max(c-searchBuffer, 0)
 		}
 		if (v == 0 || c == vl-1) && speech {
 			speech = false
-			u.srchEnd[num] = min(c+searchBuffer, vl-1)
+			seg(num, thisStart, c)
 			if c-thisStart >= minUttLen && thisStart < delEnd && c > delStart {
 				num++
 			}
 		}
 	}
-	u.n = num
+	return num
+}
+
+// idSearchWindows finds the reference speech segments (with margins)
+// that are long enough and lie within the degraded signal.
+func (p *params) idSearchWindows(ref, deg *signal, u *uttInfo) {
+	vl := ref.n / p.ds
+	u.n = p.speechSegments(ref, deg, u, func(num, start, end int) {
+		u.srchStart[num] = max(start-searchBuffer, 0)
+		u.srchEnd[num] = min(end+searchBuffer, vl-1)
+	})
 }
 
 // idUtterances sets utterance boundaries between the detected segments,
 // clipped so that the delayed segments stay inside the degraded signal.
 func (p *params) idUtterances(ref, deg *signal, u *uttInfo) {
 	vl := ref.n / p.ds
-	delStart := minUttLen - u.crudeDelay/p.ds
-	delEnd := (deg.n-u.crudeDelay)/p.ds - minUttLen
-	num := 0
-	speech := false
-	thisStart := 0
-	for c := 0; c < vl; c++ {
-		v := ref.vad[c]
-		if v > 0 && !speech {
-			speech = true
-			thisStart = c
-			u.start[num] = c
-		}
-		if (v == 0 || c == vl-1) && speech {
-			speech = false
-			u.end[num] = c
-			if c-thisStart >= minUttLen && thisStart < delEnd && c > delStart {
-				num++
-			}
-		}
-	}
+	p.speechSegments(ref, deg, u, func(num, start, end int) {
+		u.start[num], u.end[num] = start, end
+	})
 	nu := u.n
 	u.start[0] = searchBuffer
 	u.end[nu-1] = vl - searchBuffer

@@ -2,9 +2,7 @@ package pesq
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -13,78 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/devset"
 )
 
-const sharedData = "../../../shared/data"
-
-// readWAV16 reads the first channel of a 16-bit PCM WAV file as
-// int16/32768 samples.
-func readWAV16(name string) ([]float32, int, error) {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, 0, errors.New("not a RIFF/WAVE file")
-	}
-	var channels, bits, format, rate int
-	var data []byte
-	for off := 12; off+8 <= len(b); {
-		id := string(b[off : off+4])
-		size := int(binary.LittleEndian.Uint32(b[off+4 : off+8]))
-		body := b[off+8 : min(off+8+size, len(b))]
-		switch id {
-		case "fmt ":
-			if len(body) < 16 {
-				return nil, 0, errors.New("short fmt chunk")
-			}
-			format = int(binary.LittleEndian.Uint16(body[0:2]))
-			channels = int(binary.LittleEndian.Uint16(body[2:4]))
-			rate = int(binary.LittleEndian.Uint32(body[4:8]))
-			bits = int(binary.LittleEndian.Uint16(body[14:16]))
-		case "data":
-			data = body
-		}
-		off += 8 + size + size%2
-	}
-	if (format != 1 && format != 0xFFFE) || bits != 16 || channels < 1 || data == nil {
-		return nil, 0, fmt.Errorf("unsupported WAV (format %d, %d bits, %d channels)", format, bits, channels)
-	}
-	n := len(data) / (2 * channels)
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(int16(binary.LittleEndian.Uint16(data[2*channels*i:]))) / 32768
-	}
-	return x, rate, nil
-}
-
-func needShared(t testing.TB, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared reference data not available (%s): %v", path, err)
-	}
-}
-
-func loadPair(t testing.TB, refName, degName string) ([]float32, []float32, int) {
-	t.Helper()
-	ref, fs1, err := readWAV16(refName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deg, fs2, err := readWAV16(degName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fs1 != fs2 {
-		t.Fatalf("%s: rate %d, %s: rate %d", refName, fs1, degName, fs2)
-	}
-	return ref, deg, fs1
-}
-
 func TestConformanceSpeechBabble(t *testing.T) {
-	dir := filepath.Join(sharedData, "pesq-conformance")
-	needShared(t, dir)
-	ref, deg, fs := loadPair(t, filepath.Join(dir, "speech.wav"), filepath.Join(dir, "speech_bab_0dB.wav"))
+	dir := devset.Shared(t, "pesq-conformance")
+	ref, deg, fs := devset.LoadPair(t, filepath.Join(dir, "speech.wav"), filepath.Join(dir, "speech_bab_0dB.wav"))
 	for _, c := range []struct {
 		mode Mode
 		want float64
@@ -103,9 +36,8 @@ func TestConformanceSpeechBabble(t *testing.T) {
 // TestConformanceNB8k checks the ITU-T P.862 conformance pairs at 8 kHz
 // (voipref_8k.txt lists raw P.862 scores).
 func TestConformanceNB8k(t *testing.T) {
-	dir := filepath.Join(sharedData, "pesq-conformance", "nb8k")
-	list := filepath.Join(dir, "voipref_8k.txt")
-	needShared(t, list)
+	list := devset.Shared(t, "pesq-conformance", "nb8k", "voipref_8k.txt")
+	dir := filepath.Dir(list)
 	f, err := os.Open(list)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +65,7 @@ func TestConformanceNB8k(t *testing.T) {
 			t.Logf("skipping %s: not present", fields[1])
 			continue
 		}
-		ref, deg, fs := loadPair(t, refName, degName)
+		ref, deg, fs := devset.LoadPair(t, refName, degName)
 		raw, err := rawMOS(ref, deg, fs, NarrowBand)
 		if err != nil {
 			t.Fatalf("%s: %v", fields[1], err)
@@ -155,33 +87,14 @@ func TestConformanceNB8k(t *testing.T) {
 
 // TestDevSet compares with reference_metrics.tsv (ITU reference C code).
 func TestDevSet(t *testing.T) {
-	dir := filepath.Join(sharedData, "vbdemand-dev")
-	tsv := filepath.Join(dir, "reference_metrics.tsv")
-	needShared(t, tsv)
-	b, err := os.ReadFile(tsv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	head := strings.Split(lines[0], "\t")
-	col := map[string]int{}
-	for i, h := range head {
-		col[h] = i
-	}
-	for _, k := range []string{"utt", "pesq_wb", "pesq_nb"} {
-		if _, ok := col[k]; !ok {
-			t.Fatalf("column %q missing in %s", k, tsv)
-		}
-	}
+	rows := devset.Reference(t, "pesq_wb", "pesq_nb")
 	var maxWB, maxNB, sumWB, sumNB float64
 	var elapsed time.Duration
 	n := 0
-	for _, l := range lines[1:] {
-		f := strings.Split(l, "\t")
-		name := f[col["utt"]]
-		wantWB, _ := strconv.ParseFloat(f[col["pesq_wb"]], 64)
-		wantNB, _ := strconv.ParseFloat(f[col["pesq_nb"]], 64)
-		ref, deg, fs := loadPair(t, filepath.Join(dir, "clean", name), filepath.Join(dir, "noisy", name))
+	for _, p := range rows {
+		name := p.Utt
+		wantWB, wantNB := p.Ref["pesq_wb"], p.Ref["pesq_nb"]
+		ref, deg, fs := p.Load(t)
 		t0 := time.Now()
 		wb, err := Score(ref, deg, fs, WideBand)
 		if err != nil {

@@ -11,6 +11,8 @@ package resample
 import (
 	"fmt"
 	"math"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/kaiser"
 )
 
 // Design constants of the kernel.
@@ -84,7 +86,7 @@ func New(inRate, outRate int) (*Resampler, error) {
 		r.phases = r.up
 	}
 	r.table = make([]float32, rows*r.taps)
-	i0beta := besselI0(beta)
+	i0beta := kaiser.BesselI0(beta)
 	row := make([]float64, r.taps)
 	for p := range rows {
 		// Row p holds the kernel at offsets frac + half-1-i, i = 0..taps-1,
@@ -119,21 +121,7 @@ func kernel(t, fc, half, beta, i0beta float64) float64 {
 		s = math.Sin(math.Pi*x) / (math.Pi * t)
 	}
 	u := t / half
-	return s * besselI0(beta*math.Sqrt(1-u*u)) / i0beta
-}
-
-// besselI0 is the modified Bessel function of the first kind, order zero.
-func besselI0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	q := x * x / 4
-	for k := 1; k < 500; k++ {
-		term *= q / float64(k*k)
-		sum += term
-		if term < sum*1e-17 {
-			break
-		}
-	}
-	return sum
+	return s * kaiser.BesselI0(beta*math.Sqrt(1-u*u)) / i0beta
 }
 
 func gcd(a, b int) int {

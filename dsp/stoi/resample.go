@@ -1,6 +1,10 @@
 package stoi
 
-import "math"
+import (
+	"math"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/kaiser"
+)
 
 // resampleOct converts x from inRate to outRate with the polyphase filter
 // that pystoi uses (utils.resample_oct): the Octave resample() anti-aliasing
@@ -56,13 +60,13 @@ func octaveWindow(up, down int) []float64 {
 
 	n := 2*L + 1
 	h := make([]float64, n)
-	i0b := besselI0(beta)
+	i0b := kaiser.BesselI0(beta)
 	alpha := float64(n-1) / 2
 	var sum float64
 	for i := range h {
 		t := float64(i - L)
 		r := (float64(i) - alpha) / alpha
-		w := besselI0(beta*math.Sqrt(math.Max(0, 1-r*r))) / i0b
+		w := kaiser.BesselI0(beta*math.Sqrt(math.Max(0, 1-r*r))) / i0b
 		h[i] = w * 2 * p * stopband * sinc(2*stopband*t)
 		sum += h[i]
 	}
@@ -78,21 +82,6 @@ func sinc(x float64) float64 {
 	}
 	y := math.Pi * x
 	return math.Sin(y) / y
-}
-
-// besselI0 is the modified Bessel function of the first kind, order 0, by its
-// power series (converges quickly for the Kaiser betas used here).
-func besselI0(x float64) float64 {
-	sum, term := 1.0, 1.0
-	q := x * x / 4
-	for k := 1; k < 500; k++ {
-		term *= q / float64(k*k)
-		sum += term
-		if term < sum*1e-17 {
-			break
-		}
-	}
-	return sum
 }
 
 func gcd(a, b int) int {

@@ -3,42 +3,14 @@ package stoi
 import (
 	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/testsignal"
 )
-
-// speechLike returns n samples of a crude voiced signal: harmonics of a
-// gliding pitch under a syllabic (4 Hz) envelope, plus a little noise.
-func speechLike(n, rate int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n)
-	phase := 0.0
-	for i := range out {
-		t := float64(i) / float64(rate)
-		f0 := 120 + 30*math.Sin(2*math.Pi*0.7*t)
-		phase += 2 * math.Pi * f0 / float64(rate)
-		var v float64
-		for h := 1; h <= 20; h++ {
-			v += math.Sin(float64(h)*phase) / float64(h)
-		}
-		env := 0.5 + 0.5*math.Sin(2*math.Pi*4*t)
-		out[i] = float32(0.1*env*v + 0.001*r.NormFloat64())
-	}
-	return out
-}
-
-func whiteNoise(n int, seed uint64, scale float64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 2))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = float32(scale * r.NormFloat64())
-	}
-	return out
-}
 
 func TestIdenticalIsOne(t *testing.T) {
 	for _, rate := range []int{8000, 10000, 16000, 44100, 48000} {
-		x := speechLike(3*rate, rate, 7)
+		x := testsignal.SpeechLike(3*rate, rate, 7, 0.5)
 		s, err := STOI(x, x, rate)
 		if err != nil {
 			t.Fatalf("%d Hz: STOI: %v", rate, err)
@@ -55,8 +27,8 @@ func TestIdenticalIsOne(t *testing.T) {
 
 func TestNoiseScoresLow(t *testing.T) {
 	const rate = 16000
-	x := speechLike(3*rate, rate, 3)
-	y := whiteNoise(len(x), 9, 0.05)
+	x := testsignal.SpeechLike(3*rate, rate, 3, 0.5)
+	y := testsignal.WhiteNoise(len(x), 9, 0.05)
 	s, err := STOI(x, y, rate)
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +47,8 @@ func TestNoiseScoresLow(t *testing.T) {
 
 func TestMonotoneInSNR(t *testing.T) {
 	const rate = 16000
-	x := speechLike(3*rate, rate, 4)
-	n := whiteNoise(len(x), 5, 0.02)
+	x := testsignal.SpeechLike(3*rate, rate, 4, 0.5)
+	n := testsignal.WhiteNoise(len(x), 5, 0.02)
 	prevS, prevE := -2.0, -2.0
 	for _, g := range []float64{4, 1, 0.25, 0.0625} { // decreasing noise
 		y := make([]float32, len(x))
@@ -100,7 +72,7 @@ func TestMonotoneInSNR(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	const rate = 16000
-	x := speechLike(rate, rate, 1)
+	x := testsignal.SpeechLike(rate, rate, 1, 0.5)
 	short := x[:rate/4] // 250 ms: under 30 frames at 10 kHz
 	cases := []struct {
 		name string
@@ -132,7 +104,7 @@ func TestBadInput(t *testing.T) {
 
 func TestSilentProcessed(t *testing.T) {
 	const rate = 16000
-	x := speechLike(2*rate, rate, 2)
+	x := testsignal.SpeechLike(2*rate, rate, 2, 0.5)
 	y := make([]float32, len(x))
 	for name, f := range map[string]func([]float32, []float32, int) (float64, error){"STOI": STOI, "ESTOI": ESTOI} {
 		v, err := f(x, y, rate)
@@ -167,8 +139,8 @@ func TestResampleDCGain(t *testing.T) {
 }
 
 func BenchmarkSTOI16k3s(b *testing.B) {
-	x := speechLike(3*16000, 16000, 1)
-	y := whiteNoise(len(x), 2, 0.01)
+	x := testsignal.SpeechLike(3*16000, 16000, 1, 0.5)
+	y := testsignal.WhiteNoise(len(x), 2, 0.01)
 	for i := range y {
 		y[i] += x[i]
 	}
