@@ -13,6 +13,7 @@ import (
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/gtcrn"
 	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/streaming"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
@@ -98,9 +99,11 @@ func runBench(args []string) error {
 			return err
 		}
 		if b.Manifest.Kind == bundle.KindStreaming {
-			// Hook for the streaming issue: open the bundle as an engine.FrameProcessor
-			// and time it with eval.BenchStream, as the GTCRN peer below is.
-			fmt.Fprintf(os.Stderr, "warning: %s is a streaming bundle; streaming models cannot be opened yet, skipped\n", name)
+			rs, err := benchStreamingBundle(b, steps, threads, at(b.Manifest.SampleRate), runs)
+			if err != nil {
+				return err
+			}
+			results = append(results, rs...)
 			continue
 		}
 		for _, th := range threads {
@@ -166,4 +169,62 @@ func runBench(args []string) error {
 		return writeFileWith(jsonPath, func(w io.Writer) error { return eval.WriteBenchJSON(w, results) })
 	}
 	return nil
+}
+
+// benchStreamingBundle times a streaming bundle frame by frame at each step and thread
+// count, and its whole-signal graphs through the offline engine for comparison.
+func benchStreamingBundle(b *bundle.Bundle, steps, threads []int, x []float32, runs int) ([]eval.BenchResult, error) {
+	name := b.Manifest.Name
+	list := steps
+	if len(list) == 0 {
+		list = []int{b.Manifest.DefaultSteps}
+	}
+	maxSteps := b.Manifest.DefaultSteps
+	for _, s := range list {
+		maxSteps = max(maxSteps, s)
+	}
+	var results []eval.BenchResult
+	for _, th := range threads {
+		p, err := streaming.Open(b, streaming.Options{Threads: th, MaxSteps: maxSteps, Seed: 1})
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", name, err)
+		}
+		for _, s := range list {
+			if s == 0 {
+				s = b.Manifest.DefaultSteps
+			}
+			if err := p.SetSteps(s); err != nil {
+				p.Close()
+				return nil, fmt.Errorf("model %s: %w", name, err)
+			}
+			p.ResetFrameStats()
+			r, err := eval.BenchStream(name, p, th, x, runs)
+			if err != nil {
+				p.Close()
+				return nil, err
+			}
+			fs := p.FrameStats()
+			fmt.Fprintf(os.Stderr, "%s@%d threads %d: streaming RTF %.4f, per frame p50 %v p99 %v max %v\n",
+				name, s, th, r.RTF, fs.P50, fs.P99, fs.Max)
+			results = append(results, r)
+		}
+		p.Close()
+		m, err := streaming.OpenWhole(b, ort.Options{Threads: th})
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", name, err)
+		}
+		for _, s := range list {
+			if s == 0 {
+				s = b.Manifest.DefaultSteps
+			}
+			r, err := eval.BenchOffline(name, m, s, th, x, runs)
+			if err != nil {
+				m.Close()
+				return nil, err
+			}
+			results = append(results, r)
+		}
+		m.Close()
+	}
+	return results, nil
 }
