@@ -59,7 +59,16 @@ def write(rows: list[dict]) -> None:
         name = "curves.png" if key == "val_6" else "curves_3step.png"
         plot.plot(str(RESULTS / name), series, f"VALIDATION SI-SDR ({label}) VS TRAINING STEPS",
                   "STEP", "DB", hlines={"NOISY": rows[0]["val_noisy"]})
-    print(f"compare: wrote {RESULTS / 'curves.csv'} and PNG plots ({len(rows)} rows)")
+    lines = ["| objective | steps | minutes | val SI-SDR noisy | 6 steps | 3 steps | 6 steps + 0.2 blend | "
+             "first step with 6-step SI-SDR > noisy |", "|---|---|---|---|---|---|---|---|"]
+    for obj in dict.fromkeys(r["objective"] for r in rows):
+        rs = [r for r in rows if r["objective"] == obj]
+        last = rs[-1]
+        beat = next((r["step"] for r in rs if r["val_6"] > r["val_noisy"]), None)
+        lines.append(f"| {obj} | {last['step']} | {last['minutes']:.1f} | {last['val_noisy']:.2f} | "
+                     f"{last['val_6']:.2f} | {last['val_3']:.2f} | {last['val_6_blend']:.2f} | {beat or '-'} |")
+    (RESULTS / "summary.md").write_text("\n".join(lines) + "\n")
+    print(f"compare: wrote {RESULTS / 'curves.csv'}, summary.md and PNG plots ({len(rows)} rows)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--objectives", default=",".join(params.OBJECTIVES))
+    ap.add_argument("--param", default="x0", choices=("eps", "x0"),
+                    help="denoiser parameterisation shared by all four runs")
     ap.add_argument("--only-collect", action="store_true")
     a = ap.parse_args(argv)
     objectives = a.objectives.split(",")
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             TR.main(["--config", a.config, "--objective", obj, "--steps", str(a.steps),
                      "--batch", str(a.batch), "--seed", str(a.seed), "--segment", str(a.segment),
                      "--out", f"runs/{run_name(obj)}", "--resume", "--ema", "0",
-                     "--ckpt-minutes", str(a.ckpt_minutes)])
+                     "--ckpt-minutes", str(a.ckpt_minutes), "--param", a.param])
     write(collect(objectives))
 
 

@@ -34,15 +34,20 @@ class Networks(nn.Module):
 
 
 class Coefficients:
-    """Training-schedule coefficients as float32 tensors."""
+    """Training-schedule coefficients as float32 tensors; `latent_weight` is L_LR's w."""
 
-    def __init__(self, device: torch.device | str = "cpu"):
+    def __init__(self, device: torch.device | str = "cpu", lr_weight: str = "alpha_bar"):
         s = S.training()
         self.T = s.steps
         self.a = torch.tensor(s.a, dtype=torch.float32, device=device)
         self.b = torch.tensor(s.b, dtype=torch.float32, device=device)
         self.sqrt_delta = torch.tensor(s.delta, dtype=torch.float32, device=device).sqrt()
-        self.latent_weight = S.latent_weight(s)  # a_T^2 / delta_T
+        if lr_weight == "kl":
+            self.latent_weight = S.latent_weight(s)  # a_T^2 / delta_T
+        elif lr_weight == "alpha_bar":
+            self.latent_weight = float(s.alpha_bar[-1])
+        else:
+            raise ValueError(f"unknown lr_weight {lr_weight!r}")
 
 
 def prior_matching(log_sp: torch.Tensor, log_sq: torch.Tensor) -> torch.Tensor:
@@ -51,7 +56,7 @@ def prior_matching(log_sp: torch.Tensor, log_sq: torch.Tensor) -> torch.Tensor:
 
 
 def latent_regulariser(x0: torch.Tensor, log_s: torch.Tensor, weight: float) -> torch.Tensor:
-    """Per-element mean of (a_T^2/delta_T)*x0^2/s^2 + log s^2 (see README.md for the derivation)."""
+    """Per-element mean of w*x0^2/s^2 + log s^2 (README.md: the derivation and the choice of w)."""
     return (weight * x0 * x0 * torch.exp(-2 * log_s) + 2 * log_s).mean()
 
 
@@ -80,8 +85,14 @@ def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
     ti = t.long()
     x_t = (co.a[ti].view(-1, 1, 1) * x0 + co.b[ti].view(-1, 1, 1) * y
            + co.sqrt_delta[ti].view(-1, 1, 1) * eps)
-    e = nets.denoiser(x_t, y, t.float())
-    dm = (((eps - e) / sigma) ** 2).mean()
+    if nets.cfg.param == "x0":
+        # x0-parameterised denoiser: the same Sigma^-1 norm, on the x0 estimate (a weighting
+        # of L_DM by delta_t/a_t^2; a lever, see README.md).
+        f = nets.denoiser.head(x_t, y, t.float())
+        dm = (((x0 - f) / sigma) ** 2).mean()
+    else:
+        e = nets.denoiser(x_t, y, t.float())
+        dm = (((eps - e) / sigma) ** 2).mean()
     lr = pm = zero
     if obj in ("restoregrad", "restoregrad-noposterior"):
         lr = latent_regulariser(x0, log_s, co.latent_weight)

@@ -73,8 +73,31 @@ class Denoiser(nn.Module):
         self.decoder = nn.ConvTranspose1d(cfg.channels, 1, k, stride=s, padding=pad)
         nn.init.zeros_(self.decoder.weight)
         nn.init.zeros_(self.decoder.bias)
+        if cfg.param not in ("eps", "x0"):
+            raise ValueError(f"unknown param {cfg.param!r}")
+        from . import schedule
+        tr = schedule.training()
+        self.register_buffer("sqrt_abar", torch.tensor(tr.alpha_bar, dtype=torch.float32).sqrt(),
+                             persistent=False)
 
-    def forward(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def coefficients(self, t: torch.Tensor):
+        """a(t), b(t), sqrt(delta(t)) of the training schedule at continuous t ([B] -> [B,1,1]):
+        sqrt(alpha_bar) interpolated linearly between steps (as BUNDLE.md's step alignment),
+        then the process formulas; exact on the aligned inference steps."""
+        T = self.sqrt_abar.shape[0]
+        tc = torch.clamp(t.float(), 0.0, float(T - 1))
+        i = torch.clamp(torch.floor(tc), max=float(T - 2))
+        frac = (tc - i).view(-1, 1, 1)
+        ii = i.long()
+        s0, s1 = self.sqrt_abar[ii].view(-1, 1, 1), self.sqrt_abar[ii + 1].view(-1, 1, 1)
+        s = s0 + frac * (s1 - s0)
+        abar = s * s
+        m = torch.sqrt(torch.clamp((1.0 - abar) / s, max=1.0))
+        delta = torch.clamp((1.0 - abar) - m * m * abar, min=0.0)
+        return (1.0 - m) * s, m * s, torch.sqrt(delta + 1e-12)
+
+    def head(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network's own output: eps (param "eps") or the x0 estimate f (param "x0")."""
         h = F.relu(self.encoder(torch.cat([x_t, y], dim=1)))
         cond = F.leaky_relu(self.cond_encoder(y), 0.4)
         emb = self.embedding(t)
@@ -84,6 +107,13 @@ class Denoiser(nn.Module):
             skip = skip + sk
         h = F.relu(self.skip(skip / math.sqrt(len(self.layers))))
         return self.decoder(h)
+
+    def forward(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        out = self.head(x_t, y, t)
+        if self.cfg.param == "eps":
+            return out
+        a, b, sd = self.coefficients(t)
+        return (x_t - b * y - a * out) / sd
 
     def context(self) -> int:
         """Receptive field, in samples, on each side of an output sample."""

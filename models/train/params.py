@@ -49,12 +49,20 @@ class Config:
     pg_floor: float = 0.1
     # Loss weights (RestoreGrad's eta and lambda) and training defaults.
     eta: float = 0.1
+    # Weight w of ||x0||^2_{Sigma^-1} in L_LR: "alpha_bar" = alpha_bar_T (RestoreGrad's formula,
+    # 0.41 here) or "kl" = a_T^2/delta_T (the exact KL to CDiffuSE's start, 0.0035), which
+    # collapses sigma (README.md, "L_LR in practice").
+    lr_weight: str = "alpha_bar"
     lam: float = 0.5
     lr: float = 1e-3
     sigma_warmup: int = 200     # steps before the sigma nets' parameters move
     grad_clip: float = 1.0
     segment: int = 16000        # training crop, samples
     causal: bool = False        # reserved for the `rt` config
+    # "eps": the network outputs eps directly (CDiffuSE). "x0": it outputs an estimate f of x0
+    # and the graph returns eps = (x_t - b(t)*y - a(t)*f)/sqrt(delta(t)) with the training
+    # schedule's coefficients at the continuous t; trained with L_DM on x0 (README.md, levers).
+    param: str = "eps"
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)

@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eta", type=float)
     ap.add_argument("--lam", type=float)
     ap.add_argument("--lr", type=float)
+    ap.add_argument("--param", choices=("eps", "x0"), help="denoiser output parameterisation")
+    ap.add_argument("--lr-weight", choices=("alpha_bar", "kl"), help="L_LR's weight of ||x0||^2")
     ap.add_argument("--sigma-warmup", type=int)
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
@@ -153,13 +155,14 @@ def main(argv: list[str] | None = None) -> None:
     keep.mkdir(parents=True, exist_ok=True)
     overrides = {k: v for k, v in (("eta", a.eta), ("lam", a.lam), ("lr", a.lr),
                                    ("sigma_warmup", a.sigma_warmup),
-                                   ("segment", a.segment)) if v is not None}
+                                   ("segment", a.segment),
+                                   ("lr_weight", a.lr_weight), ("param", a.param)) if v is not None}
     torch.manual_seed(a.seed)
     nets = build(a.config, a.objective, overrides)
     cfg = nets.cfg
     ema = copy.deepcopy(nets) if a.ema > 0 else None
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
-    co = L.Coefficients()
+    co = L.Coefficients(lr_weight=cfg.lr_weight)
     mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed)
     gen = torch.Generator().manual_seed(a.seed)
     meta = {"config": a.config, "objective": a.objective, "overrides": overrides, "seed": a.seed,
