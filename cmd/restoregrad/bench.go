@@ -42,9 +42,7 @@ func runBench(args []string) error {
 	fs.Float64Var(&seconds, "seconds", 10, "without --file, time on this many seconds of a synthetic speech-like signal")
 	fs.IntVar(&runs, "runs", 5, "timed runs per configuration (the median is reported)")
 	fs.StringVar(&jsonPath, "json", "", "also write the results to this JSON file")
-	fs.StringVar(&mf.provider, "provider", "cpu", "execution provider: cpu or cuda")
-	fs.BoolVar(&mf.cpuFallback, "cpu-fallback", false, "with -provider cuda, fall back to the CPU when CUDA is unavailable")
-	fs.StringVar(&mf.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $ORT_LIB, then the make-setup location)")
+	mf.registerRuntime(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

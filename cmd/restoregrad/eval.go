@@ -93,9 +93,7 @@ func runEval(args []string) error {
 	fs.IntVar(&maxLagMS, "max-lag", 100, "alignment search range in ms (negative: no alignment, only trimming)")
 	fs.Uint64Var(&seed, "seed", 0, "noise seed for the diffusion models")
 	fs.IntVar(&mf.threads, "threads", 1, "ONNX Runtime intra-op threads per session")
-	fs.StringVar(&mf.provider, "provider", "cpu", "execution provider: cpu or cuda")
-	fs.BoolVar(&mf.cpuFallback, "cpu-fallback", false, "with -provider cuda, fall back to the CPU when CUDA is unavailable")
-	fs.StringVar(&mf.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $ORT_LIB, then the make-setup location)")
+	mf.registerRuntime(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

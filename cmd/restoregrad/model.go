@@ -24,6 +24,11 @@ func (f *modelFlags) register(fs *flag.FlagSet, defaultModel string) {
 	fs.StringVar(&f.name, "model", defaultModel, "model: a shipped or user bundle name (see: restoregrad models) or a bundle folder's path")
 	fs.IntVar(&f.steps, "steps", 0, "reverse diffusion steps (0 = the model's default; fewer is faster)")
 	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime intra-op threads per model session")
+	f.registerRuntime(fs)
+}
+
+// registerRuntime adds the ONNX Runtime flags alone, for commands that take several models.
+func (f *modelFlags) registerRuntime(fs *flag.FlagSet) {
 	fs.StringVar(&f.provider, "provider", "cpu", "execution provider: cpu or cuda")
 	fs.BoolVar(&f.cpuFallback, "cpu-fallback", false, "with -provider cuda, fall back to the CPU when CUDA is unavailable")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $ORT_LIB, then where make setup put it)")
