@@ -15,7 +15,7 @@ if [ -x scripts/pulse-test-server.sh ]; then
 fi
 
 echo "== go test (packages without audio devices)"
-go test -count=1 $(go list ./... | grep -v -e '/stream' -e '/cmd/restoregrad$') || status=1
+go test -count=1 $(go list ./... | grep -v -E '/stream(/|$)|/cmd/restoregrad$') || status=1
 
 # The audio tests share one PulseAudio server and measure timing: run them one package at a
 # time, after the CPU-heavy packages above.
