@@ -1,9 +1,7 @@
 package models
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,29 +19,6 @@ type goldenIndex struct {
 		File  string  `json:"file"`
 		Shape []int64 `json:"shape"`
 	} `json:"files"`
-}
-
-func readF32(t *testing.T, b *bundle.Bundle, name string) []float32 {
-	t.Helper()
-	raw, err := b.ReadFile(filepath.Join("golden", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
-}
-
-func maxDiff(a, b []float32) (float64, int) {
-	d, at := 0.0, -1
-	for i := range a {
-		if v := math.Abs(float64(a[i] - b[i])); v > d || math.IsNaN(v) {
-			d, at = v, i
-		}
-	}
-	return d, at
 }
 
 // Every shipped offline bundle reproduces the PyTorch exporter's golden tensors through
@@ -79,26 +54,26 @@ func TestShippedBundlesMatchGoldenTensors(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			y := readF32(t, b, gi.Files["y"].File)
-			xt := readF32(t, b, gi.Files["x_t"].File)
-			tt := readF32(t, b, gi.Files["t"].File)
+			y := modeltest.ReadGolden(t, b, gi.Files["y"].File)
+			xt := modeltest.ReadGolden(t, b, gi.Files["x_t"].File)
+			tt := modeltest.ReadGolden(t, b, gi.Files["t"].File)
 			n := len(y)
 
 			eps := make([]float32, n)
 			if err := m.Eps(eps, xt, y, tt[0]); err != nil {
 				t.Fatal(err)
 			}
-			if d, at := maxDiff(eps, readF32(t, b, gi.Files["eps"].File)); d > tol {
+			if d, at := modeltest.MaxDiff(eps, modeltest.ReadGolden(t, b, gi.Files["eps"].File)); d > tol {
 				t.Errorf("denoiser: max |diff| %g at %d", d, at)
 			}
 			sigma := make([]float32, n)
 			if err := m.Sigma(sigma, y); err != nil {
 				t.Fatal(err)
 			}
-			if d, at := maxDiff(sigma, readF32(t, b, gi.Files["sigma"].File)); d > tol {
+			if d, at := modeltest.MaxDiff(sigma, modeltest.ReadGolden(t, b, gi.Files["sigma"].File)); d > tol {
 				t.Errorf("prior: max |diff| %g at %d", d, at)
 			}
-			noise := readF32(t, b, gi.Files["noise"].File)
+			noise := modeltest.ReadGolden(t, b, gi.Files["noise"].File)
 			draws := make([][]float32, gi.Steps)
 			for k := range draws {
 				draws[k] = noise[k*n : (k+1)*n]
@@ -115,7 +90,7 @@ func TestShippedBundlesMatchGoldenTensors(t *testing.T) {
 			if err := s.Sample(out, y, sigma, m, &sampler.FixedNoise{Draws: draws}, 0); err != nil {
 				t.Fatal(err)
 			}
-			d, at := maxDiff(out, readF32(t, b, gi.Files["sample"].File))
+			d, at := modeltest.MaxDiff(out, modeltest.ReadGolden(t, b, gi.Files["sample"].File))
 			t.Logf("%s: %d-step sample max |Go − PyTorch| = %.3g", b.Manifest.Name, gi.Steps, d)
 			if d > tol {
 				t.Errorf("sample: max |diff| %g at %d", d, at)

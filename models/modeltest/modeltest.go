@@ -3,6 +3,8 @@
 package modeltest
 
 import (
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -73,4 +75,32 @@ func ToyBundle(t testing.TB, dir string, m bundle.Manifest) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// ReadGolden reads one of a bundle's golden parity tensors (golden/FILE, raw little-endian
+// float32, as the exporter writes them).
+func ReadGolden(t testing.TB, b *bundle.Bundle, file string) []float32 {
+	t.Helper()
+	raw, err := b.ReadFile(filepath.Join("golden", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(raw)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out
+}
+
+// MaxDiff returns the largest |a[i] − b[i]| and its index (-1 when a is empty); a NaN
+// difference counts as the largest.
+func MaxDiff(a, b []float32) (float64, int) {
+	worst, at := 0.0, -1
+	for i := range a {
+		d := math.Abs(float64(a[i] - b[i]))
+		if d > worst || math.IsNaN(d) {
+			worst, at = d, i
+		}
+	}
+	return worst, at
 }

@@ -1,11 +1,8 @@
 package streaming
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/engine"
@@ -76,17 +73,6 @@ func runStream(t testing.TB, p *Processor, y []float32) []float32 {
 	return out[:len(y)]
 }
 
-func maxDiff(a, b []float32) (float64, int) {
-	worst, at := 0.0, -1
-	for i := range a {
-		d := math.Abs(float64(a[i] - b[i]))
-		if d > worst || math.IsNaN(d) {
-			worst, at = d, i
-		}
-	}
-	return worst, at
-}
-
 func checkFinite(t *testing.T, name string, x []float32) {
 	t.Helper()
 	for i, v := range x {
@@ -140,7 +126,7 @@ func TestStreamEqualsWholeFile(t *testing.T) {
 		}
 		p := openTiny(t, Options{Steps: steps, Seed: 5})
 		got := runStream(t, p, y)
-		d, at := maxDiff(got, want)
+		d, at := modeltest.MaxDiff(got, want)
 		t.Logf("steps %d: max |stream − whole| = %.3g (at %d; |whole| ≤ %.3g)", steps, d, at, peak(want))
 		if !(d <= 1e-4) { // NaN fails too
 			t.Errorf("steps %d: max |stream − whole| = %g at sample %d, want ≤ 1e-4", steps, d, at)
@@ -156,23 +142,10 @@ func peak(x []float32) float64 {
 	return m
 }
 
-func readGolden(t *testing.T, b *bundle.Bundle, name string) []float32 {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(tinyDir, "golden", name+".f32"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out
-}
-
 // The exporter's golden run (PyTorch, whole signal, fixed draws) reproduced frame by frame.
 func TestGoldenStreamed(t *testing.T) {
 	b := loadTiny(t)
-	y, noise, sample := readGolden(t, b, "y"), readGolden(t, b, "noise"), readGolden(t, b, "sample")
+	y, noise, sample := modeltest.ReadGolden(t, b, "y.f32"), modeltest.ReadGolden(t, b, "noise.f32"), modeltest.ReadGolden(t, b, "sample.f32")
 	steps := len(noise) / len(y)
 	draws := make([][]float32, steps)
 	for k := range draws {
@@ -182,7 +155,7 @@ func TestGoldenStreamed(t *testing.T) {
 	}
 	p := openTiny(t, Options{Steps: steps, Noise: &sampler.FixedNoise{Draws: draws}})
 	got := runStream(t, p, y)
-	d, at := maxDiff(got, sample)
+	d, at := modeltest.MaxDiff(got, sample)
 	t.Logf("golden: max |stream − PyTorch sample| = %.3g", d)
 	if !(d <= 1e-4) {
 		t.Errorf("max |stream − golden sample| = %g at %d, want ≤ 1e-4", d, at)
@@ -203,7 +176,7 @@ func TestResetRepeats(t *testing.T) {
 		}
 	}
 	fresh := runStream(t, openTiny(t, Options{Seed: 9}), a)
-	if d, _ := maxDiff(fresh, first); d != 0 {
+	if d, _ := modeltest.MaxDiff(fresh, first); d != 0 {
 		t.Errorf("fresh processor differs from reset one by %g", d)
 	}
 }
@@ -268,8 +241,8 @@ func TestSetStepsMidStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		settle := switchAt + c.to*p.Context() + h
-		d, _ := maxDiff(out[settle:], want[settle:])
-		dj, _ := maxDiff(out[switchAt:switchAt+h], want[switchAt:switchAt+h])
+		d, _ := modeltest.MaxDiff(out[settle:], want[settle:])
+		dj, _ := modeltest.MaxDiff(out[switchAt:switchAt+h], want[switchAt:switchAt+h])
 		t.Logf("%d→%d steps: first hop after the switch differs from the %d-step whole-file run by %.3g; from +%d ms on by %.3g",
 			c.from, c.to, c.to, dj, (settle-switchAt)/16, d)
 		if !(d <= 1e-4) {
