@@ -13,9 +13,12 @@ import (
 
 	"github.com/restoregrad/restoregrad/engine/eval"
 	"github.com/restoregrad/restoregrad/models"
+	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/dnsmos"
 	"github.com/restoregrad/restoregrad/models/gtcrn"
 	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/streaming"
+	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 func init() {
@@ -129,6 +132,15 @@ func runEval(args []string) error {
 
 	systems := []eval.System{eval.Noisy()}
 	for _, name := range modelNames {
+		if b, err := zoo.Find(name); err == nil && b.Manifest.Kind == bundle.KindStreaming {
+			sys, closeAll, err := streamingSystems(b, steps, seed)
+			defer closeAll()
+			if err != nil {
+				return fmt.Errorf("model %s: %w", name, err)
+			}
+			systems = append(systems, sys...)
+			continue
+		}
 		f := mf
 		f.name = name
 		m, def, err := f.open()
@@ -229,6 +241,37 @@ func runEval(args []string) error {
 		fmt.Fprintf(os.Stderr, "report: %s\n", path)
 	}
 	return nil
+}
+
+// streamingSystems opens a streaming bundle once per step count (one ONNX Runtime thread
+// each, as the live engine runs it) and scores it frame by frame.
+func streamingSystems(b *bundle.Bundle, steps intListFlag, seed uint64) ([]eval.System, func(), error) {
+	var procs []*streaming.Processor
+	closeAll := func() {
+		for _, p := range procs {
+			p.Close()
+		}
+	}
+	list := []int(steps)
+	if len(list) == 0 {
+		list = []int{b.Manifest.DefaultSteps}
+	}
+	var out []eval.System
+	for _, s := range list {
+		if s == 0 {
+			s = b.Manifest.DefaultSteps
+		}
+		p, err := streaming.Open(b, streaming.Options{Threads: 1, Steps: s, MaxSteps: s, Seed: seed})
+		if err != nil {
+			return nil, closeAll, err
+		}
+		procs = append(procs, p)
+		out = append(out, &eval.StreamSystem{Name: b.Manifest.Name, Proc: p})
+	}
+	if !b.Manifest.Trained {
+		fmt.Fprintf(os.Stderr, "warning: model %s is UNTRAINED (exported random weights): its output is not denoised speech\n", b.Manifest.Name)
+	}
+	return out, closeAll, nil
 }
 
 func modelSystem(m *models.Model, steps int, seed uint64) eval.System {

@@ -1,6 +1,6 @@
 """Like-for-like comparison of the four objectives: same config, data, seed, batch and budget.
 
-    /usr/bin/python3 -m models.train.compare --steps 1500 [--segment 8000] [--only-collect]
+    /usr/bin/python3 -m models.train.compare [--steps 10000] [--batch 8] [--objectives a,b] [--only-collect]
 
 Trains (or resumes) runs/compare-<objective> one after another, then writes
 models/train/results/curves.csv and curves.png (validation SI-SDR, 6 steps, against steps).
@@ -73,15 +73,19 @@ def write(rows: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.compare")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--segment", type=int, default=8000)
     ap.add_argument("--config", default="small")
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--objectives", default=",".join(params.OBJECTIVES))
-    ap.add_argument("--param", default="x0", choices=("eps", "x0"),
-                    help="denoiser parameterisation shared by all four runs")
+    ap.add_argument("--param", choices=("eps", "x0"),
+                    help="denoiser parameterisation shared by all four runs (default: the config's)")
+    ap.add_argument("--head", choices=("synth", "mask"), help="x0 head shared by all four (default: the config's)")
+    ap.add_argument("--ema", type=float, default=0.999, help="EMA decay shared by all four (0 = off)")
+    ap.add_argument("--input-rms", type=float, default=0.1, help="input loudness normalisation (0 = off)")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only-collect", action="store_true")
     a = ap.parse_args(argv)
     objectives = a.objectives.split(",")
@@ -89,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
         for obj in objectives:
             TR.main(["--config", a.config, "--objective", obj, "--steps", str(a.steps),
                      "--batch", str(a.batch), "--seed", str(a.seed), "--segment", str(a.segment),
-                     "--out", f"runs/{run_name(obj)}", "--resume", "--ema", "0",
-                     "--ckpt-minutes", str(a.ckpt_minutes), "--param", a.param])
+                     "--out", f"runs/{run_name(obj)}", "--resume", "--ema", str(a.ema),
+                     "--input-rms", str(a.input_rms), "--threads", str(a.threads),
+                     "--ckpt-minutes", str(a.ckpt_minutes)]
+                    + (["--param", a.param] if a.param else []) + (["--head", a.head] if a.head else []))
     write(collect(objectives))
 
 

@@ -65,7 +65,7 @@ def export_onnx(nets: L.Networks, out: Path) -> None:
         onnx.checker.check_model(onnx.load(str(out / f)))
 
 
-def write_golden(nets: L.Networks, out: Path, steps: str, final_blend: float, input_rms: float,
+def write_golden(nets: L.Networks, out: Path, betas, final_blend: float, input_rms: float,
                  mult: int) -> None:
     from . import data as D
     g = out / "golden"
@@ -84,7 +84,6 @@ def write_golden(nets: L.Networks, out: Path, steps: str, final_blend: float, in
     if input_rms > 0:  # y as the graphs see it after the engine's loudness normalisation
         y = y * (input_rms / (y.pow(2).mean().sqrt() + 1e-8))
     gen = torch.Generator().manual_seed(GOLDEN_SEED)
-    betas = I.schedule_betas(steps)
     s_count = len(betas)
     noise = torch.randn((s_count, 1, 1, n), generator=gen)
     with torch.no_grad():
@@ -150,13 +149,16 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
 
 def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
            final_blend: float = 0.0, input_rms: float = 0.0, version: str = "0.1.0",
-           description: str | None = None) -> dict:
+           description: str | None = None, schedule_floor: float | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     nets.eval()
     cfg = nets.cfg
     mult = TR.length_multiple(cfg)
     export_onnx(nets, out)
-    write_golden(nets, out, "6", final_blend, input_rms, mult)
+    schedules = {k: [float(b) for b in v] for k, v in params.INFERENCE_SCHEDULES.items()}
+    if schedule_floor is not None:  # chosen on the validation split by models.train.tune
+        schedules = {k: [float(b) for b in S.floor_betas(schedule_floor, int(k))] for k in schedules}
+    write_golden(nets, out, schedules["6"], final_blend, input_rms, mult)
     info = TR.describe(nets)
     manifest = {
         "schema": 1, "name": name, "version": version, "kind": "offline",
@@ -164,7 +166,7 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
         "description": description or (f"{nets.objective} {cfg.name} ({'trained ' + str(meta.get('steps_done', 0)) + ' steps' if trained else 'UNTRAINED'})"),
         "sample_rate": cfg.sample_rate, "length_multiple": mult, "context": nets.context(),
         "training_betas": [float(b) for b in S.training_betas()],
-        "inference_schedules": {k: list(v) for k, v in params.INFERENCE_SCHEDULES.items()},
+        "inference_schedules": schedules,
         "default_steps": 6, "final_blend": final_blend, "input_rms": input_rms,
         "networks": {
             "denoiser": {"file": "denoiser.onnx", "sha256": sha256(out / "denoiser.onnx"),
@@ -193,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--input-rms", type=float, help="default: the checkpoint's training value")
+    ap.add_argument("--schedule-floor", type=float,
+                    help="6/3-step schedules from this training step up (models.train.tune); "
+                         "default: CDiffuSE's fast schedules")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -214,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         raise SystemExit("export: give --checkpoint or --untrained")
     input_rms = a.input_rms if a.input_rms is not None else float(meta.get("input_rms", 0.0))
-    m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, input_rms)
+    m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, input_rms,
+               schedule_floor=a.schedule_floor)
     print(f"export: wrote {out} ({m['description']}; context {m['context']}, length_multiple {m['length_multiple']})")
 
 

@@ -63,6 +63,9 @@ class Config:
     # and the graph returns eps = (x_t - b(t)*y - a(t)*f)/sqrt(delta(t)) with the training
     # schedule's coefficients at the continuous t; trained with L_DM on x0 (README.md, levers).
     param: str = "eps"
+    # x0 head: "synth" (a transposed conv synthesises x0 from the residual stack) or "mask"
+    # (model.MaskHead: a mask on a learned transform of y, starting at f = y; needs x0).
+    head: str = "synth"
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -70,7 +73,7 @@ class Config:
 
 CONFIGS: dict[str, Config] = {
     # CPU-trainable latent-frame-rate denoiser (2 kHz latent rate), non-causal.
-    "small": Config(name="small"),
+    "small": Config(name="small", param="x0", head="mask"),
     # CDiffuSE / DiffWave paper size at the raw sample rate: for GPUs.
     "paper": Config(
         name="paper", kernel=1, stride=1, channels=64, cond_channels=80, layers=30,
@@ -85,7 +88,7 @@ CONFIGS: dict[str, Config] = {
     ),
     # Streaming: `small`'s shapes with causal convolutions (rt_model.py; stride - 1 = 7 samples
     # of look-ahead inside each hop), run frame by frame with explicit caches (stream_export.py).
-    "rt": Config(name="rt", causal=True),
+    "rt": Config(name="rt", causal=True, param="x0", head="mask"),
 }
 
 

@@ -99,11 +99,12 @@ class ResidualLayer(nn.Module):
 
 
 class Denoiser(M.Denoiser):
-    """Causal eps_theta(x_t, y, t). A model.Denoiser subclass only so that model.py's helpers
-    (macs_per_second) treat it as a denoiser; it shares no layers with it."""
+    """Causal eps_theta(x_t, y, t), with model.Denoiser's heads and x0 parameterisation (its
+    `forward` and `to_eps`); the layers are all causal and shared with nothing."""
 
     def __init__(self, cfg: Config):
         nn.Module.__init__(self)
+        M.check_head(cfg)
         self.cfg = cfg
         k, s = cfg.kernel, cfg.stride
         self.encoder = CausalConv1d(2, cfg.channels, k, s)
@@ -113,11 +114,16 @@ class Denoiser(M.Denoiser):
             ResidualLayer(cfg.channels, cfg.cond_channels, cfg.emb_hidden, 2 ** (i % cfg.dilation_cycle))
             for i in range(cfg.layers))
         self.skip = nn.Conv1d(cfg.channels, cfg.channels, 1)
-        self.decoder = CausalConvTranspose1d(cfg.channels, 1, k, s)
-        nn.init.zeros_(self.decoder.conv.weight)
-        nn.init.zeros_(self.decoder.conv.bias)
+        if cfg.head == "mask":
+            # A causal frame ends at its stride block, so the block is its last s samples.
+            self.mask_head = M.MaskHead(cfg, CausalConv1d(1, 2 * k, k, s), k - s)
+        else:
+            self.decoder = CausalConvTranspose1d(cfg.channels, 1, k, s)
+            nn.init.zeros_(self.decoder.conv.weight)
+            nn.init.zeros_(self.decoder.conv.bias)
+        self.register_schedule()
 
-    def forward(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def head(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.encoder(torch.cat([x_t, y], dim=1)))
         cond = F.leaky_relu(self.cond_encoder(y), 0.4)
         emb = self.embedding(t)
@@ -126,11 +132,15 @@ class Denoiser(M.Denoiser):
             h, sk = layer(h, cond, emb)
             skip = skip + sk
         h = F.relu(self.skip(skip / math.sqrt(len(self.layers))))
+        if self.cfg.head == "mask":
+            return self.mask_head(y, h)
         return self.decoder(h)
 
     def cache_specs(self) -> list[tuple[str, list[int]]]:
         specs = [("c_encoder", self.encoder.cache_shape()), ("c_cond_encoder", self.cond_encoder.cache_shape())]
         specs += [(f"c_layer{i}", layer.dilated.cache_shape()) for i, layer in enumerate(self.layers)]
+        if self.cfg.head == "mask":
+            return specs + [("c_mask_encoder", self.mask_head.encoder.cache_shape())]
         return specs + [("c_decoder", self.decoder.cache_shape())]
 
     def step(self, x_t, y, t, caches: list[torch.Tensor]):
@@ -149,9 +159,13 @@ class Denoiser(M.Denoiser):
             skip = skip + sk
             new.append(c)
         h = F.relu(self.skip(skip / math.sqrt(len(self.layers))))
-        eps, c = self.decoder.step(h, caches[-1])
+        if self.cfg.head == "mask":
+            e, c = self.mask_head.encoder.step(y, caches[-1])
+            out = self.mask_head.combine(e, h)
+        else:
+            out, c = self.decoder.step(h, caches[-1])
         new.append(c)
-        return eps, new
+        return self.to_eps(out, x_t, y, t), new
 
     def context(self) -> int:
         """Receptive field in samples into the past (the look-ahead, stride - 1, is smaller)."""

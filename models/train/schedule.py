@@ -78,3 +78,20 @@ def reverse_coefficients(sched: Schedule) -> list[dict[str, float]]:
 def latent_weight(sched: Schedule) -> float:
     """a_T^2 / delta_T: weight of ||x0||^2_{Sigma^-1} in the CDiffuSE latent regulariser."""
     return float(sched.a[-1] ** 2 / sched.delta[-1])
+
+
+def floor_betas(floor: float, n: int) -> np.ndarray:
+    """An n-step inference schedule whose noise levels are those of the training schedule at
+    n continuous steps evenly spaced from `floor` to T-1 (sqrt(alpha_bar) interpolated
+    linearly between training steps, as `align` reads it back). floor = 0 spans the whole
+    range; a higher floor ends the reverse chain at a noisier level, where the x0 estimate
+    leans on y rather than on the chain's own x_t (RESULTS.md, "inference schedule")."""
+    tr = training()
+    s = np.sqrt(tr.alpha_bar)
+    T = tr.steps
+    if not 0 <= floor <= T - 1 or n < 1:
+        raise ValueError(f"floor {floor} outside 0..{T - 1} or n {n} < 1")
+    ts = np.array([T - 1.0]) if n == 1 else np.linspace(floor, T - 1.0, n)
+    abar = np.interp(ts, np.arange(T), s) ** 2
+    prev = np.concatenate([[1.0], abar[:-1]])
+    return 1.0 - abar / prev

@@ -78,18 +78,20 @@ def export_step_graphs(nets: L.Networks, out: Path, hop: int) -> dict:
 
 
 def streaming_bundle(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, hop: int,
-                     final_blend: float = 0.0, description: str | None = None) -> dict:
+                     final_blend: float = 0.0, description: str | None = None,
+                     schedule_floor: float | None = None) -> dict:
     cfg = nets.cfg
     if not cfg.causal:
         raise SystemExit(f"stream_export: config {cfg.name!r} is not causal (use --config rt)")
     mult = TR.length_multiple(cfg)
     lo, hi = cfg.sample_rate // 100, cfg.sample_rate // 50
-    tail = max(c[1][-1] for c in nets.denoiser.cache_specs() if c[0] == "c_decoder")
+    tail = max((c[1][-1] for c in nets.denoiser.cache_specs() if c[0] == "c_decoder"), default=0)
     if hop % mult or not lo <= hop <= hi or hop < tail:
         raise SystemExit(f"stream_export: hop {hop} must be a multiple of {mult} in [{lo}, {hi}] (10-20 ms)")
     desc = description or (f"streaming {nets.objective} {cfg.name}, {1000 * hop / cfg.sample_rate:g} ms hop "
                            f"({'trained ' + str(meta.get('steps_done', 0)) + ' steps' if trained else 'UNTRAINED'})")
-    manifest = E.export(nets, out, name, meta, trained, final_blend, 0.0, description=desc)
+    manifest = E.export(nets, out, name, meta, trained, final_blend, 0.0, description=desc,
+                        schedule_floor=schedule_floor)
     lookahead = max(nets.denoiser.lookahead(), nets.prior.lookahead())
     contract = export_step_graphs(nets, out, hop)
     contract.update({
@@ -150,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hop", type=int, default=160, help="frame size in samples (10-20 ms)")
     ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
+    ap.add_argument("--schedule-floor", type=float, help="as export --schedule-floor (models.train.tune)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         raise SystemExit("stream_export: give --checkpoint or --untrained")
     nets.eval()
-    m = streaming_bundle(nets, out, a.name or out.name, meta, trained, a.hop, a.final_blend)
+    m = streaming_bundle(nets, out, a.name or out.name, meta, trained, a.hop, a.final_blend,
+                         schedule_floor=a.schedule_floor)
     print(f"stream_export: wrote {out} ({m['description']}; hop {a.hop}, look-ahead "
           f"{m['streaming']['lookahead']}, context {m['context']})")
 

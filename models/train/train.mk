@@ -4,7 +4,10 @@
 #   make export CKPT=runs/run1/last.pt BUNDLE=restoregrad-small [BLEND=0.2]
 #   make export-untrained CONFIG=tiny OBJECTIVE=restoregrad BUNDLE=/tmp/bundle
 #   make pytest-train                           fast CPU tests of the pipeline
-#   make compare STEPS=1500                     four-way like-for-like comparison
+#   make compare STEPS=10000 BATCH=8            four-way like-for-like comparison
+#   make eval-ckpts RUNS="compare-restoregrad compare-cdiffuse" [FLOOR=0]
+#                                               PESQ/STOI of every checkpoint (Go eval, validation split)
+#   make tune CKPT=runs/run1/last.pt            sampler schedule floor on the validation split
 TRAIN_PY   ?= /usr/bin/python3
 CONFIG     ?= small
 OBJECTIVE  ?= restoregrad
@@ -17,7 +20,10 @@ CKPT       ?= runs/$(NAME)/last.pt
 BUNDLE     ?= $(NAME)
 BLEND      ?= 0.0
 
-.PHONY: data train export export-untrained pytest-train compare
+RUNS       ?= compare-restoregrad compare-priorgrad compare-cdiffuse compare-restoregrad-noposterior
+FLOOR      ?=
+
+.PHONY: data train export export-untrained pytest-train compare eval-ckpts tune
 
 data:
 	$(TRAIN_PY) -m models.train.data prepare
@@ -29,7 +35,8 @@ train:
 
 export:
 	$(TRAIN_PY) -m models.train.export --checkpoint $(CKPT) \
-	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --final-blend $(BLEND)
+	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --final-blend $(BLEND) \
+	  $(if $(FLOOR),--schedule-floor $(FLOOR),)
 
 export-untrained:
 	$(TRAIN_PY) -m models.train.export --untrained --config $(CONFIG) --objective $(OBJECTIVE) \
@@ -39,4 +46,10 @@ pytest-train:
 	$(TRAIN_PY) -m pytest -q models/train/tests
 
 compare:
-	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED) --batch $(BATCH)
+	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED) --batch $(BATCH) --segment 8000
+
+eval-ckpts:
+	$(TRAIN_PY) -m models.train.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
+
+tune:
+	$(TRAIN_PY) -m models.train.tune $(CKPT)

@@ -47,7 +47,10 @@ def build(cfg_name: str, objective: str, overrides: dict | None = None) -> L.Net
 def load_networks(path: str | Path, ema: bool = True) -> tuple[L.Networks, dict]:
     ck = torch.load(path, map_location="cpu")
     meta = ck["meta"]
-    nets = build(meta["config"], meta["objective"], meta.get("overrides"))
+    overrides = dict(meta.get("overrides") or {})
+    if "head" not in overrides:  # written before heads existed: the then defaults
+        overrides = {"param": "eps", "head": "synth", **overrides}
+    nets = build(meta["config"], meta["objective"], overrides)
     nets.load_state_dict(ck["ema" if ema and ck.get("ema") else "nets"])
     nets.eval()
     return nets, meta
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lam", type=float)
     ap.add_argument("--lr", type=float)
     ap.add_argument("--param", choices=("eps", "x0"), help="denoiser output parameterisation")
+    ap.add_argument("--head", choices=("synth", "mask"), help="x0 head (default: the config's)")
     ap.add_argument("--lr-weight", choices=("alpha_bar", "kl"), help="L_LR's weight of ||x0||^2")
     ap.add_argument("--sigma-warmup", type=int)
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
@@ -156,7 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {k: v for k, v in (("eta", a.eta), ("lam", a.lam), ("lr", a.lr),
                                    ("sigma_warmup", a.sigma_warmup),
                                    ("segment", a.segment),
-                                   ("lr_weight", a.lr_weight), ("param", a.param)) if v is not None}
+                                   ("lr_weight", a.lr_weight), ("param", a.param),
+                                   ("head", a.head)) if v is not None}
+    base = params.get(a.config)
+    overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
+    overrides.setdefault("head", base.head)
     torch.manual_seed(a.seed)
     nets = build(a.config, a.objective, overrides)
     cfg = nets.cfg

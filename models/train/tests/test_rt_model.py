@@ -56,7 +56,8 @@ def test_step_equals_whole(hop):
         whole = nets.denoiser(x, y, t)
         streamed = _stream_denoiser(nets.denoiser, x, y, t, hop)
         assert whole.shape == x.shape and whole.abs().max() > 1e-2
-        assert (whole - streamed).abs().max() < 1e-5
+        # eps = (x_t - b*y - a*f)/sqrt(delta) is large at small t: compare relative to it
+        assert (whole - streamed).abs().max() < 1e-6 * whole.abs().max()
         sw, ss = nets.prior(y), _stream_prior(nets.prior, y, hop)
         assert sw.shape == y.shape and sw.std() > 1e-3
         assert (sw - ss).abs().max() < 1e-5
@@ -67,8 +68,9 @@ def test_full_size_rt_step_equals_whole():
     y = torch.randn(1, 1, 160 * 30) * 0.2
     x = torch.randn(1, 1, 160 * 30)
     with torch.no_grad():
-        d = (nets.denoiser(x, y, torch.tensor([30.0])) - _stream_denoiser(nets.denoiser, x, y, torch.tensor([30.0]), 160))
-        assert d.abs().max() < 1e-5
+        whole = nets.denoiser(x, y, torch.tensor([30.0]))
+        d = whole - _stream_denoiser(nets.denoiser, x, y, torch.tensor([30.0]), 160)
+        assert d.abs().max() < 1e-6 * whole.abs().max()
 
 
 @pytest.mark.parametrize("cut", [1000, 1003, 2047])
@@ -133,7 +135,9 @@ def test_rt_trains():
     res = L.losses(nets, co, x0, y, torch.tensor([3, 40]), torch.randn(2, 1, 1600, generator=g), 0.1, 0.5)
     res["loss"].backward()
     assert torch.isfinite(res["loss"])
-    assert nets.denoiser.decoder.conv.weight.grad.abs().sum() > 0
+    head = nets.denoiser.mask_head  # rt's default head
+    for p in (head.mask.weight, head.synth.weight, head.decoder.weight):
+        assert p.grad.abs().sum() > 0
     assert nets.prior.decoder.conv.weight.grad.abs().sum() > 0
 
 

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/restoregrad/restoregrad/models/modeltest"
+)
+
+// A streaming bundle is scored frame by frame, once per step count.
+func TestEvalStreamingBundle(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"clean", "noisy"} {
+		writeWAV(t, filepath.Join(dir, sub, "a.wav"), 16000, 1, 16000)
+	}
+	js := filepath.Join(dir, "out.json")
+	err := runEval([]string{"--clean", filepath.Join(dir, "clean"), "--noisy", filepath.Join(dir, "noisy"),
+		"--model", "../../models/streaming/testdata/rt-tiny", "--steps", "1,2", "--dnsmos", "off", "--json", js})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Systems []struct {
+			Name  string   `json:"name"`
+			Steps int      `json:"steps"`
+			Files int      `json:"files"`
+			STOI  *float64 `json:"stoi"`
+		} `json:"systems"`
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Systems) != 3 || res.Systems[1].Steps != 1 || res.Systems[2].Steps != 2 {
+		t.Fatalf("systems %+v", res.Systems)
+	}
+	for _, s := range res.Systems {
+		if s.Files != 1 || s.STOI == nil {
+			t.Errorf("%s@%d: %d files, stoi %v", s.Name, s.Steps, s.Files, s.STOI)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+"""PESQ-WB, STOI and SI-SDR of every saved checkpoint of some runs, through the Go engine.
+
+    /usr/bin/python3 -m models.train.evalckpts compare-restoregrad compare-cdiffuse ... \
+        [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/train/results/eval_curves.csv]
+
+Each runs/NAME/stepNNNNNN.pt is exported to a temporary bundle (a streaming bundle for
+causal configs, run frame by frame) and scored by `restoregrad eval` on the validation split
+(data/valid.npz, written once as WAVs under data/valid-wav/), never on the dev set. Rows
+already in the CSV are kept, so the command can be rerun as training goes on. Also writes
+PNG plots (one line per run) next to the CSV.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from . import data as D
+from . import export as E
+from . import plot
+from . import stream_export as SE
+from . import train as TR
+
+FIELDS = ["run", "objective", "config", "step", "schedule", "sampler_steps", "pesq_wb", "stoi", "si_sdr",
+          "noisy_pesq_wb", "noisy_stoi", "noisy_si_sdr"]
+
+
+def validation_wavs() -> tuple[Path, Path]:
+    root = TR.ROOT / "data" / "valid-wav"
+    clean_dir, noisy_dir = root / "clean", root / "noisy"
+    if not (noisy_dir / "v23.wav").exists():
+        clean, noisy = D.load_validation()
+        clean_dir.mkdir(parents=True, exist_ok=True)
+        noisy_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(clean.shape[0]):
+            sf.write(clean_dir / f"v{i:02d}.wav", clean[i, 0], D.SR, subtype="FLOAT")
+            sf.write(noisy_dir / f"v{i:02d}.wav", noisy[i, 0], D.SR, subtype="FLOAT")
+    return clean_dir, noisy_dir
+
+
+def build_cli() -> Path:
+    """bin/restoregrad, rebuilt (a no-op when up to date) so the scores come from this tree."""
+    binary = TR.ROOT / "bin" / "restoregrad"
+    subprocess.run(["go", "build", "-o", str(binary), "./cmd/restoregrad"], cwd=TR.ROOT, check=True)
+    return binary
+
+
+def go_eval(binary: Path, bundle: Path, steps: str, clean: Path, noisy: Path) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        js = Path(tmp) / "eval.json"
+        subprocess.run([str(binary), "eval", "--clean", str(clean), "--noisy", str(noisy), "--model", str(bundle),
+                        "--steps", steps, "--dnsmos", "off", "--jobs", "1", "--json", str(js)],
+                       check=True, stdout=subprocess.DEVNULL)
+        return json.loads(js.read_text())["systems"]
+
+
+def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]:
+    nets, meta = TR.load_networks(ckpt)
+    if nets.cfg.causal:
+        SE.streaming_bundle(nets, out, out.name, meta, True, 160, schedule_floor=floor)
+    else:
+        E.export(nets, out, out.name, meta, True, 0.0, float(meta.get("input_rms", 0.0)),
+                 schedule_floor=floor)
+    return nets.objective, nets.cfg.name
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.evalckpts", description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", help="run names under runs/")
+    ap.add_argument("--steps", default="6,3")
+    ap.add_argument("--every", type=int, default=1, help="score every Nth saved checkpoint (the last always)")
+    ap.add_argument("--schedule-floor", type=float)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "eval_curves.csv"))
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    rows: list[dict] = []
+    if out.exists():
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+    sched = schedule_name(a.schedule_floor)
+    done = {(r["run"], int(r["step"]), r["schedule"], int(r["sampler_steps"])) for r in rows}
+    clean, noisy = validation_wavs()
+    binary = build_cli()
+    want = [int(s) for s in a.steps.split(",")]
+    for run in a.runs:
+        ckpts = sorted((TR.ROOT / "runs" / run).glob("step*.pt"))
+        picked = [c for i, c in enumerate(ckpts) if i % a.every == 0 or i == len(ckpts) - 1]
+        for ck in picked:
+            step = int(re.sub(r"\D", "", ck.stem))
+            todo = [s for s in want if (run, step, sched, s) not in done]
+            if not todo:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                bundle = Path(tmp) / run
+                objective, config = export_bundle(ck, bundle, a.schedule_floor)
+                systems = go_eval(binary, bundle, ",".join(map(str, todo)), clean, noisy)
+            base = next(s for s in systems if s["kind"] == "input")
+            for s in systems:
+                if s["kind"] != "model":
+                    continue
+                rows.append({"run": run, "objective": objective, "config": config, "step": step,
+                             "schedule": sched, "sampler_steps": s["steps"], "pesq_wb": f"{s['pesq_wb']:.4f}",
+                             "stoi": f"{s['stoi']:.4f}", "si_sdr": f"{s['si_sdr']:.3f}",
+                             "noisy_pesq_wb": f"{base['pesq_wb']:.4f}", "noisy_stoi": f"{base['stoi']:.4f}",
+                             "noisy_si_sdr": f"{base['si_sdr']:.3f}"})
+                print(f"{run} step {step} {sched}@{s['steps']}: PESQ-WB {s['pesq_wb']:.3f} STOI {s['stoi']:.4f} "
+                      f"SI-SDR {s['si_sdr']:.2f} (noisy {base['pesq_wb']:.3f} / {base['stoi']:.4f} / "
+                      f"{base['si_sdr']:.2f})", flush=True)
+            rows.sort(key=lambda r: (r["run"], r["schedule"], int(r["step"]), int(r["sampler_steps"])))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=FIELDS)
+                w.writeheader()
+                w.writerows(rows)
+    write_plots(rows, out.parent)
+
+
+def schedule_name(floor: float | None) -> str:
+    """"cdiffuse": the paper's fast schedules; "uniform": steps evenly spaced over the
+    training steps (floor 0); "floorF": evenly spaced from training step F."""
+    if floor is None:
+        return "cdiffuse"
+    return "uniform" if floor == 0 else f"floor{floor:g}"
+
+
+def write_plots(rows: list[dict], folder: Path) -> None:
+    for metric, label in (("pesq_wb", "PESQ-WB"), ("stoi", "STOI")):
+        for sched, k in sorted({(r["schedule"], int(r["sampler_steps"])) for r in rows}):
+            series: dict[str, tuple[list, list]] = {}
+            noisy = []
+            for r in rows:
+                if int(r["sampler_steps"]) != k or r["schedule"] != sched:
+                    continue
+                s = series.setdefault(r["run"], ([], []))
+                s[0].append(int(r["step"]))
+                s[1].append(float(r[metric]))
+                noisy.append(float(r[f"noisy_{metric}"]))
+            if series:
+                plot.plot(str(folder / f"{metric}_{sched}_{k}step.png"), series,
+                          f"VALIDATION {label} ({k} STEPS, {sched} SCHEDULE) VS TRAINING STEPS", "STEP", label,
+                          hlines={"NOISY": float(np.mean(noisy))})
+
+
+if __name__ == "__main__":
+    main()
