@@ -28,9 +28,19 @@ class StepEmbedding(nn.Module):
         self.register_buffer("freqs", freqs, persistent=False)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
 
+    def features(self, t: torch.Tensor) -> torch.Tensor:
+        ang = t.reshape(-1, 1) * self.freqs.reshape(1, -1)
+        return torch.cat([torch.sin(ang), torch.cos(ang)], dim=1)
+
     def forward(self, t: torch.Tensor) -> torch.Tensor:  # t: [B] float -> [B, hidden]
-        ang = t.float().reshape(-1, 1) * self.freqs.reshape(1, -1)
-        return self.mlp(torch.cat([torch.sin(ang), torch.cos(ang)], dim=1))
+        # Training draws integer steps only, and the sinusoids run up to 10^4 rad per step, so
+        # at a fractional t (every fast schedule's aligned steps) they would be values the MLP
+        # never saw. As DiffWave does, interpolate the features of the two neighbouring integer
+        # steps instead: identical on integer t, smooth in between.
+        t = t.float()
+        lo = torch.floor(t)
+        frac = (t - lo).reshape(-1, 1)
+        return self.mlp((1.0 - frac) * self.features(lo) + frac * self.features(lo + 1.0))
 
 
 class ResidualLayer(nn.Module):
