@@ -16,26 +16,41 @@ import (
 // /usr/bin/python3 -m models.train.stream_export (the command is in its CARD.md).
 const tinyDir = "testdata/rt-tiny"
 
+// shippedDir is the trained streaming bundle the CLI embeds; the equivalence tests run on it
+// too, since a trained network (x0 head, large ε at small t) is not a random one.
+const shippedDir = "../zoo/restoregrad-rt"
+
 var _ engine.FrameProcessor = (*Processor)(nil)
 
-func loadTiny(t testing.TB) *bundle.Bundle {
+func loadTiny(t testing.TB) *bundle.Bundle { return loadBundle(t, tinyDir) }
+
+func loadBundle(t testing.TB, dir string) *bundle.Bundle {
 	t.Helper()
 	modeltest.RequireRuntime(t)
-	b, err := bundle.Load(tinyDir)
+	b, err := bundle.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func openTiny(t testing.TB, opt Options) *Processor {
+func openTiny(t testing.TB, opt Options) *Processor { return openBundle(t, loadTiny(t), opt) }
+
+func openBundle(t testing.TB, b *bundle.Bundle, opt Options) *Processor {
 	t.Helper()
-	p, err := Open(loadTiny(t), opt)
+	p, err := Open(b, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
+}
+
+// forBundles runs f on the tiny test bundle and on the shipped streaming bundle.
+func forBundles(t *testing.T, f func(t *testing.T, b *bundle.Bundle)) {
+	for _, dir := range []string{tinyDir, shippedDir} {
+		t.Run(dir, func(t *testing.T) { f(t, loadBundle(t, dir)) })
+	}
 }
 
 // signal is a deterministic noisy-speech stand-in: two modulated tones, white noise, and
@@ -111,8 +126,9 @@ func TestContract(t *testing.T) {
 
 // The acceptance test: 10 s streamed frame by frame equals the whole-file run of
 // the same model's whole-signal graphs with the same counter-noise draws.
-func TestStreamEqualsWholeFile(t *testing.T) {
-	b := loadTiny(t)
+func TestStreamEqualsWholeFile(t *testing.T) { forBundles(t, streamEqualsWholeFile) }
+
+func streamEqualsWholeFile(t *testing.T, b *bundle.Bundle) {
 	whole, err := OpenWhole(b, ort.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +140,7 @@ func TestStreamEqualsWholeFile(t *testing.T) {
 		if err := whole.Enhance(want, y, steps, sampler.CounterNoise{Seed: 5}, 0); err != nil {
 			t.Fatal(err)
 		}
-		p := openTiny(t, Options{Steps: steps, Seed: 5})
+		p := openBundle(t, b, Options{Steps: steps, Seed: 5})
 		got := runStream(t, p, y)
 		d, at := modeltest.MaxDiff(got, want)
 		t.Logf("steps %d: max |stream − whole| = %.3g (at %d; |whole| ≤ %.3g)", steps, d, at, peak(want))
@@ -143,8 +159,9 @@ func peak(x []float32) float64 {
 }
 
 // The exporter's golden run (PyTorch, whole signal, fixed draws) reproduced frame by frame.
-func TestGoldenStreamed(t *testing.T) {
-	b := loadTiny(t)
+func TestGoldenStreamed(t *testing.T) { forBundles(t, goldenStreamed) }
+
+func goldenStreamed(t *testing.T, b *bundle.Bundle) {
 	y, noise, sample := modeltest.ReadGolden(t, b, "y.f32"), modeltest.ReadGolden(t, b, "noise.f32"), modeltest.ReadGolden(t, b, "sample.f32")
 	steps := len(noise) / len(y)
 	draws := make([][]float32, steps)
@@ -153,7 +170,7 @@ func TestGoldenStreamed(t *testing.T) {
 		draws[k] = make([]float32, len(y)+160)
 		copy(draws[k], noise[k*len(y):(k+1)*len(y)])
 	}
-	p := openTiny(t, Options{Steps: steps, Noise: &sampler.FixedNoise{Draws: draws}})
+	p := openBundle(t, b, Options{Steps: steps, Noise: &sampler.FixedNoise{Draws: draws}})
 	got := runStream(t, p, y)
 	d, at := modeltest.MaxDiff(got, sample)
 	t.Logf("golden: max |stream − PyTorch sample| = %.3g", d)

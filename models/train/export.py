@@ -149,7 +149,8 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
 
 def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
            final_blend: float = 0.0, input_rms: float = 0.0, version: str = "0.1.0",
-           description: str | None = None, schedule_floor: float | None = None) -> dict:
+           description: str | None = None, schedule_floor: float | None = None,
+           default_steps: int = 6) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     nets.eval()
     cfg = nets.cfg
@@ -157,7 +158,9 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
     export_onnx(nets, out)
     schedules = {k: [float(b) for b in v] for k, v in params.INFERENCE_SCHEDULES.items()}
     if schedule_floor is not None:  # chosen on the validation split by models.train.tune
-        schedules = {k: [float(b) for b in S.floor_betas(schedule_floor, int(k))] for k in schedules}
+        schedules = {str(n): [float(b) for b in S.floor_betas(schedule_floor, n)] for n in range(1, 7)}
+    if str(default_steps) not in schedules:
+        raise SystemExit(f"export: no {default_steps}-step schedule (have {', '.join(schedules)})")
     write_golden(nets, out, schedules["6"], final_blend, input_rms, mult)
     info = TR.describe(nets)
     manifest = {
@@ -167,7 +170,7 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
         "sample_rate": cfg.sample_rate, "length_multiple": mult, "context": nets.context(),
         "training_betas": [float(b) for b in S.training_betas()],
         "inference_schedules": schedules,
-        "default_steps": 6, "final_blend": final_blend, "input_rms": input_rms,
+        "default_steps": default_steps, "final_blend": final_blend, "input_rms": input_rms,
         "networks": {
             "denoiser": {"file": "denoiser.onnx", "sha256": sha256(out / "denoiser.onnx"),
                          "inputs": [{"name": "x_t", "shape": [1, 1, -1]}, {"name": "y", "shape": [1, 1, -1]},
@@ -198,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--schedule-floor", type=float,
                     help="6/3-step schedules from this training step up (models.train.tune); "
                          "default: CDiffuSE's fast schedules")
+    ap.add_argument("--default-steps", type=int, default=6, help="the bundle's default step count")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("export: give --checkpoint or --untrained")
     input_rms = a.input_rms if a.input_rms is not None else float(meta.get("input_rms", 0.0))
     m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, input_rms,
-               schedule_floor=a.schedule_floor)
+               schedule_floor=a.schedule_floor, default_steps=a.default_steps)
     print(f"export: wrote {out} ({m['description']}; context {m['context']}, length_multiple {m['length_multiple']})")
 
 

@@ -79,7 +79,7 @@ def export_step_graphs(nets: L.Networks, out: Path, hop: int) -> dict:
 
 def streaming_bundle(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, hop: int,
                      final_blend: float = 0.0, description: str | None = None,
-                     schedule_floor: float | None = None) -> dict:
+                     schedule_floor: float | None = None, default_steps: int = 6) -> dict:
     cfg = nets.cfg
     if not cfg.causal:
         raise SystemExit(f"stream_export: config {cfg.name!r} is not causal (use --config rt)")
@@ -91,7 +91,7 @@ def streaming_bundle(nets: L.Networks, out: Path, name: str, meta: dict, trained
     desc = description or (f"streaming {nets.objective} {cfg.name}, {1000 * hop / cfg.sample_rate:g} ms hop "
                            f"({'trained ' + str(meta.get('steps_done', 0)) + ' steps' if trained else 'UNTRAINED'})")
     manifest = E.export(nets, out, name, meta, trained, final_blend, 0.0, description=desc,
-                        schedule_floor=schedule_floor)
+                        schedule_floor=schedule_floor, default_steps=default_steps)
     lookahead = max(nets.denoiser.lookahead(), nets.prior.lookahead())
     contract = export_step_graphs(nets, out, hop)
     contract.update({
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--schedule-floor", type=float, help="as export --schedule-floor (models.train.tune)")
+    ap.add_argument("--default-steps", type=int, default=6, help="the bundle's default step count")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("stream_export: give --checkpoint or --untrained")
     nets.eval()
     m = streaming_bundle(nets, out, a.name or out.name, meta, trained, a.hop, a.final_blend,
-                         schedule_floor=a.schedule_floor)
+                         schedule_floor=a.schedule_floor, default_steps=a.default_steps)
     print(f"stream_export: wrote {out} ({m['description']}; hop {a.hop}, look-ahead "
           f"{m['streaming']['lookahead']}, context {m['context']})")
 
