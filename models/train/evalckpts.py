@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", default="6,3")
     ap.add_argument("--every", type=int, default=1, help="score every Nth saved checkpoint (the last always)")
     ap.add_argument("--schedule-floor", type=float)
+    ap.add_argument("--only-collect", action="store_true", help="rewrite plots and summary.md from the CSV")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "eval_curves.csv"))
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> None:
             rows = list(csv.DictReader(f))
     sched = schedule_name(a.schedule_floor)
     done = {(r["run"], int(r["step"]), r["schedule"], int(r["sampler_steps"])) for r in rows}
+    if a.only_collect:
+        write_plots(rows, out.parent)
+        (out.parent / "summary.md").write_text(summary(rows))
+        return
     clean, noisy = validation_wavs()
     binary = build_cli()
     want = [int(s) for s in a.steps.split(",")]
@@ -120,6 +125,37 @@ def main(argv: list[str] | None = None) -> None:
                 w.writeheader()
                 w.writerows(rows)
     write_plots(rows, out.parent)
+    (out.parent / "summary.md").write_text(summary(rows))
+
+
+def summary(rows: list[dict], baseline: str = "compare-cdiffuse") -> str:
+    """Markdown tables per (schedule, sampler steps): each run's last checkpoint, and the first
+    checkpoint at which it reached the baseline run's final SI-SDR / PESQ-WB."""
+    out = []
+    for sched, k in sorted({(r["schedule"], int(r["sampler_steps"])) for r in rows}):
+        sel = [r for r in rows if r["schedule"] == sched and int(r["sampler_steps"]) == k]
+        runs = sorted({r["run"] for r in sel}, key=lambda n: (not n.startswith("compare"), n))
+        base = [r for r in sel if r["run"] == baseline]
+        bfin = max(base, key=lambda r: int(r["step"])) if base else None
+        n0 = sel[0]
+        out += [f"### {sched} schedule, {k} steps (validation split; noisy: PESQ-WB {float(n0['noisy_pesq_wb']):.3f}, "
+                f"STOI {float(n0['noisy_stoi']):.4f}, SI-SDR {float(n0['noisy_si_sdr']):.2f} dB)", "",
+                "| run | last step | PESQ-WB | STOI | SI-SDR | best PESQ-WB (step) | first step ≥ "
+                f"{baseline}'s final SI-SDR | first step ≥ its final PESQ-WB |", "|---|---|---|---|---|---|---|---|"]
+        for run in runs:
+            rs = sorted((r for r in sel if r["run"] == run), key=lambda r: int(r["step"]))
+            last, best = rs[-1], max(rs, key=lambda r: float(r["pesq_wb"]))
+
+            def first(metric: str) -> str:
+                if bfin is None:
+                    return "-"
+                hit = next((r["step"] for r in rs if float(r[metric]) >= float(bfin[metric])), None)
+                return str(hit) if hit else "not reached"
+            out.append(f"| {run} | {last['step']} | {float(last['pesq_wb']):.3f} | {float(last['stoi']):.4f} | "
+                       f"{float(last['si_sdr']):.2f} | {float(best['pesq_wb']):.3f} ({best['step']}) | "
+                       f"{first('si_sdr')} | {first('pesq_wb')} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def schedule_name(floor: float | None) -> str:

@@ -4,7 +4,7 @@
 #   make export CKPT=runs/run1/last.pt BUNDLE=restoregrad-small [BLEND=0.2]
 #   make export-untrained CONFIG=tiny OBJECTIVE=restoregrad BUNDLE=/tmp/bundle
 #   make pytest-train                           fast CPU tests of the pipeline
-#   make compare STEPS=10000 BATCH=8            four-way like-for-like comparison
+#   make compare STEPS=10000                    four-way like-for-like comparison (batch 8 x 0.5 s)
 #   make eval-ckpts RUNS="compare-restoregrad compare-cdiffuse" [FLOOR=0]
 #                                               PESQ/STOI of every checkpoint (Go eval, validation split)
 #   make tune CKPT=runs/run1/last.pt            sampler schedule floor on the validation split
@@ -46,7 +46,7 @@ pytest-train:
 	$(TRAIN_PY) -m pytest -q models/train/tests
 
 compare:
-	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED) --batch $(BATCH) --segment 8000
+	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED)
 
 eval-ckpts:
 	$(TRAIN_PY) -m models.train.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
