@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -118,12 +119,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{run} step {step} {sched}@{s['steps']}: PESQ-WB {s['pesq_wb']:.3f} STOI {s['stoi']:.4f} "
                       f"SI-SDR {s['si_sdr']:.2f} (noisy {base['pesq_wb']:.3f} / {base['stoi']:.4f} / "
                       f"{base['si_sdr']:.2f})", flush=True)
-            rows.sort(key=lambda r: (r["run"], r["schedule"], int(r["step"]), int(r["sampler_steps"])))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with open(out, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=FIELDS)
-                w.writeheader()
-                w.writerows(rows)
+            rows = save_rows(out, rows)
     write_plots(rows, out.parent)
     (out.parent / "summary.md").write_text(summary(rows))
 
@@ -156,6 +152,29 @@ def summary(rows: list[dict], baseline: str = "compare-cdiffuse") -> str:
                        f"{first('si_sdr')} | {first('pesq_wb')} |")
         out.append("")
     return "\n".join(out)
+
+
+def row_key(r: dict) -> tuple:
+    return (r["run"], r["schedule"], int(r["step"]), int(r["sampler_steps"]))
+
+
+def save_rows(out: Path, rows: list[dict]) -> list[dict]:
+    """Merges rows with what the CSV holds now (another evalckpts may have added some) and
+    rewrites it through a temporary file. Returns the merged rows."""
+    merged: dict[tuple, dict] = {}
+    if out.exists():
+        with open(out) as f:
+            merged = {row_key(r): r for r in csv.DictReader(f)}
+    merged.update({row_key(r): r for r in rows})
+    rows = sorted(merged.values(), key=row_key)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, out)
+    return rows
 
 
 def schedule_name(floor: float | None) -> str:
