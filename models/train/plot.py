@@ -76,6 +76,8 @@ def plot(path: str, series: dict[str, tuple[list[float], list[float]]], title: s
     py = lambda v: h - bottom - (v - y_lo) / (y_hi - y_lo) * (h - top - bottom)
     line(img, left, h - bottom, w - right, h - bottom, (0, 0, 0), 1)
     line(img, left, top, left, h - bottom, (0, 0, 0), 1)
+    span = y_hi - y_lo  # enough decimals that the six tick labels differ
+    dec = 1 if span >= 2.5 else 2 if span >= 0.25 else 3
     for k in range(6):
         xv = x_lo + k * (x_hi - x_lo) / 5
         yv = y_lo + k * (y_hi - y_lo) / 5
@@ -83,7 +85,7 @@ def plot(path: str, series: dict[str, tuple[list[float], list[float]]], title: s
         text(img, int(px(xv)) - 12, h - bottom + 10, f"{xv:.0f}")
         line(img, left - 5, py(yv), left, py(yv), (0, 0, 0), 1)
         line(img, left + 1, py(yv), w - right, py(yv), (225, 225, 225), 1)
-        text(img, 10, int(py(yv)) - 5, f"{yv:.1f}")
+        text(img, 10, int(py(yv)) - 5, f"{yv:.{dec}f}")
     text(img, left, 10, title)
     text(img, (w - right) // 2, h - 25, xlabel)
     text(img, 10, top - 20, ylabel)
