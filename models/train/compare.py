@@ -3,7 +3,7 @@
     /usr/bin/python3 -m models.train.compare [--steps 10000] [--batch 8] [--objectives a,b] [--only-eval]
 
 Trains (or resumes) runs/compare-<objective> one after another, then scores their saved
-checkpoints with the Go engine on the validation split (evalckpts): every other checkpoint
+checkpoints with the Go engine on the validation split (evalckpts): every checkpoint
 with the uniform 6- and 3-step schedules, and the first and last with CDiffuSE's fast
 schedules. Writes models/train/results/eval_curves.csv, summary.md and the PNG curves.
 """
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
                      "--ckpt-minutes", str(a.ckpt_minutes)]
                     + (["--param", a.param] if a.param else []) + (["--head", a.head] if a.head else []))
     runs = [run_name(o) for o in objectives]
-    evalckpts.main(runs + ["--schedule-floor", "0", "--every", "2"])
+    evalckpts.main(runs + ["--schedule-floor", "0"])
     evalckpts.main(runs + ["--every", "1000"])
 
 
