@@ -123,14 +123,9 @@ def validation_si_sdr(nets: L.Networks, manifest: dict) -> tuple[float, float] |
         clean, noisy = D.load_validation()
     except SystemExit:
         return None
-    y = torch.from_numpy(noisy)
-    scale = torch.ones(y.shape[0], 1, 1)
-    if manifest["input_rms"] > 0:
-        scale = manifest["input_rms"] / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)
-    yp, n = I.pad_to(y * scale, manifest["length_multiple"])
     betas = manifest["inference_schedules"][str(manifest["default_steps"])]
-    noise = torch.randn((len(betas),) + tuple(yp.shape), generator=torch.Generator().manual_seed(0))
-    out = I.sample(nets.denoiser, nets.prior, yp, betas, noise, manifest["final_blend"])[..., :n] / scale
+    out = I.enhance(nets.denoiser, nets.prior, torch.from_numpy(noisy), betas, 0, manifest["length_multiple"],
+                    manifest["final_blend"], manifest["input_rms"])
     return (float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean()),
             float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean()))
 

@@ -10,8 +10,11 @@ from . import params
 from . import schedule as S
 
 
-def schedule_betas(steps: str | int) -> np.ndarray:
-    """'6' / '3' (named fast schedules) or 'T' / 50 (the full training schedule)."""
+def schedule_betas(steps) -> np.ndarray:
+    """'6' / '3' (named fast schedules), 'T' / 50 (the full training schedule), or a sequence
+    of betas (returned as is)."""
+    if not isinstance(steps, (str, int)):
+        return np.asarray(steps, dtype=np.float64)
     key = str(steps)
     if key in params.INFERENCE_SCHEDULES:
         return np.asarray(params.INFERENCE_SCHEDULES[key])
@@ -53,9 +56,10 @@ def pad_to(y: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int]:
     return (torch.nn.functional.pad(y, (0, pad)) if pad else y), n
 
 
-def enhance(denoiser, prior, y: torch.Tensor, steps: str | int = "6", seed: int = 0,
+def enhance(denoiser, prior, y: torch.Tensor, steps="6", seed: int = 0,
             multiple: int = 8, final_blend: float = 0.0, input_rms: float = 0.0) -> torch.Tensor:
-    """Whole-signal enhancement of y [B, 1, N] with fresh noise from `seed`."""
+    """Whole-signal enhancement of y [B, 1, N] with fresh noise from `seed`; `steps` as
+    schedule_betas takes it."""
     scale = torch.ones(y.shape[0], 1, 1)
     if input_rms > 0:
         scale = input_rms / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)

@@ -99,8 +99,8 @@ class ResidualLayer(nn.Module):
 
 
 class Denoiser(M.Denoiser):
-    """Causal eps_theta(x_t, y, t), with model.Denoiser's heads and x0 parameterisation (its
-    `forward` and `to_eps`); the layers are all causal and shared with nothing."""
+    """Causal eps_theta(x_t, y, t): model.Denoiser's `head`, `forward` and `to_eps` run on
+    causal layers of the same names; `step` is the same network one hop at a time."""
 
     def __init__(self, cfg: Config):
         nn.Module.__init__(self)
@@ -122,19 +122,6 @@ class Denoiser(M.Denoiser):
             nn.init.zeros_(self.decoder.conv.weight)
             nn.init.zeros_(self.decoder.conv.bias)
         self.register_schedule()
-
-    def head(self, x_t: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.encoder(torch.cat([x_t, y], dim=1)))
-        cond = F.leaky_relu(self.cond_encoder(y), 0.4)
-        emb = self.embedding(t)
-        skip = torch.zeros_like(h)
-        for layer in self.layers:
-            h, sk = layer(h, cond, emb)
-            skip = skip + sk
-        h = F.relu(self.skip(skip / math.sqrt(len(self.layers))))
-        if self.cfg.head == "mask":
-            return self.mask_head(y, h)
-        return self.decoder(h)
 
     def cache_specs(self) -> list[tuple[str, list[int]]]:
         specs = [("c_encoder", self.encoder.cache_shape()), ("c_cond_encoder", self.cond_encoder.cache_shape())]

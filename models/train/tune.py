@@ -19,20 +19,12 @@ from . import schedule as S
 from . import train as TR
 
 
-@torch.no_grad()
 def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
     clean, noisy = D.load_validation()
     y = torch.from_numpy(noisy)
-    scale = torch.ones(y.shape[0], 1, 1)
-    if input_rms > 0:
-        scale = input_rms / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)
-    yp, n = I.pad_to(y * scale, TR.length_multiple(nets.cfg))
-    vals = []
-    for seed in seeds:
-        g = torch.Generator().manual_seed(seed)
-        noise = torch.randn((len(betas),) + tuple(yp.shape), generator=g)
-        out = I.sample(nets.denoiser, nets.prior, yp, betas, noise)[..., :n] / scale
-        vals.append(float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean()))
+    vals = [float(I.si_sdr(I.enhance(nets.denoiser, nets.prior, y, betas, seed, TR.length_multiple(nets.cfg),
+                                     input_rms=input_rms).numpy()[:, 0], clean[:, 0]).mean())
+            for seed in seeds]
     return sum(vals) / len(vals)
 
 
