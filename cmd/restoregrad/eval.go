@@ -132,7 +132,11 @@ func runEval(args []string) error {
 
 	systems := []eval.System{eval.Noisy()}
 	for _, name := range modelNames {
-		if b, err := zoo.Find(name); err == nil && b.Manifest.Kind == bundle.KindStreaming {
+		b, err := zoo.Find(name)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", name, err)
+		}
+		if b.Manifest.Kind == bundle.KindStreaming {
 			sys, closeAll, err := streamingSystems(b, steps, seed)
 			defer closeAll()
 			if err != nil {
@@ -141,9 +145,7 @@ func runEval(args []string) error {
 			systems = append(systems, sys...)
 			continue
 		}
-		f := mf
-		f.name = name
-		m, def, err := f.open()
+		m, def, err := mf.openBundle(b)
 		if err != nil {
 			return fmt.Errorf("model %s: %w", name, err)
 		}
@@ -268,9 +270,7 @@ func streamingSystems(b *bundle.Bundle, steps intListFlag, seed uint64) ([]eval.
 		procs = append(procs, p)
 		out = append(out, &eval.StreamSystem{Name: b.Manifest.Name, Proc: p})
 	}
-	if !b.Manifest.Trained {
-		fmt.Fprintf(os.Stderr, "warning: model %s is UNTRAINED (exported random weights): its output is not denoised speech\n", b.Manifest.Name)
-	}
+	warnUntrained(&b.Manifest)
 	return out, closeAll, nil
 }
 

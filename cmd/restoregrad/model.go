@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/restoregrad/restoregrad/models"
+	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
@@ -36,15 +37,20 @@ func (f *modelFlags) registerRuntime(fs *flag.FlagSet) {
 
 // open loads the offline model the flags name and resolves the step count.
 func (f *modelFlags) open() (*models.Model, int, error) {
+	b, err := zoo.Find(f.name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f.openBundle(b)
+}
+
+// openBundle loads an offline bundle with the flags' runtime settings and step count.
+func (f *modelFlags) openBundle(b *bundle.Bundle) (*models.Model, int, error) {
 	provider, err := ort.ParseProvider(f.provider)
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := ort.Init(f.ortLib); err != nil {
-		return nil, 0, err
-	}
-	b, err := zoo.Find(f.name)
-	if err != nil {
 		return nil, 0, err
 	}
 	m, err := models.Open(b, ort.Options{Threads: f.threads, Provider: provider, CPUFallback: f.cpuFallback})
@@ -59,11 +65,16 @@ func (f *modelFlags) open() (*models.Model, int, error) {
 		m.Close()
 		return nil, 0, err
 	}
-	if !b.Manifest.Trained {
-		fmt.Fprintf(os.Stderr, "warning: model %s is UNTRAINED (exported random weights): its output is not denoised speech\n", b.Manifest.Name)
-	}
+	warnUntrained(&b.Manifest)
 	if provider == ort.CUDA && m.Provider() != ort.CUDA {
 		fmt.Fprintf(os.Stderr, "warning: CUDA unavailable, running on the CPU\n")
 	}
 	return m, steps, nil
+}
+
+// warnUntrained tells the user, once per opened model, that a bundle holds random weights.
+func warnUntrained(m *bundle.Manifest) {
+	if !m.Trained {
+		fmt.Fprintf(os.Stderr, "warning: model %s is UNTRAINED (exported random weights): its output is not denoised speech\n", m.Name)
+	}
 }

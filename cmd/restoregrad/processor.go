@@ -47,9 +47,7 @@ func openModelProcessor(name string, steps int) (engine.FrameProcessor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !b.Manifest.Trained {
-		fmt.Fprintf(os.Stderr, "warning: model %s is UNTRAINED (exported random weights): its output is not denoised speech\n", b.Manifest.Name)
-	}
+	warnUntrained(&b.Manifest)
 	maxSteps := b.Manifest.DefaultSteps
 	if steps == 0 {
 		steps = maxSteps
