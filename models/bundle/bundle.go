@@ -13,12 +13,37 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 )
 
-// SchemaVersion is the manifest schema this code reads.
-const SchemaVersion = 1
+// SchemaVersion is the newest manifest schema this code reads. Schema 1 bundles (waveform
+// domain) are read as well; schema 2 adds the STFT domain.
+const SchemaVersion = 2
+
+// Domains of the diffusion state.
+const (
+	DomainWave = "wave" // waveform samples (schema 1, and schema 2 without "domain")
+	DomainSTFT = "stft" // compressed complex STFT bins, [2][F] values per frame
+)
+
+// STFT is the time-frequency front end of an STFT-domain bundle (models/BUNDLE.md,
+// "Schema 2"): a sqrt-Hann STFT at 50% overlap whose bins are compressed as
+// scale·|Y|^compress·Y/|Y|.
+type STFT struct {
+	NFFT     int     `json:"n_fft"`
+	Hop      int     `json:"hop"`
+	Window   string  `json:"window"`
+	Compress float64 `json:"compress"`
+	Scale    float64 `json:"scale"`
+}
+
+// Bins is the number of frequency bins per frame, n_fft/2 + 1.
+func (s STFT) Bins() int { return s.NFFT/2 + 1 }
+
+// WindowSqrtHann is the only window the STFT front end has.
+const WindowSqrtHann = "sqrt_hann"
 
 // Kinds of bundle.
 const (
@@ -76,6 +101,36 @@ type Manifest struct {
 	Card               string               `json:"card"`
 	// Streaming holds the frame-step contract of streaming bundles; nil for offline ones.
 	Streaming json.RawMessage `json:"streaming,omitempty"`
+	// Domain is DomainSTFT for time-frequency bundles (schema 2); "" or DomainWave otherwise.
+	Domain string `json:"domain,omitempty"`
+	// STFT holds the front end of an STFT-domain bundle; nil otherwise.
+	STFT *STFT `json:"stft,omitempty"`
+}
+
+// IsSTFT reports whether the diffusion state lives in the STFT domain.
+func (m *Manifest) IsSTFT() bool { return m.Domain == DomainSTFT }
+
+// WholeSignalSpecs returns the tensors the whole-signal graphs must have, in order:
+// denoiser inputs x_t, y, t and output eps; prior input y and output sigma. Waveform
+// bundles use [1, 1, -1]; STFT bundles [1, 2, -1, F] (channel 0 real, 1 imaginary).
+func (m *Manifest) WholeSignalSpecs() map[string]Network {
+	sig := []int64{1, 1, -1}
+	if m.IsSTFT() && m.STFT != nil {
+		sig = []int64{1, 2, -1, int64(m.STFT.Bins())}
+	}
+	spec := func(name string) TensorSpec { return TensorSpec{Name: name, Shape: slices.Clone(sig)} }
+	t := TensorSpec{Name: "t", Shape: []int64{1}}
+	return map[string]Network{
+		Denoiser: {Inputs: []TensorSpec{spec("x_t"), spec("y"), t}, Outputs: []TensorSpec{spec("eps")}},
+		Prior:    {Inputs: []TensorSpec{spec("y")}, Outputs: []TensorSpec{spec("sigma")}},
+	}
+}
+
+// SpecsEqual reports whether two tensor lists have the same names and shapes in order.
+func SpecsEqual(a, b []TensorSpec) bool {
+	return slices.EqualFunc(a, b, func(x, y TensorSpec) bool {
+		return x.Name == y.Name && slices.Equal(x.Shape, y.Shape)
+	})
 }
 
 // Networks every bundle has.
@@ -156,9 +211,10 @@ func DeriveSchedule(base []float64, n int) []float64 {
 func (m *Manifest) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if m.Schema != SchemaVersion {
-		bad("schema %d, this program reads %d", m.Schema, SchemaVersion)
+	if m.Schema < 1 || m.Schema > SchemaVersion {
+		bad("schema %d, this program reads 1 to %d", m.Schema, SchemaVersion)
 	}
+	errs = append(errs, m.checkDomain()...)
 	if m.Name == "" {
 		bad("name is empty")
 	}
@@ -210,11 +266,62 @@ func (m *Manifest) Validate() error {
 		if len(n.SHA256) != 64 {
 			bad("networks.%s.sha256 must be 64 hex digits", want)
 		}
-		if len(n.Inputs) == 0 || len(n.Outputs) == 0 {
-			bad("networks.%s lists no inputs or outputs", want)
+		if w := m.WholeSignalSpecs()[want]; !SpecsEqual(n.Inputs, w.Inputs) || !SpecsEqual(n.Outputs, w.Outputs) {
+			bad("networks.%s: inputs %v, outputs %v; want %v and %v", want, n.Inputs, n.Outputs, w.Inputs, w.Outputs)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkDomain checks the domain and, for STFT bundles, the front end.
+func (m *Manifest) checkDomain() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	switch m.Domain {
+	case "", DomainWave:
+		if m.STFT != nil {
+			bad("stft given for a %s-domain bundle", m.domainName())
+		}
+		return errs
+	case DomainSTFT:
+		if m.Schema < 2 {
+			bad("domain %q needs schema 2 (manifest says %d)", m.Domain, m.Schema)
+		}
+	default:
+		bad("domain %q (want %q or %q)", m.Domain, DomainWave, DomainSTFT)
+		return errs
+	}
+	s := m.STFT
+	if s == nil {
+		bad("domain %q without an stft object", m.Domain)
+		return errs
+	}
+	if s.NFFT < 2 || s.NFFT%2 != 0 || s.NFFT > 1<<16 {
+		bad("stft.n_fft %d must be even, 2..65536", s.NFFT)
+	}
+	if s.Hop*2 != s.NFFT {
+		bad("stft.hop %d must be n_fft/2 = %d (sqrt-Hann synthesis without normalisation)", s.Hop, s.NFFT/2)
+	}
+	if s.Window != WindowSqrtHann {
+		bad("stft.window %q (want %q)", s.Window, WindowSqrtHann)
+	}
+	if !(s.Compress > 0 && s.Compress <= 1) {
+		bad("stft.compress %v outside (0, 1]", s.Compress)
+	}
+	if !(s.Scale > 0) || math.IsInf(s.Scale, 0) {
+		bad("stft.scale %v must be positive", s.Scale)
+	}
+	if m.LengthMultiple != s.Hop {
+		bad("length_multiple %d must equal stft.hop %d", m.LengthMultiple, s.Hop)
+	}
+	return errs
+}
+
+func (m *Manifest) domainName() string {
+	if m.Domain == "" {
+		return DomainWave
+	}
+	return m.Domain
 }
 
 func checkBetas(name string, betas []float64) error {

@@ -16,9 +16,71 @@ func testManifest() Manifest {
 		InferenceSchedules: map[string][]float64{"2": {0.01, 0.05}},
 		DefaultSteps:       2,
 		Networks: map[string]Network{
-			Denoiser: {File: "denoiser.onnx", Inputs: []TensorSpec{{"x_t", []int64{1, 1, -1}}}, Outputs: []TensorSpec{{"eps", []int64{1, 1, -1}}}},
+			Denoiser: {File: "denoiser.onnx", Inputs: []TensorSpec{{"x_t", []int64{1, 1, -1}}, {"y", []int64{1, 1, -1}}, {"t", []int64{1}}}, Outputs: []TensorSpec{{"eps", []int64{1, 1, -1}}}},
 			Prior:    {File: "prior.onnx", Inputs: []TensorSpec{{"y", []int64{1, 1, -1}}}, Outputs: []TensorSpec{{"sigma", []int64{1, 1, -1}}}},
 		},
+	}
+}
+
+// stftManifest is testManifest in the STFT domain (schema 2, 512/256).
+func stftManifest() Manifest {
+	m := testManifest()
+	m.Schema, m.Domain, m.LengthMultiple = 2, DomainSTFT, 256
+	m.STFT = &STFT{NFFT: 512, Hop: 256, Window: WindowSqrtHann, Compress: 0.3, Scale: 1}
+	m.Networks = map[string]Network{}
+	for name, n := range m.WholeSignalSpecs() {
+		n.File = name + ".onnx"
+		m.Networks[name] = n
+	}
+	return m
+}
+
+func TestSchema2(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(dir, stftManifest(), map[string][]byte{Denoiser: []byte("den"), Prior: []byte("pri")}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &b.Manifest
+	if !m.IsSTFT() || m.STFT.Bins() != 257 || m.Networks[Denoiser].Inputs[0].Shape[3] != 257 {
+		t.Fatalf("schema 2 manifest read as %+v", m)
+	}
+	if w := testManifest(); w.IsSTFT() {
+		t.Fatal("schema 1 manifest is not in the STFT domain")
+	}
+	cases := map[string]func(m *Manifest){
+		"needs schema 2":     func(m *Manifest) { m.Schema = 1 },
+		"without an stft":    func(m *Manifest) { m.STFT = nil },
+		"stft.hop":           func(m *Manifest) { m.STFT.Hop = 128 },
+		"stft.n_fft":         func(m *Manifest) { m.STFT.NFFT, m.STFT.Hop = 511, 255 },
+		"stft.window":        func(m *Manifest) { m.STFT.Window = "hann" },
+		"stft.compress":      func(m *Manifest) { m.STFT.Compress = 0 },
+		"stft.scale":         func(m *Manifest) { m.STFT.Scale = -1 },
+		"length_multiple":    func(m *Manifest) { m.LengthMultiple = 8 },
+		"domain \"time\"":    func(m *Manifest) { m.Domain = "time" },
+		"stft given":         func(m *Manifest) { m.Domain = "" },
+		"schema 3":           func(m *Manifest) { m.Schema = 3 },
+		"networks.denoiser:": func(m *Manifest) { m.Networks[Denoiser].Inputs[0].Shape[3] = 256 },
+		"networks.prior:": func(m *Manifest) {
+			n := m.Networks[Prior]
+			n.Outputs = []TensorSpec{{"sigma", []int64{1, 1, -1}}}
+			m.Networks[Prior] = n
+		},
+	}
+	for want, mutate := range cases {
+		m := stftManifest()
+		mutate(&m)
+		for name, n := range m.Networks {
+			n.SHA256 = strings.Repeat("0", 64)
+			m.Networks[name] = n
+		}
+		err := m.Validate()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v", want, err)
+		}
 	}
 }
 
@@ -90,6 +152,11 @@ func TestManifestErrors(t *testing.T) {
 			m.Networks[Denoiser] = n
 		},
 		"final_blend": func(m *Manifest) { m.FinalBlend = 1 },
+		"networks.denoiser: inputs": func(m *Manifest) {
+			n := m.Networks[Denoiser]
+			n.Inputs = []TensorSpec{n.Inputs[1], n.Inputs[0], n.Inputs[2]} // y before x_t
+			m.Networks[Denoiser] = n
+		},
 	}
 	for want, mutate := range cases {
 		m := testManifest()
