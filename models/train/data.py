@@ -29,15 +29,23 @@ SHARED = ROOT.parent / "shared" / "data"
 ASTERISK_PACKAGES = [f"asterisk-core-sounds-{l}-g722" for l in ("en", "es", "fr", "it", "ru")] + [
     "asterisk-moh-opsound-g722"]
 VALID_FRACTION = 0.05   # of speech files (by a hash of the file name), and the tail of each noise
-VALID_CLIPS = 24
-VALID_SECONDS = 2.0
+VALID_CLIPS = 64
+VALID_SECONDS = 4.0
 VALID_SEED = 1234
 
 
 def is_validation(name: str) -> bool:
-    """Deterministic file-level split: ~5% of speech files are held out for validation."""
+    """Deterministic split: ~5% of speech files (or speakers, see split_key) are held out."""
     h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
     return (h % 10000) < VALID_FRACTION * 10000
+
+
+def split_key(path: Path) -> str:
+    """What the split hashes: the speaker folder for LibriSpeech (so held-out voices are new
+    voices), the file name everywhere else."""
+    if "librispeech" in str(path):
+        return "librispeech/" + path.parent.name
+    return path.name
 
 
 # ---------------------------------------------------------------- prepare
@@ -122,7 +130,16 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
         speech_files += _wavs(extra)
     else:
         print(f"data: {extra} absent, skipped")
+    train_dir = SHARED / "train"
+    if train_dir.is_dir():
+        # VoiceBank's noisy/ versions are not clean speech: never a speech source.
+        speech_files += [p for p in _wavs(train_dir / "speech") if "noisy" not in p.parts]
+    else:
+        print(f"data: {train_dir} absent: training on the asterisk prompts only")
     noise_files = _wavs(SHARED / "noise") if (SHARED / "noise").is_dir() else []
+    if (train_dir / "noise").is_dir():
+        noise_files += _wavs(train_dir / "noise")
+    rirs = [read_wav(p) for p in _wavs(train_dir / "rir")] if (train_dir / "rir").is_dir() else []
     if noise_dir:
         noise_files += _wavs(Path(noise_dir))
     noise_files += music_files
@@ -133,7 +150,7 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
         x = read_wav(f)
         if len(x) < SR // 2:
             continue
-        part = "valid" if is_validation(f.name) else "train"
+        part = "valid" if is_validation(split_key(f)) else "train"
         split[part].append(x)
         names[part].append(str(f.relative_to(ROOT.parent)) if ROOT.parent in f.parents else str(f))
     noise: dict[str, list[np.ndarray]] = {"train": [], "valid": []}
@@ -146,6 +163,8 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
     for part in ("train", "valid"):
         packed[f"speech_{part}"], packed[f"speech_{part}_off"] = _pack(split[part])
         packed[f"noise_{part}"], packed[f"noise_{part}_off"] = _pack(noise[part])
+    if rirs:
+        packed["rir"], packed["rir_off"] = _pack([r / (np.abs(r).max() + 1e-9) for r in rirs])
     if vb_dir:
         vb = Path(vb_dir)
         clean, noisy = vb / "clean_trainset_wav", vb / "noisy_trainset_wav"
@@ -172,7 +191,7 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
     info = {
         "speech_files": {p: len(v) for p, v in names.items()},
         "speech_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in split.items()},
-        "noise_files": len(noise_files),
+        "noise_files": len(noise_files), "rirs": len(rirs),
         "noise_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in noise.items()},
         "vb_pairs": vb_dir is not None,
         "valid_clips": VALID_CLIPS, "valid_seconds": VALID_SECONDS, "valid_seed": VALID_SEED,
@@ -262,38 +281,68 @@ def reverb(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     return fftconvolve(x, h)[: len(x)].astype(np.float32)
 
 
+def measured_reverb(rng: np.random.Generator, x: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    """A measured room response, its direct path aligned to the dry signal's timing."""
+    from scipy.signal import fftconvolve
+    d = int(np.argmax(np.abs(rir)))
+    h = rir[d:] / (np.abs(rir[d]) + 1e-9)
+    return fftconvolve(x, h)[: len(x)].astype(np.float32)
+
+
+def perturb_speed(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """Speed (tempo and pitch together) by 0.9-1.1 through polyphase resampling."""
+    from scipy.signal import resample_poly
+    up, down = [(9, 10), (19, 20), (21, 20), (11, 10)][int(rng.integers(4))]
+    return resample_poly(x, up, down).astype(np.float32)
+
+
+def draw_snr(rng: np.random.Generator) -> float:
+    """Weighted toward 0-10 dB (VoiceBank+DEMAND-like): 70% there, 15% -5..0, 15% 10..20."""
+    r = rng.uniform()
+    if r < 0.7:
+        return float(rng.uniform(0, 10))
+    if r < 0.85:
+        return float(rng.uniform(-5, 0))
+    return float(rng.uniform(10, 20))
+
+
 class Mixer:
-    """(clean, noisy) pairs mixed on the fly at -5..20 dB SNR, reproducible from `seed`."""
+    """(clean, noisy) pairs mixed on the fly, reproducible from `seed`: SNR weighted toward
+    0-10 dB (draw_snr) unless `snr_db` gives a uniform range."""
 
     def __init__(self, corpus: Corpus, part: str = "train", seed: int = 0,
-                 snr_db: tuple[float, float] = (-5.0, 20.0)):
+                 snr_db: tuple[float, float] | None = None):
         self.c, self.part, self.snr = corpus, part, snr_db
         self.rng = np.random.default_rng(seed)
         self.n_speech = corpus.files("speech", part)
         self.n_noise = corpus.files("noise", part)
         self.n_vb = corpus.files("vb", part)
+        self.n_rir = len(corpus.a["rir_off"]) - 1 if "rir_off" in corpus.a else 0
         if self.n_speech == 0:
             raise SystemExit(f"no {part} speech in the corpus: run `make data`")
 
-    def speech(self, n: int, min_rms: float = 0.01) -> np.ndarray:
+    def speech(self, n: int, min_rms: float = 0.01, speed: float = 0.0) -> np.ndarray:
         for _ in range(8):
-            x = _crop(self.rng, self.c.get("speech", self.part, int(self.rng.integers(self.n_speech))), n)
+            src = self.c.get("speech", self.part, int(self.rng.integers(self.n_speech)))
+            if speed > 0 and self.rng.uniform() < speed:
+                src = perturb_speed(self.rng, _crop(self.rng, src, int(n * 1.15) + 1) if len(src) > 2 * n else src)
+            x = _crop(self.rng, src, n)
             if _rms(x) > min_rms:
                 break
         return x
 
     def noise(self, n: int) -> np.ndarray:
         r = self.rng.uniform()
-        if r < 0.45 and self.n_noise:
+        if r < 0.55 and self.n_noise:
             x = _crop(self.rng, self.c.get("noise", self.part, int(self.rng.integers(self.n_noise))), n)
             if len(x) and _rms(x) < 1e-4:
                 x = coloured_noise(self.rng, n, 0.0)
         elif r < 0.7:
             x = coloured_noise(self.rng, n, float(self.rng.choice([0.0, 1.0, 2.0])))
-        elif r < 0.8:
+        elif r < 0.77:
             x = hum(self.rng, n)
-        else:
-            k = int(self.rng.integers(3, 7))
+        else:  # babble of many voices
+            k = int(self.rng.integers(3, 9))
             x = sum(self.speech(n) * self.rng.uniform(0.5, 1.0) for _ in range(k))
         return (x / (_rms(x) + 1e-9)).astype(np.float32)
 
@@ -304,15 +353,20 @@ class Mixer:
             y = self.c.get("vb", self.part, i, f"vbnoisy_{self.part}")
             s = int(self.rng.integers(0, max(1, len(c) - n + 1)))
             return _crop(self.rng, c[s:s + n], n), _crop(self.rng, y[s:s + n], n)  # same offsets
-        s = self.speech(n)
+        s = self.speech(n, speed=0.3)
         if self.rng.uniform() < 0.5:
             s = tilt(self.rng, s)
-        if self.rng.uniform() < 0.3:
-            s = reverb(self.rng, s)
+        if self.rng.uniform() < 0.25:
+            if self.n_rir and self.rng.uniform() < 0.3:
+                i = int(self.rng.integers(self.n_rir))
+                off = self.c.a["rir_off"]
+                s = measured_reverb(self.rng, s, self.c.a["rir"][off[i]:off[i + 1]].astype(np.float32) / 32767.0)
+            else:
+                s = reverb(self.rng, s)
         noise = self.noise(n)
         if self.rng.uniform() < 0.2:
             noise = noise + 0.5 * self.noise(n)
-        snr = self.rng.uniform(*self.snr)
+        snr = self.rng.uniform(*self.snr) if self.snr else draw_snr(self.rng)
         noise = noise * _rms(s) / (_rms(noise) * 10 ** (snr / 20) + 1e-9)
         y = s + noise
         gain = 10 ** (self.rng.uniform(-35, -15) / 20) / (_rms(y) + 1e-9)  # y RMS -35..-15 dBFS

@@ -71,6 +71,26 @@ def enhance(denoiser, prior, y: torch.Tensor, steps="6", seed: int = 0,
     return out / scale
 
 
+def uniform_betas(n: int) -> np.ndarray:
+    """The uniform n-step schedule (evenly spaced in training t from 0 to T-1)."""
+    return S.floor_betas(0.0, n)
+
+
+def enhance_stft(cfg, denoiser, prior, y: torch.Tensor, betas, seed: int = 0,
+                 final_blend: float = 0.0, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Whole-signal enhancement of waveforms y [B, 1, N] with a time-frequency model: compressed
+    STFT, BUNDLE.md's reverse process on every bin, decompression and overlap-add. `noise`
+    [S, B, 2, T, F] overrides the draws (golden files)."""
+    from . import stft
+    n = y.shape[-1]
+    yc = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
+    if noise is None:
+        g = torch.Generator().manual_seed(seed)
+        noise = torch.randn((len(betas),) + tuple(yc.shape), generator=g)
+    xc = sample(denoiser, prior, yc, betas, noise, final_blend)
+    return stft.synthesise(stft.decompress(xc, cfg.compress), n, cfg.n_fft, cfg.hop).unsqueeze(1)
+
+
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Scale-invariant SDR in dB over the last axis (zero-mean signals)."""
     est = est - est.mean(axis=-1, keepdims=True)

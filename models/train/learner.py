@@ -15,6 +15,11 @@ class Networks(nn.Module):
     def __init__(self, cfg: Config, objective: str):
         super().__init__()
         self.cfg, self.objective = cfg, objective
+        if cfg.domain == "stft":  # `tf`, `tf-rt`: time-frequency networks
+            from . import tf_model as TM
+            self.denoiser, self.prior = TM.TFDenoiser(cfg), TM.make_prior(cfg, objective)
+            self.posterior = TM.make_posterior(cfg, objective)
+            return
         if cfg.causal:  # `rt`: causal networks with streaming caches
             from . import rt_model as R
             self.denoiser, self.prior = R.Denoiser(cfg), R.make_prior(cfg, objective)
@@ -61,13 +66,17 @@ def latent_regulariser(x0: torch.Tensor, log_s: torch.Tensor, weight: float) -> 
 
 
 def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
-           t: torch.Tensor, z: torch.Tensor, eta: float, lam: float) -> dict[str, torch.Tensor]:
-    """All loss terms for one batch. x0, y, z: [B, 1, N]; t: [B] integer steps (0-based).
+           t: torch.Tensor, z: torch.Tensor, eta: float, lam: float,
+           clean: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """All loss terms for one batch. x0, y, z: [B, 1, N] (waveform) or [B, 2, T, F] (compressed
+    STFT, z [B, 2, T, F] and sigma per bin [B, 1, T, F]); t: [B] integer steps (0-based);
+    clean: the clean waveform [B, 1, N] for the STFT domain's SI-SDR lever.
 
     Returns loss (the total), dm, lr, pm and the std used to draw eps (sigma) and the
     prior's std (sigma_prior) for logging."""
     obj = nets.objective
     zero = x0.new_zeros(())
+    aux = {"aux": zero, "spec": zero, "sisdr": zero}
     log_sp = None
     if obj == "cdiffuse":
         log_s = torch.zeros_like(y)
@@ -83,13 +92,16 @@ def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
     sigma = torch.exp(log_s)
     eps = sigma * z
     ti = t.long()
-    x_t = (co.a[ti].view(-1, 1, 1) * x0 + co.b[ti].view(-1, 1, 1) * y
-           + co.sqrt_delta[ti].view(-1, 1, 1) * eps)
+    shape = (-1,) + (1,) * (x0.dim() - 1)
+    x_t = (co.a[ti].view(shape) * x0 + co.b[ti].view(shape) * y
+           + co.sqrt_delta[ti].view(shape) * eps)
     if nets.cfg.param == "x0":
         # x0-parameterised denoiser: the same Sigma^-1 norm, on the x0 estimate (a weighting
         # of L_DM by delta_t/a_t^2; a lever, see README.md).
         f = nets.denoiser.head(x_t, y, t.float())
         dm = (((x0 - f) / sigma) ** 2).mean()
+        if nets.cfg.domain == "stft":
+            aux = auxiliary(nets.cfg, f, x0, clean)
     else:
         e = nets.denoiser(x_t, y, t.float())
         dm = (((eps - e) / sigma) ** 2).mean()
@@ -98,10 +110,46 @@ def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
         lr = latent_regulariser(x0, log_s, co.latent_weight)
     if obj == "restoregrad":
         pm = prior_matching(log_sp, log_s)
-    loss = dm + eta * lr + lam * pm
+    loss = dm + eta * lr + lam * pm + aux["aux"]
     sp = torch.exp(log_sp) if log_sp is not None else sigma
-    return {"loss": loss, "dm": dm, "lr": lr, "pm": pm, "sigma": sigma, "sigma_prior": sp}
+    return {"loss": loss, "dm": dm, "lr": lr, "pm": pm, "sigma": sigma, "sigma_prior": sp,
+            "spec": aux["spec"], "sisdr": aux["sisdr"]}
 
 
-def sample_t(batch: int, T: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    return torch.randint(0, T, (batch,), generator=generator)
+def auxiliary(cfg: Config, f: torch.Tensor, x0: torch.Tensor,
+              clean: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """Levers beyond the paper on the x0 estimate f (compressed STFT, [B, 2, T, F]):
+    aux_spec * (0.3 * complex MSE + 0.7 * magnitude MSE) of the compressed spectra, and
+    aux_sisdr * (-SI-SDR in dB) of f's waveform against the clean waveform."""
+    from . import stft
+    zero = f.new_zeros(())
+    spec = sisdr = zero
+    if cfg.aux_spec > 0:
+        mf = torch.sqrt(f[:, :1] ** 2 + f[:, 1:] ** 2 + 1e-8)
+        mx = torch.sqrt(x0[:, :1] ** 2 + x0[:, 1:] ** 2 + 1e-8)
+        spec = 0.3 * ((f - x0) ** 2).mean() + 0.7 * ((mf - mx) ** 2).mean()
+    if cfg.aux_sisdr > 0 and clean is not None:
+        n = clean.shape[-1]
+        wave = stft.synthesise(stft.decompress(f, cfg.compress), n, cfg.n_fft, cfg.hop)
+        sisdr = si_sdr_db(wave, clean.reshape(clean.shape[0], -1)).mean()
+    return {"aux": cfg.aux_spec * spec - cfg.aux_sisdr * sisdr, "spec": spec, "sisdr": sisdr}
+
+
+def si_sdr_db(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """[B, N] -> [B] scale-invariant SDR in dB (differentiable)."""
+    est = est - est.mean(-1, keepdim=True)
+    ref = ref - ref.mean(-1, keepdim=True)
+    alpha = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + 1e-8)
+    target = alpha * ref
+    return 10 * torch.log10(target.pow(2).sum(-1) / ((est - target).pow(2).sum(-1) + 1e-8) + 1e-8)
+
+
+def sample_t(batch: int, T: int, generator: torch.Generator | None = None,
+             t_last: float = 0.0) -> torch.Tensor:
+    """Uniform integer steps; with t_last > 0, that fraction of draws is T-1, the step every
+    uniform sampler schedule starts at (a lever, README.md)."""
+    t = torch.randint(0, T, (batch,), generator=generator)
+    if t_last > 0:
+        last = torch.rand(batch, generator=generator) < t_last
+        t = torch.where(last, torch.full_like(t, T - 1), t)
+    return t

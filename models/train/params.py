@@ -66,6 +66,28 @@ class Config:
     # x0 head: "synth" (a transposed conv synthesises x0 from the residual stack) or "mask"
     # (model.MaskHead: a mask on a learned transform of y, starting at f = y; needs x0).
     head: str = "synth"
+    # Time-frequency networks (configs `tf`, `tf-rt`; tf_model.py). domain "wave" = the
+    # sample-domain networks above; "stft" = diffusion on the compressed complex STFT.
+    domain: str = "wave"
+    n_fft: int = 512
+    hop: int = 256
+    compress: float = 0.3       # |Y|^compress per bin
+    low_bins: int = 65          # bins kept as their own bands (0..2 kHz at 512/16 kHz)
+    high_bands: int = 32        # ERB-spaced triangular bands above
+    tf_c1: int = 16
+    tf_c2: int = 32
+    tf_blocks: int = 2
+    tf_intra: int = 16          # per direction, across bands
+    tf_inter: int = 32          # over time (per direction when not causal)
+    sigma_hidden: int = 32
+    s_min: float = 0.3          # sigma = s * (|y_c| + kappa), s in [s_min, s_max]
+    s_max: float = 2.0
+    s_init: float = 0.6
+    kappa: float = 0.05
+    # Levers beyond the paper (README.md; reported apart from the like-for-like comparison):
+    aux_spec: float = 0.0       # weight of the compressed-spectral loss on the x0 estimate
+    aux_sisdr: float = 0.0      # weight of -SI-SDR (dB) of the x0 estimate's waveform
+    t_last: float = 0.0         # probability of drawing t = T-1 (the sampler's first step)
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)
@@ -89,6 +111,14 @@ CONFIGS: dict[str, Config] = {
     # Streaming: `small`'s shapes with causal convolutions (rt_model.py; stride - 1 = 7 samples
     # of look-ahead inside each hop), run frame by frame with explicit caches (stream_export.py).
     "rt": Config(name="rt", causal=True, param="x0", head="mask"),
+    # Time-frequency: offline (bidirectional over time) and streaming (causal, frame by frame).
+    "tf": Config(name="tf", domain="stft", param="x0", head="mask", segment=32000, sigma_warmup=200,
+                 aux_spec=1.0, aux_sisdr=0.02, t_last=0.4),
+    "tf-rt": Config(name="tf-rt", domain="stft", causal=True, param="x0", head="mask", segment=32000,
+                    sigma_warmup=200, aux_spec=1.0, aux_sisdr=0.02, t_last=0.4),
+    "tf-tiny": Config(name="tf-tiny", domain="stft", causal=True, param="x0", head="mask", segment=8000,
+                      tf_c1=4, tf_c2=8, tf_blocks=1, tf_intra=4, tf_inter=8, sigma_hidden=8,
+                      emb_dim=16, emb_hidden=32, sigma_warmup=0, aux_spec=1.0, aux_sisdr=0.02, t_last=0.4),
 }
 
 

@@ -30,10 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CKPT_DIR = Path(__file__).resolve().parent / "checkpoints"
 CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "grad_norm",
               "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
-              "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend"]
+              "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend",
+              "spec", "sisdr", "val_1", "val_2"]
 
 
 def length_multiple(cfg: params.Config) -> int:
+    if cfg.domain == "stft":
+        return cfg.hop
     return math.lcm(cfg.stride, cfg.sigma_stride)
 
 
@@ -58,6 +61,16 @@ def load_networks(path: str | Path, ema: bool = True) -> tuple[L.Networks, dict]
 
 def describe(nets: L.Networks) -> dict:
     cfg = nets.cfg
+    if cfg.domain == "stft":
+        from . import tf_model as TM
+        out = {"params_denoiser": M.count_params(nets.denoiser),
+               "params_prior": M.count_params(nets.prior),
+               "params_posterior": M.count_params(nets.posterior),
+               "gmac_per_s_denoiser": TM.macs_per_second(nets.denoiser, cfg) / 1e9,
+               "context": nets.context(), "length_multiple": length_multiple(cfg)}
+        if isinstance(nets.prior, TM.TFSigmaNet):
+            out["gmac_per_s_prior"] = TM.macs_per_second(nets.prior, cfg, inputs=1) / 1e9
+        return out
     out = {
         "params_denoiser": M.count_params(nets.denoiser),
         "params_prior": M.count_params(nets.prior),
@@ -76,6 +89,12 @@ def validate(nets: L.Networks, input_rms: float, blend: float = 0.2) -> dict[str
     clean, noisy = D.load_validation()
     y = torch.from_numpy(noisy)
     res = {"val_noisy": float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean())}
+    if nets.cfg.domain == "stft":  # the raw output at the uniform 1-, 2- and 3-step schedules
+        for n in (1, 2, 3):
+            out = torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, y[i:i + 16],
+                                            I.uniform_betas(n), seed=0) for i in range(0, len(y), 16)])
+            res[f"val_{n}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
+        return res
     mult = length_multiple(nets.cfg)
     for steps in ("6", "3"):
         out = I.enhance(nets.denoiser, nets.prior, y, steps, seed=0, multiple=mult, input_rms=input_rms)
@@ -97,7 +116,12 @@ def ema_update(ema: L.Networks, nets: L.Networks, decay: float) -> None:
 
 def env_corr(sigma: torch.Tensor, x0: torch.Tensor, win: int = 256) -> float:
     """Mean over the batch of the per-example correlation between a std and the clean |x0|
-    envelope (moving averages over `win` samples)."""
+    envelope (moving averages over `win` samples; per bin in the STFT domain)."""
+    if x0.dim() == 4:
+        env = torch.sqrt(x0[:, :1] ** 2 + x0[:, 1:] ** 2).flatten(1)
+        s = sigma.expand(-1, 1, -1, -1).flatten(1)
+        e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
+        return float(((e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)).mean())
     env = torch.nn.functional.avg_pool1d(x0.abs(), win, stride=win).flatten(1)
     s = torch.nn.functional.avg_pool1d(sigma, win, stride=win).flatten(1)
     e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
@@ -143,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--head", choices=("synth", "mask"), help="x0 head (default: the config's)")
     ap.add_argument("--lr-weight", choices=("alpha_bar", "kl"), help="L_LR's weight of ||x0||^2")
     ap.add_argument("--sigma-warmup", type=int)
+    ap.add_argument("--aux-spec", type=float, help="compressed-spectral loss weight (stft; 0 = plain objective)")
+    ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
+    ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
                     help="scale each pair so that y has this RMS (a lever; 0 = off)")
@@ -161,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
                                    ("sigma_warmup", a.sigma_warmup),
                                    ("segment", a.segment),
                                    ("lr_weight", a.lr_weight), ("param", a.param),
-                                   ("head", a.head)) if v is not None}
+                                   ("head", a.head), ("aux_spec", a.aux_spec),
+                                   ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last)) if v is not None}
     base = params.get(a.config)
     overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
     overrides.setdefault("head", base.head)
@@ -214,8 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         os.replace(out / "last.tmp", ckpt)
         shutil.copy(ckpt, out / f"step{step:06d}.pt")
         shutil.copy(ckpt, keep / "last.pt")
-        print(f"[ckpt] step {step}: val SI-SDR noisy {vals['val_noisy']:.2f} 6-step {vals['val_6']:.2f} "
-              f"3-step {vals['val_3']:.2f} 6-step+blend {vals['val_6_blend']:.2f} dB", flush=True)
+        print(f"[ckpt] step {step}: val SI-SDR " + " ".join(f"{k} {v:.2f}" for k, v in vals.items()) + " dB",
+              flush=True)
 
     sig_params = set(id(p) for p in nets.sigma_parameters())
     acc: dict[str, float] = {}
@@ -232,10 +260,16 @@ def main(argv: list[str] | None = None) -> None:
         if a.input_rms > 0:
             s = a.input_rms / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)
             x, y = x * s, y * s
-        t = L.sample_t(a.batch, co.T, gen)
+        clean = None
+        if cfg.domain == "stft":
+            from . import stft
+            clean = x
+            x = stft.compress(stft.analyse(x[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
+            y = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
+        t = L.sample_t(a.batch, co.T, gen, cfg.t_last)
         z = torch.randn(x.shape, generator=gen)
         nets.train()
-        res = L.losses(nets, co, x, y, t, z, cfg.eta, cfg.lam)
+        res = L.losses(nets, co, x, y, t, z, cfg.eta, cfg.lam, clean)
         opt.zero_grad(set_to_none=True)
         res["loss"].backward()
         if step < cfg.sigma_warmup:
@@ -254,7 +288,8 @@ def main(argv: list[str] | None = None) -> None:
                      "grad_norm": gn, "sigma_mean": res["sigma"].mean(), "sigma_min": res["sigma"].min(),
                      "sigma_max": res["sigma"].max(), "logsigma_std": ls.std(),
                      "prior_mean": res["sigma_prior"].mean(), "prior_min": res["sigma_prior"].min(),
-                     "prior_env_corr": env_corr(res["sigma_prior"], x)}
+                     "prior_env_corr": env_corr(res["sigma_prior"], x),
+                     "spec": res["spec"], "sisdr": res["sisdr"]}
         for k, v in stats.items():
             acc[k] = acc.get(k, 0.0) + float(v)
         n_acc += 1
@@ -270,7 +305,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"step {step}/{a.steps} {spm:.0f} steps/min ETA {eta_min:.0f} min | loss {row['loss']:.4f} "
                   f"dm {row['dm']:.4f} lr {row['lr']:.4f} pm {row['pm']:.4f} |g| {row['grad_norm']:.2f} | "
                   f"sigma {row['sigma_mean']:.3f} [{row['sigma_min']:.3f},{row['sigma_max']:.3f}] "
-                  f"prior {row['prior_mean']:.3f} corr {row['prior_env_corr']:.2f}", flush=True)
+                  f"prior {row['prior_mean']:.3f} corr {row['prior_env_corr']:.2f} | "
+                  f"spec {row['spec']:.4f} sisdr {row['sisdr']:.2f}", flush=True)
             if due:
                 save(row)
                 last_ckpt = time.time()
