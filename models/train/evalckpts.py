@@ -36,8 +36,8 @@ FIELDS = ["run", "objective", "config", "step", "schedule", "sampler_steps", "pe
 def validation_wavs() -> tuple[Path, Path]:
     root = TR.ROOT / "data" / "valid-wav"
     clean_dir, noisy_dir = root / "clean", root / "noisy"
-    if not (noisy_dir / "v23.wav").exists():
-        clean, noisy = D.load_validation()
+    clean, noisy = D.load_validation()
+    if not (noisy_dir / f"v{clean.shape[0] - 1:02d}.wav").exists():
         clean_dir.mkdir(parents=True, exist_ok=True)
         noisy_dir.mkdir(parents=True, exist_ok=True)
         for i in range(clean.shape[0]):
@@ -64,7 +64,10 @@ def go_eval(binary: Path, bundle: Path, steps: str, clean: Path, noisy: Path) ->
 
 def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]:
     nets, meta = TR.load_networks(ckpt)
-    if nets.cfg.causal:
+    if nets.cfg.domain == "stft":
+        from . import tf_export
+        tf_export.export(nets, out, out.name, meta, True)
+    elif nets.cfg.causal:
         SE.streaming_bundle(nets, out, out.name, meta, True, 160, schedule_floor=floor)
     else:
         E.export(nets, out, out.name, meta, True, 0.0, float(meta.get("input_rms", 0.0)),

@@ -23,6 +23,21 @@ BLEND      ?= 0.0
 RUNS       ?= compare-restoregrad compare-priorgrad compare-cdiffuse compare-restoregrad-noposterior
 FLOOR      ?=
 
+# Time-frequency models (the shipped ones; README.md "Time-frequency models"):
+#   make train-tf | train-tf-rt [RESUME=1]      one thread each; run both at once
+#   make export-tf CKPT=runs/tf-rt-restoregrad/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=2]
+TF_STEPS   ?= 200000
+DEFAULT_STEPS ?= 2
+.PHONY: train-tf train-tf-rt export-tf
+train-tf train-tf-rt: train-%:
+	nice -n 10 $(TRAIN_PY) -m models.train.train --config $* --objective restoregrad --steps $(TF_STEPS) \
+	  --batch 8 --seed 1 --ema 0.999 --threads 1 --ckpt-minutes 8 --out runs/$*-restoregrad \
+	  $(if $(RESUME),--resume,) $(TRAIN_ARGS)
+
+export-tf:
+	$(TRAIN_PY) -m models.train.tf_export --checkpoint $(CKPT) \
+	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS)
+
 .PHONY: data train export export-untrained pytest-train compare eval-ckpts tune
 
 data:
