@@ -12,12 +12,15 @@ import (
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
-// Model is an offline bundle ready to run. Its methods are safe for concurrent use.
+// Model is an offline bundle ready to run, in either domain: waveform (schema 1) or
+// compressed STFT (schema 2), whose analysis and synthesis it does around the sampler.
+// Its methods are safe for concurrent use.
 type Model struct {
 	bundle   *bundle.Bundle
 	denoiser *ort.Session
 	prior    *ort.Session
 	samplers map[int]*sampler.Sampler
+	bins     int // STFT bins per frame; 0 for a waveform bundle
 }
 
 // Open loads an offline bundle's graphs.
@@ -27,6 +30,12 @@ func Open(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 		return nil, fmt.Errorf("model %s is a %s bundle; this needs an offline one", m.Name, m.Kind)
 	}
 	model := &Model{bundle: b, samplers: map[int]*sampler.Sampler{}}
+	if m.IsSTFT() {
+		if _, err := NewFrontEnd(m); err != nil {
+			return nil, err
+		}
+		model.bins = m.STFT.Bins()
+	}
 	// Every step count from 1 to T has a schedule (explicit or derived); build them all
 	// now so that a live engine can change steps without allocating.
 	for steps := 1; steps <= len(m.TrainingBetas); steps++ {
@@ -56,11 +65,34 @@ func openNetwork(b *bundle.Bundle, name string, opt ort.Options) (*ort.Session, 
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckGraph(b, n, data); err != nil {
+		return nil, err
+	}
 	s, err := ort.NewSession(b.Source+"/"+n.File, data, n.InputNames(), n.OutputNames(), opt)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", b.Manifest.Name, err)
 	}
 	return s, nil
+}
+
+// CheckGraph checks that a network's ONNX graph has exactly the inputs and outputs its
+// manifest entry lists (names, ranks, fixed sizes, float32), so that a mismatch fails when
+// the bundle loads rather than on the first file. The error names the bundle and the graph.
+func CheckGraph(b *bundle.Bundle, n bundle.Network, data []byte) error {
+	if err := ort.Init(""); err != nil {
+		return err
+	}
+	ports := func(ts []bundle.TensorSpec) []ort.Port {
+		p := make([]ort.Port, len(ts))
+		for i, t := range ts {
+			p[i] = ort.Port{Name: t.Name, Shape: t.Shape}
+		}
+		return p
+	}
+	if err := ort.CheckPorts(data, ports(n.Inputs), ports(n.Outputs)); err != nil {
+		return fmt.Errorf("model %s: %s does not match manifest.json: %w", b.Source, n.File, err)
+	}
+	return nil
 }
 
 // Close releases the sessions.
@@ -89,28 +121,48 @@ func (m *Model) Context() int { return m.bundle.Manifest.Context }
 // Provider reports where the model runs.
 func (m *Model) Provider() ort.Provider { return m.denoiser.Provider() }
 
-// Eps runs the denoiser on one signal; len(xt) must be a multiple of LengthMultiple.
+// shape is the graph shape of a tensor of n values: [1, 1, n] for a waveform bundle,
+// [1, 2, T, F] for an STFT one (n = 2·T·F).
+func (m *Model) shape(n int) ([]int64, error) {
+	if m.bins == 0 {
+		return []int64{1, 1, int64(n)}, nil
+	}
+	if n%(2*m.bins) != 0 {
+		return nil, fmt.Errorf("model %s: %d values are not whole frames of 2×%d bins", m.bundle.Manifest.Name, n, m.bins)
+	}
+	return []int64{1, 2, int64(n / (2 * m.bins)), int64(m.bins)}, nil
+}
+
+// Eps runs the denoiser in the graph's layout: one signal (len(xt) a multiple of
+// LengthMultiple) for a waveform bundle; [2][T][F] compressed bins for an STFT bundle.
 func (m *Model) Eps(dst, xt, y []float32, t float32) error {
-	shape := []int64{1, 1, int64(len(xt))}
+	shape, err := m.shape(len(xt))
+	if err != nil {
+		return err
+	}
 	out, err := m.denoiser.Run([]ort.Tensor{{Shape: shape, Data: xt}, {Shape: shape, Data: y}, {Shape: []int64{1}, Data: []float32{t}}})
 	if err != nil {
 		return err
 	}
 	if len(out[0].Data) != len(dst) {
-		return fmt.Errorf("denoiser returned %d samples for %d", len(out[0].Data), len(dst))
+		return fmt.Errorf("denoiser returned %d values for %d", len(out[0].Data), len(dst))
 	}
 	copy(dst, out[0].Data)
 	return nil
 }
 
-// Sigma runs the prior on one signal; len(y) must be a multiple of LengthMultiple.
+// Sigma runs the prior in the graph's layout (see Eps).
 func (m *Model) Sigma(dst, y []float32) error {
-	out, err := m.prior.Run([]ort.Tensor{{Shape: []int64{1, 1, int64(len(y))}, Data: y}})
+	shape, err := m.shape(len(y))
+	if err != nil {
+		return err
+	}
+	out, err := m.prior.Run([]ort.Tensor{{Shape: shape, Data: y}})
 	if err != nil {
 		return err
 	}
 	if len(out[0].Data) != len(dst) {
-		return fmt.Errorf("prior returned %d samples for %d", len(out[0].Data), len(dst))
+		return fmt.Errorf("prior returned %d values for %d", len(out[0].Data), len(dst))
 	}
 	copy(dst, out[0].Data)
 	return nil
@@ -127,13 +179,32 @@ func (m *Model) CheckSteps(steps int) error {
 	return nil
 }
 
-// Enhance denoises y into out (same length) with the given step count. y is zero-padded
-// to the model's length multiple internally. Noise for y[i] is drawn at absolute index
-// offset+i, so enhancing overlapping pieces of a signal draws consistent noise.
-func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
+// Sample runs the reverse process at the given step count on the sampler's layout: the
+// signal itself for a waveform bundle, frame-major [T][2][F] compressed bins for an STFT
+// bundle (the layout of the noise draws; the graphs get [2][T][F]). sigma is the prior's
+// output in the same layout; draws for element i come from noise at counter index
+// offset+i.
+func (m *Model) Sample(out, y, sigma []float32, steps int, noise sampler.Noise, offset int64) error {
 	s, ok := m.samplers[steps]
 	if !ok {
 		return m.CheckSteps(steps)
+	}
+	var d sampler.Denoiser = m
+	if m.bins > 0 {
+		if _, err := m.shape(len(y)); err != nil {
+			return err
+		}
+		d = newFrameMajor(m, y)
+	}
+	return s.Sample(out, y, sigma, d, noise, offset)
+}
+
+// Enhance denoises y into out (same length) with the given step count. Noise for y[i] is
+// drawn at absolute index offset+i (for an STFT bundle: for the frames of the absolute hop
+// grid, see enhanceSTFT), so enhancing overlapping pieces of a signal draws consistent noise.
+func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
+	if err := m.CheckSteps(steps); err != nil {
+		return err
 	}
 	if len(out) != len(y) {
 		return fmt.Errorf("enhance: out has %d samples, y %d", len(out), len(y))
@@ -141,6 +212,13 @@ func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset
 	if len(y) == 0 {
 		return nil
 	}
+	if offset < 0 {
+		return fmt.Errorf("enhance: negative offset %d", offset)
+	}
+	if m.bins > 0 {
+		return m.enhanceSTFT(out, y, steps, noise, offset)
+	}
+	// y is zero-padded to the model's length multiple.
 	mult := m.bundle.Manifest.LengthMultiple
 	n := (len(y) + mult - 1) / mult * mult
 	yp, xp := y, out
@@ -153,11 +231,50 @@ func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset
 	if err := m.Sigma(sigma, yp); err != nil {
 		return err
 	}
-	if err := s.Sample(xp, yp, sigma, m, noise, offset); err != nil {
+	if err := m.Sample(xp, yp, sigma, steps, noise, offset); err != nil {
 		return err
 	}
 	if n != len(y) {
 		copy(out, xp)
 	}
+	return nil
+}
+
+// enhanceSTFT analyses y, samples in the compressed STFT domain and synthesises out. Frames
+// sit on the absolute hop grid (frame j covers absolute samples [j·hop − (n_fft−hop),
+// j·hop + hop)), so every piece of a signal sees the same frames and, for frame j, the
+// draws at counter indices j·2F onwards: the piece starts offset mod hop samples early,
+// on zeros, which the chunker's margins keep away from the output it uses.
+func (m *Model) enhanceSTFT(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
+	front, err := NewFrontEnd(&m.bundle.Manifest)
+	if err != nil {
+		return err
+	}
+	hop := int64(m.bundle.Manifest.STFT.Hop)
+	lead := int(offset % hop)
+	sig := y
+	if lead > 0 {
+		sig = make([]float32, lead+len(y))
+		copy(sig[lead:], y)
+	}
+	yc := front.Forward(sig)
+	g := make([]float32, len(yc))
+	ToGraph(g, yc, m.bins)
+	sg := make([]float32, len(yc))
+	if err := m.Sigma(sg, g); err != nil {
+		return err
+	}
+	sigma := g // y's graph copy is no longer needed
+	FromGraph(sigma, sg, m.bins)
+	x := sg
+	first := (offset - int64(lead)) / hop
+	if err := m.Sample(x, yc, sigma, steps, noise, first*int64(front.RowLen())); err != nil {
+		return err
+	}
+	wave, err := front.Inverse(x, len(sig))
+	if err != nil {
+		return err
+	}
+	copy(out, wave[lead:])
 	return nil
 }

@@ -26,12 +26,14 @@ const ContractVersion = 1
 // (models/BUNDLE.md, "Streaming bundles").
 type Contract struct {
 	Version int `json:"version"`
-	// Hop is the frame size in samples: every step graph reads and writes one hop.
+	// Hop is the frame size in samples: every step graph reads and writes one hop (one
+	// STFT frame of [2][F] compressed bins for an STFT bundle).
 	Hop int `json:"hop"`
 	// Lookahead is how many input samples after an output sample that sample depends on.
 	// It never reaches past the end of the sample's own hop.
 	Lookahead int `json:"lookahead"`
-	// Latency is the delay, in samples, of output hop k behind input hop k (0: aligned).
+	// Latency is the delay, in samples, of output hop k behind input hop k (0: aligned;
+	// n_fft − hop for an STFT bundle, whose overlap-add completes a hop one frame later).
 	Latency int `json:"latency"`
 	// AlgorithmicLatency is Hop + Latency: the wait from an input sample to its output.
 	AlgorithmicLatency int `json:"algorithmic_latency"`
@@ -103,19 +105,27 @@ func (c *Contract) check(m *bundle.Manifest) error {
 		bad("lookahead %d, latency %d, algorithmic_latency %d inconsistent with hop %d",
 			c.Lookahead, c.Latency, c.AlgorithmicLatency, c.Hop)
 	}
+	frame := []int64{1, 1, int64(c.Hop)}
+	if s := m.STFT; m.IsSTFT() && s != nil {
+		// One STFT frame per hop; a sample leaves once the frame after it is in.
+		if c.Hop != s.Hop || c.Latency != s.NFFT-s.Hop || c.Lookahead != 0 {
+			bad("hop %d, latency %d, lookahead %d: an STFT stream has hop = stft.hop %d, latency = n_fft − hop %d, lookahead 0",
+				c.Hop, c.Latency, c.Lookahead, s.Hop, s.NFFT-s.Hop)
+		}
+		frame = []int64{1, 2, 1, int64(s.Bins())}
+	}
 	if c.CacheInit != "zeros" {
 		bad("cache_init %q (want \"zeros\")", c.CacheInit)
 	}
 	if m.InputRMS != 0 {
 		bad("input_rms %v: a stream has no whole-signal RMS to normalise by", m.InputRMS)
 	}
-	hop := int64(c.Hop)
 	want := map[string]struct {
 		inputs []bundle.TensorSpec
 		output string
 	}{
-		DenoiserStep: {[]bundle.TensorSpec{{Name: "y", Shape: []int64{1, 1, hop}}, {Name: "x_t", Shape: []int64{1, 1, hop}}, {Name: "t", Shape: []int64{1}}}, "eps"},
-		PriorStep:    {[]bundle.TensorSpec{{Name: "y", Shape: []int64{1, 1, hop}}}, "sigma"},
+		DenoiserStep: {[]bundle.TensorSpec{{Name: "y", Shape: frame}, {Name: "x_t", Shape: frame}, {Name: "t", Shape: []int64{1}}}, "eps"},
+		PriorStep:    {[]bundle.TensorSpec{{Name: "y", Shape: frame}}, "sigma"},
 	}
 	for name, w := range want {
 		g, ok := c.Networks[name]
@@ -131,7 +141,7 @@ func (c *Contract) check(m *bundle.Manifest) error {
 			bad("manifest networks.%s missing", name)
 			continue
 		}
-		ins, outs := slices.Clone(g.Inputs), []bundle.TensorSpec{{Name: g.Output, Shape: []int64{1, 1, hop}}}
+		ins, outs := slices.Clone(g.Inputs), []bundle.TensorSpec{{Name: g.Output, Shape: frame}}
 		for _, k := range g.Caches {
 			if len(k.Shape) == 0 || k.Size() < 1 || k.Input == "" || k.Output == "" {
 				bad("networks.%s: cache %q has shape %v", name, k.Input, k.Shape)
@@ -146,8 +156,4 @@ func (c *Contract) check(m *bundle.Manifest) error {
 	return errors.Join(errs...)
 }
 
-func specsEqual(a, b []bundle.TensorSpec) bool {
-	return slices.EqualFunc(a, b, func(x, y bundle.TensorSpec) bool {
-		return x.Name == y.Name && slices.Equal(x.Shape, y.Shape)
-	})
-}
+func specsEqual(a, b []bundle.TensorSpec) bool { return bundle.SpecsEqual(a, b) }

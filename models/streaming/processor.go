@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/restoregrad/restoregrad/dsp/spectral"
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
@@ -19,19 +21,23 @@ type Options struct {
 	MaxSteps int // largest step count SetSteps accepts (0 = max(default, Steps))
 	Seed     uint64
 	// Noise overrides the counter noise of Seed (tests replay fixed draws with it). Draws
-	// are requested at absolute sample indices from the last Reset, as the whole-file
-	// sampler requests them from index 0.
+	// are requested at the whole-file sampler's counter indices, counted from the last
+	// Reset: absolute sample indices (waveform bundles) or frame-major bin indices
+	// j·2F + c·F + k (STFT bundles).
 	Noise sampler.Noise
 }
 
 // Processor runs a streaming bundle frame by frame; it implements engine.FrameProcessor.
 //
-// Each hop: the prior step graph gives σ for the hop; the sampler's start x = b'·y +
-// sqrt(δ')·σ⊙z is formed; then the S reverse steps run in turn on this hop, each through
-// the denoiser step graph with its own cache set (slot n holds the stream of reverse step
-// n), each followed by the posterior update of models/BUNDLE.md. The output hop is the
-// input hop (no delay beyond the frame). With the same noise draws the output equals the
-// whole-signal run of the bundle's denoiser/prior graphs, to float tolerance.
+// Each hop: the frame's y is formed (the hop's samples for a waveform bundle; for an STFT
+// bundle the compressed STFT of the last n_fft samples, [2][F] values); the prior step graph
+// gives σ for it; the sampler's start x = b'·y + sqrt(δ')·σ⊙z is formed; then the S reverse
+// steps run in turn on this frame, each through the denoiser step graph with its own cache
+// set (slot n holds the stream of reverse step n), each followed by models/sampler's step
+// kernel. A waveform bundle's output hop is the input hop; an STFT bundle's frame is
+// decompressed and overlap-added, which completes the hop before it (Latency = n_fft − hop).
+// With the same noise draws the output equals the whole-signal run of the bundle's
+// denoiser/prior graphs, to float tolerance.
 //
 // Step changes: SetSteps(n) re-seats the caches of the n new reverse steps from the running
 // chain's step nearest in noise level (continuous training step t), so the new chain starts
@@ -47,15 +53,20 @@ type Processor struct {
 	hop      int
 	den, pri *graph
 
-	y, x, eps, sigma *tensor // shared by all streams (they never run at once)
+	y, x, eps, sigma *tensor // one frame each, shared by all streams (they never run at once)
 	z                []float32
 	prior            *stream
-	slots            []*slot // slot n: reverse step n's stream
-	chains           []chain // chains[S]: S-step schedule
+	slots            []*slot            // slot n: reverse step n's stream
+	samplers         []*sampler.Sampler // samplers[S]: the S-step chain
+	ts               [][]float64        // ts[S]: samplers[S]'s continuous training steps
 	steps, maxSteps  int
 	noise            sampler.Noise
-	pos              int64 // absolute index of the next hop's first sample
+	frame            int64 // index of the next frame since the last Reset
 	timing           frameTimes
+
+	// STFT bundles only: the front end, one frame in and one hop out per call.
+	analyzer    *spectral.CompressedAnalyzer
+	synthesizer *spectral.CompressedSynthesizer
 }
 
 type slot struct {
@@ -63,24 +74,8 @@ type slot struct {
 	t  *tensor // [1]: this step's continuous training step
 }
 
-// chain is the sampler for one step count: models/sampler's Process coefficients and
-// aligned steps, arranged per reverse step exactly as sampler.Sampler.Sample uses them.
-type chain struct {
-	startB, startSD float32
-	t               []float64
-	step            []stepCoef
-	blend           float32
-}
-
-type stepCoef struct {
-	a, b, sd               float64 // x0 = (x − b·y − sd·ε)/a
-	wx0, wxt, aPrev, bPrev float64
-	c                      float64
-	std                    float32
-}
-
 // Open loads a streaming bundle's step graphs and allocates every tensor it will use.
-func Open(b *bundle.Bundle, opt Options) (p *Processor, err error) {
+func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 	m := &b.Manifest
 	c, err := ParseContract(m)
 	if err != nil {
@@ -97,101 +92,82 @@ func Open(b *bundle.Bundle, opt Options) (p *Processor, err error) {
 	if steps < 1 || steps > maxSteps || maxSteps > len(m.TrainingBetas) {
 		return nil, fmt.Errorf("model %s: steps %d, max steps %d: want 1 ≤ steps ≤ max ≤ %d", m.Name, steps, maxSteps, len(m.TrainingBetas))
 	}
-	p = &Processor{b: b, c: c, hop: c.Hop, maxSteps: maxSteps, noise: opt.Noise}
+	p := &Processor{b: b, c: c, hop: c.Hop, maxSteps: maxSteps, noise: opt.Noise}
 	if p.noise == nil {
 		p.noise = sampler.CounterNoise{Seed: opt.Seed}
 	}
-	defer func() {
-		if err != nil {
-			p.Close()
-			p = nil
-		}
-	}()
-	train, err := sampler.NewProcess(m.TrainingBetas)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: training schedule: %w", m.Name, err)
+	// p, not a named result: `return nil, err` must not hide it from the cleanup.
+	if err := p.open(opt.Threads, steps); err != nil {
+		p.Close()
+		return nil, err
 	}
-	p.chains = make([]chain, maxSteps+1)
-	for s := 1; s <= maxSteps; s++ {
+	return p, nil
+}
+
+func (p *Processor) open(threads, steps int) error {
+	b, c, m := p.b, p.c, &p.b.Manifest
+	p.samplers = make([]*sampler.Sampler, p.maxSteps+1)
+	p.ts = make([][]float64, p.maxSteps+1)
+	for s := 1; s <= p.maxSteps; s++ {
 		betas, err := m.Schedule(s)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if p.chains[s], err = newChain(train, betas, m.FinalBlend); err != nil {
-			return nil, fmt.Errorf("model %s: %d-step schedule: %w", m.Name, s, err)
+		if p.samplers[s], err = sampler.New(m.TrainingBetas, betas, m.FinalBlend); err != nil {
+			return fmt.Errorf("model %s: %d-step schedule: %w", m.Name, s, err)
 		}
+		p.ts[s] = p.samplers[s].TrainingSteps()
 	}
-	if p.den, err = openGraph(b, DenoiserStep, c.Networks[DenoiserStep], opt.Threads); err != nil {
-		return nil, err
+	shape := []int64{1, 1, int64(p.hop)}
+	if m.IsSTFT() {
+		front, err := models.NewFrontEnd(m)
+		if err != nil {
+			return err
+		}
+		p.analyzer, p.synthesizer = front.NewAnalyzer(), front.NewSynthesizer()
+		shape = []int64{1, 2, 1, int64(m.STFT.Bins())}
 	}
-	if p.pri, err = openGraph(b, PriorStep, c.Networks[PriorStep], opt.Threads); err != nil {
-		return nil, err
+	var err error
+	if p.den, err = openGraph(b, DenoiserStep, c.Networks[DenoiserStep], threads); err != nil {
+		return err
 	}
-	h := int64(p.hop)
+	if p.pri, err = openGraph(b, PriorStep, c.Networks[PriorStep], threads); err != nil {
+		return err
+	}
 	for _, t := range []**tensor{&p.y, &p.x, &p.eps, &p.sigma} {
-		if *t, err = newTensor(1, 1, h); err != nil {
-			return nil, err
+		if *t, err = newTensor(shape...); err != nil {
+			return err
 		}
 	}
-	p.z = make([]float32, p.hop)
+	p.z = make([]float32, len(p.y.data))
 	if p.prior, err = p.pri.newStream([]*tensor{p.y}, p.sigma); err != nil {
-		return nil, err
+		return err
 	}
-	p.slots = make([]*slot, maxSteps)
+	p.slots = make([]*slot, p.maxSteps)
 	for n := range p.slots {
 		sl := &slot{}
-		if sl.t, err = newTensor(1); err != nil {
-			return nil, err
-		}
 		p.slots[n] = sl
+		if sl.t, err = newTensor(1); err != nil {
+			return err
+		}
 		if sl.st, err = p.den.newStream([]*tensor{p.y, p.x, sl.t}, p.eps); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	p.setChain(steps)
 	p.timing.init(1 << 14)
-	return p, nil
-}
-
-func newChain(train sampler.Process, betas []float64, blend float64) (chain, error) {
-	if blend < 0 || blend >= 1 {
-		return chain{}, fmt.Errorf("final blend %v outside [0, 1)", blend)
-	}
-	p, err := sampler.NewProcess(betas)
-	if err != nil {
-		return chain{}, err
-	}
-	last := p.Len() - 1
-	c := chain{
-		startB: float32(p.B[last]), startSD: float32(math.Sqrt(p.Delta[last])),
-		t: sampler.AlignSteps(train, p), step: make([]stepCoef, p.Len()), blend: float32(blend),
-	}
-	for k := range c.step {
-		s := stepCoef{a: p.A[k], b: p.B[k], sd: math.Sqrt(p.Delta[k])}
-		if k > 0 { // posterior q(x_{k−1} | x_k, x0, y): the terms sampler.Sample forms
-			kk := p.A[k] / p.A[k-1]
-			s.c = p.B[k] - kk*p.B[k-1]
-			dPrev := p.Delta[k-1]
-			dTrans := math.Max(0, p.Delta[k]-kk*kk*dPrev)
-			s.wx0 = dTrans / p.Delta[k]
-			s.wxt = dPrev * kk / p.Delta[k]
-			s.aPrev, s.bPrev = p.A[k-1], p.B[k-1]
-			s.std = float32(math.Sqrt(dTrans * dPrev / p.Delta[k]))
-		}
-		c.step[k] = s
-	}
-	return c, nil
+	return nil
 }
 
 // setChain writes the step inputs of an S-step chain into the slots.
 func (p *Processor) setChain(steps int) {
-	for n, t := range p.chains[steps].t {
+	for n, t := range p.ts[steps] {
 		p.slots[n].t.data[0] = float32(t)
 	}
 	p.steps = steps
 }
 
-// Close releases the sessions and tensors.
+// Close releases the sessions and tensors. It is safe on a part-opened processor.
 func (p *Processor) Close() error {
 	if p.prior != nil {
 		p.prior.destroy()
@@ -230,7 +206,8 @@ func (p *Processor) SampleRate() int { return p.b.Manifest.SampleRate }
 func (p *Processor) FrameSize() int { return p.hop }
 
 // Latency is the delay of the output behind the input beyond the frame itself: 0 for a
-// causal bundle, whose look-ahead (stride − 1 samples) lies inside the hop.
+// causal waveform bundle, whose look-ahead (stride − 1 samples) lies inside the hop;
+// n_fft − hop for an STFT bundle (the overlap-add completes a hop one frame later).
 func (p *Processor) Latency() int { return p.c.Latency }
 
 // Lookahead is the model's look-ahead in samples (contained in the hop).
@@ -254,7 +231,7 @@ func (p *Processor) SetSteps(n int) error {
 	if n == p.steps {
 		return nil
 	}
-	old, next := p.chains[p.steps].t, p.chains[n].t
+	old, next := p.ts[p.steps], p.ts[n]
 	for j, t := range next {
 		p.slots[j].st.stage(p.slots[nearest(old, t)].st)
 	}
@@ -276,61 +253,65 @@ func nearest(ts []float64, t float64) int {
 	return best
 }
 
-// Reset forgets the stream: caches back to silence, noise indices back to 0.
+// Reset forgets the stream: caches and STFT history back to silence, noise indices back to 0.
 func (p *Processor) Reset() {
 	p.prior.reset()
 	for _, s := range p.slots {
 		s.st.reset()
 	}
-	p.pos = 0
+	if p.analyzer != nil {
+		p.analyzer.Reset()
+		p.synthesizer.Reset()
+	}
+	p.frame = 0
 }
 
-// Process enhances one hop: in and out hold FrameSize samples each, out[i] is in[i]
-// enhanced. It does not allocate.
+// Process enhances one hop: in and out hold FrameSize samples each; out lags in by
+// Latency samples. It does not allocate.
 func (p *Processor) Process(out, in []float32) error {
 	if len(in) != p.hop || len(out) != p.hop {
 		return fmt.Errorf("streaming: frame of %d/%d samples, want %d", len(in), len(out), p.hop)
 	}
 	start := time.Now()
 	y, x, sigma, eps, z := p.y.data, p.x.data, p.sigma.data, p.eps.data, p.z
-	copy(y, in)
+	if p.analyzer != nil {
+		if err := p.analyzer.Next(y, in); err != nil {
+			return err
+		}
+	} else {
+		copy(y, in)
+	}
 	if err := p.prior.run(); err != nil {
 		return err
 	}
-	ch := &p.chains[p.steps]
-	S := len(ch.step)
-	// The same arithmetic, in the same order, as sampler.Sampler.Sample.
-	p.noise.Fill(z, S, p.pos)
-	b, sd := ch.startB, ch.startSD
-	for i := range x {
-		x[i] = b*y[i] + sd*sigma[i]*z[i]
-	}
+	sm := p.samplers[p.steps]
+	S := sm.Steps()
+	// Frame j's draws sit at counter indices j·len(y) onwards: sample indices for a
+	// waveform bundle, the frame-major [T][2][F] index for an STFT one.
+	off := p.frame * int64(len(y))
+	p.noise.Fill(z, S, off)
+	sm.Start(x, y, sigma, z)
 	for k := S - 1; k >= 0; k-- {
 		if err := p.slots[k].st.run(); err != nil {
 			return fmt.Errorf("step %d of %d: %w", S-k, S, err)
 		}
-		s := &ch.step[k]
-		if k == 0 {
-			for i := range x {
-				x[i] = float32((float64(x[i]) - s.b*float64(y[i]) - s.sd*float64(eps[i])) / s.a)
-			}
-			break
+		if k > 0 {
+			p.noise.Fill(z, k, off)
 		}
-		p.noise.Fill(z, k, p.pos)
-		for i := range x {
-			xi, yi := float64(x[i]), float64(y[i])
-			x0 := (xi - s.b*yi - s.sd*float64(eps[i])) / s.a
-			mean := s.wx0*(s.aPrev*x0+s.bPrev*yi) + s.wxt*(xi-s.c*yi)
-			x[i] = float32(mean) + s.std*sigma[i]*z[i]
-		}
+		sm.Step(k, x, y, eps, sigma, z)
 	}
-	if g := ch.blend; g > 0 {
-		for i := range x {
-			x[i] = (1-g)*x[i] + g*y[i]
+	sm.Finish(x, y)
+	if p.synthesizer != nil {
+		if err := p.synthesizer.Next(out, x); err != nil {
+			return err
 		}
+		if p.frame == 0 {
+			clear(out) // the hop before the stream began
+		}
+	} else {
+		copy(out, x)
 	}
-	copy(out, x)
-	p.pos += int64(p.hop)
+	p.frame++
 	p.timing.add(time.Since(start))
 	return nil
 }

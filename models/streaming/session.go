@@ -6,6 +6,7 @@ import (
 
 	onnx "github.com/yalue/onnxruntime_go"
 
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/ort"
 )
@@ -24,6 +25,9 @@ func openGraph(b *bundle.Bundle, name string, spec StepGraph, threads int) (*gra
 		return nil, err
 	}
 	if err := ort.Init(""); err != nil {
+		return nil, err
+	}
+	if err := models.CheckGraph(b, n, data); err != nil {
 		return nil, err
 	}
 	so, err := onnx.NewSessionOptions()
