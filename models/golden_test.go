@@ -1,4 +1,4 @@
-package models
+package models_test
 
 import (
 	"encoding/json"
@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
+	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
 type goldenIndex struct {
@@ -21,24 +23,30 @@ type goldenIndex struct {
 	} `json:"files"`
 }
 
-// Every shipped offline bundle reproduces the PyTorch exporter's golden tensors through
-// ONNX Runtime and the Go sampler: one denoiser call, the prior, and a full few-step run
-// with the exporter's noise draws.
-func TestShippedBundlesMatchGoldenTensors(t *testing.T) {
+// goldenDirs are the folders searched for bundles with golden tensors: every shipped bundle
+// (whatever the lead ships next is picked up without edits) and the test bundles.
+var goldenDirs = []string{"zoo/*", "testdata/*", "streaming/testdata/*"}
+
+// Every bundle with golden tensors, offline or streaming (its whole-signal graphs), in
+// either domain, reproduces the PyTorch exporter's tensors through ONNX Runtime and the Go
+// sampler: one denoiser call, the prior, and a full run with the exporter's noise draws;
+// for STFT bundles also the analysis (wave_y → y) and the synthesis (sample → wave_out).
+func TestBundlesMatchGoldenTensors(t *testing.T) {
 	modeltest.RequireRuntime(t)
-	dirs, _ := filepath.Glob(filepath.Join("zoo", "*", "golden", "index.json"))
-	if len(dirs) == 0 {
-		t.Skip("no shipped bundle with golden tensors")
+	var found []string
+	for _, g := range goldenDirs {
+		idx, _ := filepath.Glob(filepath.Join(g, "golden", "index.json"))
+		found = append(found, idx...)
 	}
-	for _, idx := range dirs {
+	if len(found) == 0 {
+		t.Skip("no bundle with golden tensors")
+	}
+	for _, idx := range found {
 		dir := filepath.Dir(filepath.Dir(idx))
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+		t.Run(dir, func(t *testing.T) {
 			b, err := bundle.Load(dir)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if b.Manifest.Kind != bundle.KindOffline {
-				t.Skipf("%s bundle: covered by models/streaming", b.Manifest.Kind)
 			}
 			raw, err := os.ReadFile(idx)
 			if err != nil {
@@ -46,55 +54,134 @@ func TestShippedBundlesMatchGoldenTensors(t *testing.T) {
 			}
 			var gi goldenIndex
 			if err := json.Unmarshal(raw, &gi); err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s: %v", idx, err)
 			}
-			tol := 1e-4
-			m, err := Open(b, ort.Options{})
+			var m *models.Model
+			if b.Manifest.Kind == bundle.KindStreaming {
+				m, err = streaming.OpenWhole(b, ort.Options{})
+			} else {
+				m, err = models.Open(b, ort.Options{})
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			y := modeltest.ReadGolden(t, b, gi.Files["y"].File)
-			xt := modeltest.ReadGolden(t, b, gi.Files["x_t"].File)
-			tt := modeltest.ReadGolden(t, b, gi.Files["t"].File)
-			n := len(y)
-
-			eps := make([]float32, n)
-			if err := m.Eps(eps, xt, y, tt[0]); err != nil {
-				t.Fatal(err)
-			}
-			if d, at := modeltest.MaxDiff(eps, modeltest.ReadGolden(t, b, gi.Files["eps"].File)); d > tol {
-				t.Errorf("denoiser: max |diff| %g at %d", d, at)
-			}
-			sigma := make([]float32, n)
-			if err := m.Sigma(sigma, y); err != nil {
-				t.Fatal(err)
-			}
-			if d, at := modeltest.MaxDiff(sigma, modeltest.ReadGolden(t, b, gi.Files["sigma"].File)); d > tol {
-				t.Errorf("prior: max |diff| %g at %d", d, at)
-			}
-			noise := modeltest.ReadGolden(t, b, gi.Files["noise"].File)
-			draws := make([][]float32, gi.Steps)
-			for k := range draws {
-				draws[k] = noise[k*n : (k+1)*n]
-			}
-			betas, err := b.Manifest.Schedule(gi.Steps)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := sampler.New(b.Manifest.TrainingBetas, betas, b.Manifest.FinalBlend)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := make([]float32, n)
-			if err := s.Sample(out, y, sigma, m, &sampler.FixedNoise{Draws: draws}, 0); err != nil {
-				t.Fatal(err)
-			}
-			d, at := modeltest.MaxDiff(out, modeltest.ReadGolden(t, b, gi.Files["sample"].File))
-			t.Logf("%s: %d-step sample max |Go − PyTorch| = %.3g", b.Manifest.Name, gi.Steps, d)
-			if d > tol {
-				t.Errorf("sample: max |diff| %g at %d", d, at)
+			g := golden{t: t, b: b, gi: gi, tol: 1e-4}
+			if b.Manifest.IsSTFT() {
+				goldenSTFT(g, m)
+			} else {
+				goldenWave(g, m)
 			}
 		})
 	}
+}
+
+type golden struct {
+	t   *testing.T
+	b   *bundle.Bundle
+	gi  goldenIndex
+	tol float64
+}
+
+func (g golden) read(name string) []float32 {
+	f, ok := g.gi.Files[name]
+	if !ok {
+		g.t.Fatalf("golden/index.json lists no %q", name)
+	}
+	return modeltest.ReadGolden(g.t, g.b, f.File)
+}
+
+// check compares got with golden tensor name and logs the difference.
+func (g golden) check(what string, got []float32, name string) {
+	g.t.Helper()
+	want := g.read(name)
+	if len(got) != len(want) {
+		g.t.Errorf("%s: %d values, golden %s has %d", what, len(got), name, len(want))
+		return
+	}
+	d, at := modeltest.MaxDiff(got, want)
+	g.t.Logf("%s %s: max |Go − PyTorch| = %.3g", g.b.Manifest.Name, what, d)
+	if !(d <= g.tol) {
+		g.t.Errorf("%s: max |diff| %g at %d, want ≤ %g", what, d, at, g.tol)
+	}
+}
+
+// draws splits the golden noise [S, ...] into the sampler's rows.
+func (g golden) draws(rowLen int) *sampler.FixedNoise {
+	noise := g.read("noise")
+	d := make([][]float32, g.gi.Steps)
+	for k := range d {
+		d[k] = noise[k*rowLen : (k+1)*rowLen]
+	}
+	return &sampler.FixedNoise{Draws: d}
+}
+
+func goldenWave(g golden, m *models.Model) {
+	t := g.t
+	y, xt, tt := g.read("y"), g.read("x_t"), g.read("t")
+	n := len(y)
+	eps := make([]float32, n)
+	if err := m.Eps(eps, xt, y, tt[0]); err != nil {
+		t.Fatal(err)
+	}
+	g.check("denoiser", eps, "eps")
+	sigma := make([]float32, n)
+	if err := m.Sigma(sigma, y); err != nil {
+		t.Fatal(err)
+	}
+	g.check("prior", sigma, "sigma")
+	out := make([]float32, n)
+	if err := m.Sample(out, y, sigma, g.gi.Steps, g.draws(n), 0); err != nil {
+		t.Fatal(err)
+	}
+	g.check("sample", out, "sample")
+}
+
+func goldenSTFT(g golden, m *models.Model) {
+	t := g.t
+	bins := g.b.Manifest.STFT.Bins()
+	front, err := models.NewFrontEnd(&g.b.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wave := g.read("wave_y")
+	yc := front.Forward(wave) // frame-major
+	yg := make([]float32, len(yc))
+	models.ToGraph(yg, yc, bins)
+	g.check("analysis (wave_y → y)", yg, "y")
+
+	y, xt, tt := g.read("y"), g.read("x_t"), g.read("t")
+	n := len(y)
+	eps := make([]float32, n)
+	if err := m.Eps(eps, xt, y, tt[0]); err != nil {
+		t.Fatal(err)
+	}
+	g.check("denoiser", eps, "eps")
+	sg := make([]float32, n)
+	if err := m.Sigma(sg, y); err != nil {
+		t.Fatal(err)
+	}
+	g.check("prior", sg, "sigma")
+
+	yf, sf, out := make([]float32, n), make([]float32, n), make([]float32, n)
+	models.FromGraph(yf, y, bins)
+	models.FromGraph(sf, sg, bins)
+	if err := m.Sample(out, yf, sf, g.gi.Steps, g.draws(n), 0); err != nil {
+		t.Fatal(err)
+	}
+	og := make([]float32, n)
+	models.ToGraph(og, out, bins)
+	g.check("sample", og, "sample")
+	w, err := front.Inverse(out, len(wave))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.check("synthesis (sample → wave_out)", w, "wave_out")
+
+	// The whole path an Enhancer user takes: waveform in, waveform out.
+	enh := make([]float32, len(wave))
+	if err := m.Enhance(enh, wave, g.gi.Steps, g.draws(n), 0); err != nil {
+		t.Fatal(err)
+	}
+	g.check("Enhance (wave_y → wave_out)", enh, "wave_out")
 }

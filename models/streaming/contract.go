@@ -19,8 +19,9 @@ const (
 	PriorStep    = "prior_step"
 )
 
-// ContractVersion is the version of the manifest's `streaming` object this code reads.
-const ContractVersion = 1
+// ContractVersion is the newest version of the manifest's `streaming` object this code reads
+// (1: waveform hops; 2 adds STFT frames).
+const ContractVersion = 2
 
 // Contract is a streaming bundle's frame-step contract: the manifest's `streaming` object
 // (models/BUNDLE.md, "Streaming bundles").
@@ -95,8 +96,8 @@ func ParseContract(m *bundle.Manifest) (*Contract, error) {
 func (c *Contract) check(m *bundle.Manifest) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Version != ContractVersion {
-		bad("version %d, this program reads %d", c.Version, ContractVersion)
+	if c.Version < 1 || c.Version > ContractVersion {
+		bad("version %d, this program reads 1 to %d", c.Version, ContractVersion)
 	}
 	if c.Hop < 1 || c.Hop%m.LengthMultiple != 0 {
 		bad("hop %d must be a positive multiple of length_multiple %d", c.Hop, m.LengthMultiple)
