@@ -22,9 +22,13 @@ from . import train as TR
 def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
     clean, noisy = D.load_validation()
     y = torch.from_numpy(noisy)
-    vals = [float(I.si_sdr(I.enhance(nets.denoiser, nets.prior, y, betas, seed, TR.length_multiple(nets.cfg),
-                                     input_rms=input_rms).numpy()[:, 0], clean[:, 0]).mean())
-            for seed in seeds]
+    def run(seed: int) -> torch.Tensor:
+        if nets.cfg.domain == "stft":
+            return torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, y[i:i + 16], betas, seed)
+                              for i in range(0, len(y), 16)])
+        return I.enhance(nets.denoiser, nets.prior, y, betas, seed, TR.length_multiple(nets.cfg),
+                         input_rms=input_rms)
+    vals = [float(I.si_sdr(run(seed).numpy()[:, 0], clean[:, 0]).mean()) for seed in seeds]
     return sum(vals) / len(vals)
 
 
@@ -41,13 +45,14 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [int(s) for s in a.seeds.split(",")]
     rows = []
     print(f"{a.checkpoint}: step {meta.get('steps_done')}, validation SI-SDR (dB), mean of seeds {seeds}")
-    print(" floor   6 steps   3 steps   1 step")
+    print(" floor   6 steps   3 steps   2 steps   1 step")
     one = score(nets, rms, S.floor_betas(0, 1), seeds)
     for f in (float(x) for x in a.floors.split(",")):
         r = {"floor": f, "6": score(nets, rms, S.floor_betas(f, 6), seeds),
-             "3": score(nets, rms, S.floor_betas(f, 3), seeds), "1": one}
+             "3": score(nets, rms, S.floor_betas(f, 3), seeds),
+             "2": score(nets, rms, S.floor_betas(f, 2), seeds), "1": one}
         rows.append(r)
-        print(f"{f:6g}   {r['6']:7.2f}   {r['3']:7.2f}   {one:6.2f}", flush=True)
+        print(f"{f:6g}   {r['6']:7.2f}   {r['3']:7.2f}   {r['2']:7.2f}   {one:6.2f}", flush=True)
     best = max(rows, key=lambda r: r["6"])
     print(f"best floor for 6 steps: {best['floor']:g} ({best['6']:.2f} dB)")
     if a.json:
