@@ -2,7 +2,9 @@ package models
 
 import (
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models/bundle"
@@ -116,5 +118,38 @@ func TestOpenRejectsStreamingAndTamperedBundles(t *testing.T) {
 	}
 	if _, err := Open(b, ort.Options{}); err == nil {
 		t.Fatal("streaming bundle opened as offline")
+	}
+}
+
+// A graph whose inputs and outputs are not the manifest's fails when the bundle opens,
+// with an error naming the bundle and the graph (issue 15 item 7), not on the first file.
+func TestOpenChecksGraphPorts(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	src := modeltest.ToyBundle(t, filepath.Join(t.TempDir(), "toy"), modeltest.ToyManifest())
+	den, err := os.ReadFile(filepath.Join(src, "denoiser.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pri, err := os.ReadFile(filepath.Join(src, "prior.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "swapped")
+	// Each graph stored under the other's name: valid ONNX, wrong inputs and outputs.
+	if err := bundle.Write(dir, modeltest.ToyManifest(), map[string][]byte{bundle.Denoiser: pri, bundle.Prior: den}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(b, ort.Options{})
+	if err == nil {
+		t.Fatal("swapped graphs opened")
+	}
+	for _, want := range []string{dir, "denoiser.onnx", "does not match manifest.json", `no input "x_t"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
 	}
 }
