@@ -147,6 +147,7 @@ func TestOpenChecksGraphPorts(t *testing.T) {
 	if err == nil {
 		t.Fatal("swapped graphs opened")
 	}
+	t.Log(err)
 	for _, want := range []string{dir, "denoiser.onnx", "does not match manifest.json", `no input "x_t"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)

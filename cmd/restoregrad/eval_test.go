@@ -46,3 +46,42 @@ func TestEvalStreamingBundle(t *testing.T) {
 		}
 	}
 }
+
+// Schema-2 (STFT-domain) bundles are scored like schema-1 ones: the offline one through the
+// chunked engine, the streaming one frame by frame.
+func TestEvalSTFTBundles(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"clean", "noisy"} {
+		writeWAV(t, filepath.Join(dir, sub, "a.wav"), 16000, 1, 16000)
+	}
+	js := filepath.Join(dir, "out.json")
+	err := runEval([]string{"--clean", filepath.Join(dir, "clean"), "--noisy", filepath.Join(dir, "noisy"),
+		"--model", "../../models/testdata/tf-offline", "--model", "../../models/streaming/testdata/tf-rt",
+		"--dnsmos", "off", "--json", js})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Systems []struct {
+			Name  string   `json:"name"`
+			Files int      `json:"files"`
+			STOI  *float64 `json:"stoi"`
+		} `json:"systems"`
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Systems) != 3 {
+		t.Fatalf("systems %+v", res.Systems)
+	}
+	for _, s := range res.Systems {
+		if s.Files != 1 || s.STOI == nil {
+			t.Errorf("%s: %d files, stoi %v", s.Name, s.Files, s.STOI)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package ort
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	onnx "github.com/yalue/onnxruntime_go"
 )
@@ -23,11 +24,15 @@ func CheckPorts(model []byte, inputs, outputs []Port) error {
 	if err != nil {
 		return fmt.Errorf("read graph inputs and outputs: %w", err)
 	}
-	return errors.Join(comparePorts("input", gin, inputs), comparePorts("output", gout, outputs))
+	problems := append(comparePorts("input", gin, inputs), comparePorts("output", gout, outputs)...)
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(problems, "; ")) // one line, for the CLI
 }
 
-func comparePorts(kind string, graph []onnx.InputOutputInfo, want []Port) error {
-	var errs []error
+func comparePorts(kind string, graph []onnx.InputOutputInfo, want []Port) []string {
+	var errs []string
 	have := map[string]onnx.InputOutputInfo{}
 	var names []string
 	for _, g := range graph {
@@ -37,24 +42,24 @@ func comparePorts(kind string, graph []onnx.InputOutputInfo, want []Port) error 
 	for _, w := range want {
 		g, ok := have[w.Name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("graph has no %s %q (its %ss: %q)", kind, w.Name, kind, names))
+			errs = append(errs, fmt.Sprintf("graph has no %s %q (its %ss: %q)", kind, w.Name, kind, names))
 			continue
 		}
 		delete(have, w.Name)
 		if g.OrtValueType != onnx.ONNXTypeTensor || g.DataType != onnx.TensorElementDataTypeFloat {
-			errs = append(errs, fmt.Errorf("%s %q is %s, want a float32 tensor", kind, w.Name, g.String()))
+			errs = append(errs, fmt.Sprintf("%s %q is %s, want a float32 tensor", kind, w.Name, g.String()))
 			continue
 		}
 		if !shapeFits(g.Dimensions, w.Shape) {
-			errs = append(errs, fmt.Errorf("%s %q has shape %v, want %v", kind, w.Name, []int64(g.Dimensions), w.Shape))
+			errs = append(errs, fmt.Sprintf("%s %q has shape %v, want %v", kind, w.Name, []int64(g.Dimensions), w.Shape))
 		}
 	}
 	for _, n := range names {
 		if _, extra := have[n]; extra {
-			errs = append(errs, fmt.Errorf("graph %s %q is not in the manifest", kind, n))
+			errs = append(errs, fmt.Sprintf("graph %s %q is not in the manifest", kind, n))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // shapeFits reports whether a graph's dims (symbolic ones are -1) can hold the wanted shape:
