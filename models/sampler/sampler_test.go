@@ -219,3 +219,62 @@ func TestSampleErrors(t *testing.T) {
 		t.Error("length mismatch: want error")
 	}
 }
+
+// frameLocal is a denoiser that looks at each value alone (like a causal model seen one
+// frame at a time): eps = 0.3·(x_t − y) + 0.01·t.
+type frameLocal struct{}
+
+func (frameLocal) Eps(dst, xt, y []float32, t float32) error {
+	for i := range dst {
+		dst[i] = 0.3*(xt[i]-y[i]) + 0.01*t
+	}
+	return nil
+}
+
+// The kernel run frame by frame (Start, then Step per reverse step, then Finish, each frame's
+// draws at counter offset j·frameLen, as models/streaming does) gives bit for bit what Sample
+// gives on the whole frame-major signal: the one implementation serves both.
+func TestKernelFrameByFrameEqualsSample(t *testing.T) {
+	s, err := New(paperTrain, paperFast, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frameLen, frames = 2 * 257, 20
+	n := frameLen * frames
+	y, sigma := make([]float32, n), make([]float32, n)
+	for i := range y {
+		y[i] = float32(math.Sin(float64(i) * 0.01))
+		sigma[i] = 0.1 + float32(i%13)/13
+	}
+	noise := CounterNoise{Seed: 11}
+	want := make([]float32, n)
+	if err := s.Sample(want, y, sigma, frameLocal{}, noise, 3*frameLen); err != nil {
+		t.Fatal(err)
+	}
+	x, z, eps := make([]float32, frameLen), make([]float32, frameLen), make([]float32, frameLen)
+	for j := 0; j < frames; j++ {
+		yj, sj := y[j*frameLen:(j+1)*frameLen], sigma[j*frameLen:(j+1)*frameLen]
+		off := int64(j+3) * frameLen
+		noise.Fill(z, s.Steps(), off)
+		s.Start(x, yj, sj, z)
+		for k := s.Steps() - 1; k >= 0; k-- {
+			frameLocal{}.Eps(eps, x, yj, s.T(k))
+			noise.Fill(z, k, off)
+			s.Step(k, x, yj, eps, sj, z)
+		}
+		s.Finish(x, yj)
+		for i, v := range x {
+			if v != want[j*frameLen+i] {
+				t.Fatalf("frame %d value %d: %v, whole-signal Sample gave %v", j, i, v, want[j*frameLen+i])
+			}
+		}
+	}
+	if a := testing.AllocsPerRun(20, func() {
+		s.Start(x, y, sigma, z)
+		s.Step(1, x, y, eps, sigma, z)
+		s.Step(0, x, y, eps, sigma, z)
+		s.Finish(x, y)
+	}); a != 0 {
+		t.Errorf("kernel: %v allocations", a)
+	}
+}
