@@ -1,5 +1,6 @@
 // Package models runs a RestoreGrad model bundle: it loads the bundle's ONNX graphs into
-// ONNX Runtime sessions and drives the sampler over them. Subpackages hold the parts:
+// ONNX Runtime sessions and drives the sampler over them, on waveform samples or (schema 2)
+// on compressed STFT frames, whose analysis and synthesis it does. Subpackages hold the parts:
 // bundle (the format), ort (the runtime), sampler (the reverse diffusion), zoo (shipped
 // bundles) and train (the Python training pipeline).
 package models
