@@ -12,7 +12,7 @@ import torch
 def window(n_fft: int) -> torch.Tensor:
     """Periodic sqrt-Hann: with hop = n_fft/2 the squared windows sum to exactly 1."""
     n = torch.arange(n_fft, dtype=torch.float64)
-    return torch.sqrt(0.5 - 0.5 * torch.cos(2 * math.pi * n / n_fft)).float()
+    return torch.sqrt(0.5 - 0.5 * torch.cos(2 * math.pi * n / n_fft))
 
 
 def frames_for(n: int, hop: int) -> int:
@@ -27,7 +27,7 @@ def analyse(wave: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     t = frames_for(n, hop)
     p = n_fft - hop
     padded = torch.nn.functional.pad(wave, (p, p + t * hop - n))
-    fr = padded.unfold(-1, n_fft, hop)[:, :t] * window(n_fft).to(wave.device)
+    fr = padded.unfold(-1, n_fft, hop)[:, :t] * window(n_fft).to(wave.device, wave.dtype)
     spec = torch.fft.rfft(fr, dim=-1)  # [B, T, F]
     return torch.stack([spec.real, spec.imag], dim=1)
 
@@ -36,7 +36,7 @@ def synthesise(spec: torch.Tensor, n: int, n_fft: int, hop: int) -> torch.Tensor
     """[B, 2, T, F] -> [B, N] by windowed inverse FFT and overlap-add (the inverse of analyse)."""
     b, _, t, _ = spec.shape
     fr = torch.fft.irfft(torch.complex(spec[:, 0], spec[:, 1]), n=n_fft, dim=-1)
-    fr = fr * window(n_fft).to(spec.device)  # [B, T, n_fft]
+    fr = fr * window(n_fft).to(spec.device, fr.dtype)  # [B, T, n_fft]
     total = (t - 1) * hop + n_fft
     out = torch.nn.functional.fold(fr.transpose(1, 2), (1, total), (1, n_fft), stride=(1, hop))
     p = n_fft - hop
