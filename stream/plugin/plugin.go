@@ -1,0 +1,546 @@
+// Package plugin runs the denoiser inside another program's audio thread, as a LADSPA
+// plugin: the host's Run only copies into and out of lock-free rings; a worker goroutine
+// resamples between the host rate and the model rate, runs the model under engine's
+// deadline controller and attenuation limit, and the output leaves at a fixed latency,
+// reported to the host.
+//
+// Hosts that are not real time (sox, applyplugin, Audacity's Apply) call Run back to back,
+// faster than the clock. An instance notices when the host has delivered more audio than
+// wall-clock time allows a real-time host to, and from then on Run waits for the worker:
+// such a host has no deadline, and its output is then the full model output, sample for
+// sample the signal `restoregrad enhance` writes. Before that, and for real-time hosts
+// always, Run never waits: output the worker has not produced in time is the input
+// delayed by the same latency.
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/stream/ring"
+)
+
+// Model is the streaming model an instance runs, one per channel: engine.FrameProcessor
+// (Process one hop at a time, FrameSize, SampleRate, Latency, SetSteps, Reset) plus Close.
+// *streaming.Processor is one.
+type Model interface {
+	engine.FrameProcessor
+	Close() error
+}
+
+// Opener loads the model with the given index, one Model per channel (each channel draws
+// its own diffusion noise). Steps are set afterwards; a Model's initial Steps is taken as
+// the model's default.
+type Opener func(index, channels int) ([]Model, error)
+
+// Config describes an instance.
+type Config struct {
+	Rate     int // the host's sample rate
+	Channels int // 1 or more
+	Model    int // index of the model to load first
+	Open     Opener
+}
+
+// Controls are the host's control values, read on every Run.
+type Controls struct {
+	Attenuation float32 // attenuation limit in dB (engine.AttenuationGain)
+	Steps       float32 // reverse steps; 0 or less: the model's default
+	Model       float32 // model index
+}
+
+// DefaultControls are the values Run assumes for ports the host did not connect.
+var DefaultControls = Controls{Attenuation: engine.FullStrength, Steps: 0, Model: 0}
+
+// Modes of an instance, decided by Run from the host's pace.
+const (
+	modeUndecided int32 = iota // first calls: never wait, no deadline controller yet
+	modeRealtime               // never wait; the deadline controller steps down and bypasses
+	modeOffline                // wait for the worker; the model runs at the steps asked for
+)
+
+const (
+	maxChunk   = 8192    // frames per internal Run step (any host block is cut into these)
+	histFrames = 1 << 16 // input history per channel, for the pass-through path
+	maxLatency = histFrames - maxChunk
+	decideRT   = 500 * time.Millisecond // a host still at real-time pace after this is real time
+	offlineMax = 5 * time.Second        // longest wait for the worker in offline mode
+	maxBehind  = time.Second            // how far behind the clock a host's pace is remembered
+	clockLeak  = 0.002                  // device clocks faster than the wall clock by this are real time
+)
+
+// Instance is one plugin instance. Run belongs to the host's audio thread; Activate,
+// Deactivate and Close to its other thread, never concurrent with Run.
+type Instance struct {
+	ch, rate int
+	open     Opener
+
+	in, out  *ring.Ring // interleaved host-rate frames: host → worker, worker → host
+	outReady chan struct{}
+
+	// Host side (Run).
+	scratch []float32
+	hist    [][]float32 // input history per channel, indexed by absolute frame mod histFrames
+	inPos   int64       // frames received
+	outPos  int64       // frames returned
+	lat     int         // latency in effect (host frames)
+	planned int         // largest block seen: the latency's allowance for the block
+	debt    int64       // >0: ring frames to drop (already played as pass-through); <0: frames still to hold back
+	started bool
+	base    time.Time
+	last    time.Duration
+	ahead   float64 // seconds of audio delivered beyond the wall clock since the first call
+	timer   *time.Timer
+	ctl     Controls
+
+	// Shared with the worker.
+	mode       atomic.Int32
+	alg        atomic.Int64 // the pipeline's latency beyond the block
+	atten      atomic.Uint32
+	steps      atomic.Int32
+	model      atomic.Int32
+	latency    atomic.Int64 // lat, for readers outside Run
+	fallback   atomic.Int64 // frames output as pass-through because the worker was late
+	lost       atomic.Int64 // input frames dropped because the input ring was full
+	stalls     atomic.Int64 // offline waits that timed out
+	minBlock   atomic.Int64
+	maxBlock   atomic.Int64
+	calls      atomic.Int64
+	modelLoads atomic.Int64
+
+	w    *worker
+	quit chan struct{}
+	done chan struct{}
+	mu   sync.Mutex // guards errs
+	errs []error
+}
+
+// New loads the model and starts the worker.
+func New(cfg Config) (*Instance, error) {
+	if cfg.Rate < 1000 || cfg.Rate > 768000 {
+		return nil, fmt.Errorf("host sample rate %d Hz not supported", cfg.Rate)
+	}
+	if cfg.Channels < 1 || cfg.Channels > 8 {
+		return nil, fmt.Errorf("%d channels not supported", cfg.Channels)
+	}
+	if cfg.Open == nil {
+		return nil, errors.New("no model opener")
+	}
+	p := &Instance{ch: cfg.Channels, rate: cfg.Rate, open: cfg.Open, outReady: make(chan struct{}, 1)}
+	var err error
+	// Room for several seconds: the deadline controller bypasses long before it fills.
+	if p.in, err = ring.New(4 * cfg.Rate * p.ch); err != nil {
+		return nil, err
+	}
+	if p.out, err = ring.New(4 * cfg.Rate * p.ch); err != nil {
+		return nil, err
+	}
+	p.scratch = make([]float32, maxChunk*p.ch)
+	p.hist = make([][]float32, p.ch)
+	for c := range p.hist {
+		p.hist[c] = make([]float32, histFrames)
+	}
+	p.timer = time.NewTimer(time.Hour)
+	p.timer.Stop()
+	p.ctl = DefaultControls
+	p.ctl.Model = float32(cfg.Model)
+	p.storeControls(p.ctl)
+
+	w := &worker{p: p, model: cfg.Model, atten: engine.FullStrength, resetReq: make(chan chan struct{})}
+	models, err := cfg.Open(cfg.Model, p.ch)
+	if err != nil {
+		return nil, err
+	}
+	if len(models) != p.ch {
+		for _, m := range models {
+			m.Close()
+		}
+		return nil, fmt.Errorf("model opener returned %d models for %d channels", len(models), p.ch)
+	}
+	p.modelLoads.Add(1)
+	if w.pipe, err = newPipeline(models, p.rate, engine.FullStrength, w.event); err != nil {
+		for _, m := range models {
+			m.Close()
+		}
+		return nil, err
+	}
+	w.raw = make([]float32, 1024*p.ch)
+	w.outBuf = make([]float32, 0, 1<<16)
+	w.warmUp()
+	p.alg.Store(int64(min(w.pipe.alg, maxLatency/2)))
+	p.w = w
+	p.reset()
+	p.quit, p.done = make(chan struct{}), make(chan struct{})
+	go w.loop(p.quit, p.done)
+	return p, nil
+}
+
+func (p *Instance) storeControls(c Controls) {
+	p.atten.Store(math.Float32bits(c.Attenuation))
+	p.steps.Store(int32(roundClamp(c.Steps, 0, 1<<20)))
+	p.model.Store(int32(roundClamp(c.Model, 0, 1<<20)))
+}
+
+func roundClamp(v float32, lo, hi int) int {
+	if v != v { // NaN
+		return lo
+	}
+	return int(math.Round(math.Min(math.Max(float64(v), float64(lo)), float64(hi))))
+}
+
+// reset clears the host side; the worker must be idle (before it starts, or parked).
+func (p *Instance) reset() {
+	for c := range p.hist {
+		clear(p.hist[c])
+	}
+	p.inPos, p.outPos, p.lat, p.planned, p.debt = 0, 0, 0, 0, 0
+	p.started, p.ahead = false, 0
+	p.mode.Store(modeUndecided)
+	p.latency.Store(0)
+}
+
+// Activate starts a new stream (LADSPA activate): the worker resets the model and both
+// rings are emptied. It blocks until the worker has done so.
+func (p *Instance) Activate() {
+	ack := make(chan struct{})
+	p.w.resetReq <- ack
+	<-ack
+	p.out.Discard(p.out.Len())
+	p.reset()
+}
+
+// Close stops the worker and releases the model.
+func (p *Instance) Close() error {
+	close(p.quit)
+	<-p.done
+	p.w.pipe.close()
+	return nil
+}
+
+// Latency is the output's delay behind the input, in host frames: what Run returned last.
+func (p *Instance) Latency() int { return int(p.latency.Load()) }
+
+// Run reads n frames from in (one slice per channel) and writes n frames to out. in and
+// out may be the same memory. It returns the latency to report. It never allocates, locks
+// or waits, except in offline mode (see the package comment).
+func (p *Instance) Run(in, out [][]float32, n int, ctl Controls) int {
+	if ctl != p.ctl {
+		p.ctl = ctl
+		p.storeControls(ctl)
+	}
+	for off := 0; off < n; {
+		k := min(maxChunk, n-off)
+		p.chunk(in, out, off, k)
+		off += k
+	}
+	return p.lat
+}
+
+func (p *Instance) chunk(in, out [][]float32, off, k int) {
+	ch := p.ch
+	p.pace(k)
+	// The latency: the pipeline's plus room for the largest block seen.
+	if k > p.planned {
+		p.planned = k
+	}
+	if lat := min(int(p.alg.Load())+p.planned, maxLatency); lat != p.lat {
+		p.debt += int64(p.lat - lat) // more latency: hold frames back; less: drop some
+		p.lat = lat
+		p.latency.Store(int64(lat))
+	}
+
+	// Input: to the worker and to the history (read it all before writing any output: the
+	// host may pass the same buffer for both).
+	buf := p.scratch[:k*ch]
+	for c := 0; c < ch; c++ {
+		h := p.hist[c]
+		for i, v := range in[c][off : off+k] {
+			buf[i*ch+c] = v
+			h[(p.inPos+int64(i))&(histFrames-1)] = v
+		}
+	}
+	p.inPos += int64(k)
+	if free := p.in.Free() / ch; free < k {
+		p.in.Write(buf[:free*ch])
+		p.lost.Add(int64(k - free))
+		p.debt += int64(k - free) // the worker never sees these: skip their output
+	} else {
+		p.in.Write(buf)
+	}
+
+	// Output: frames held back (the latency), then what the worker produced, then the
+	// delayed input for what it has not.
+	if p.mode.Load() == modeOffline {
+		p.waitFor(k)
+	}
+	if p.debt > 0 {
+		d := min(p.debt, int64(p.out.Len()/ch))
+		p.out.Discard(int(d) * ch)
+		p.debt -= d
+	}
+	i := 0
+	if p.debt < 0 {
+		h := int(min(-p.debt, int64(k)))
+		p.dry(out, off, 0, h)
+		p.debt += int64(h)
+		i = h
+	}
+	if r := min(p.out.Len()/ch, k-i); r > 0 {
+		got := p.scratch[:r*ch]
+		p.out.Read(got)
+		for c := 0; c < ch; c++ {
+			o := out[c][off+i : off+i+r]
+			for j := range o {
+				o[j] = got[j*ch+c]
+			}
+		}
+		i += r
+	}
+	if i < k {
+		p.dry(out, off, i, k)
+		p.debt += int64(k - i)
+		p.fallback.Add(int64(k - i))
+	}
+	p.outPos += int64(k)
+}
+
+// dry writes the input delayed by the latency into out[c][off+from : off+to].
+func (p *Instance) dry(out [][]float32, off, from, to int) {
+	for c := 0; c < p.ch; c++ {
+		h := p.hist[c]
+		for j := from; j < to; j++ {
+			src := p.outPos + int64(j) - int64(p.lat)
+			v := float32(0)
+			if src >= 0 {
+				v = h[src&(histFrames-1)]
+			}
+			out[c][off+j] = v
+		}
+	}
+}
+
+// waitFor waits (offline mode only) until the output ring holds what this block needs.
+func (p *Instance) waitFor(k int) {
+	need := int64(k) + p.debt // frames to drop first, minus frames held back
+	if need <= 0 {
+		return
+	}
+	if int64(p.out.Len()/p.ch) >= need {
+		return
+	}
+	p.timer.Reset(offlineMax)
+	defer p.timer.Stop()
+	for int64(p.out.Len()/p.ch) < need {
+		select {
+		case <-p.outReady:
+		case <-p.timer.C:
+			p.stalls.Add(1)
+			return
+		}
+	}
+}
+
+// pace measures how far the host runs ahead of the wall clock and decides the mode. A
+// real-time host delivers audio at its device's clock: after a stall it may catch up in a
+// burst, but never gets more than about one block plus its scheduling jitter ahead of the
+// wall clock since its first call (the slow leak forgives the device clock running up to
+// 0.2% fast). An offline host gets further ahead with every call. The threshold allows a quarter of the pipeline's latency for jitter: an offline
+// host reaches it while its output still comes from the initial latency (silence), so the
+// switch costs nothing.
+func (p *Instance) pace(k int) {
+	p.calls.Add(1)
+	if m := p.minBlock.Load(); m == 0 || int64(k) < m {
+		p.minBlock.Store(int64(k))
+	}
+	p.maxBlock.Store(max(p.maxBlock.Load(), int64(k)))
+	if !p.started {
+		p.started, p.base, p.last = true, time.Now(), 0
+	}
+	now := time.Since(p.base)
+	dt := (now - p.last).Seconds()
+	p.ahead = math.Max(-maxBehind.Seconds(), p.ahead+float64(k)/float64(p.rate)-dt*(1+clockLeak))
+	p.last = now
+	mode := p.mode.Load()
+	if mode == modeOffline {
+		return
+	}
+	jitter := float64(p.alg.Load()) / float64(p.rate) / 4
+	block := float64(max(p.planned, k)) / float64(p.rate)
+	switch {
+	case p.ahead > block+jitter:
+		p.mode.Store(modeOffline)
+	case mode == modeUndecided && now > decideRT:
+		p.mode.Store(modeRealtime)
+	}
+}
+
+// Stats are an instance's counters, for the host's log.
+type Stats struct {
+	Mode          string
+	Latency       int   // host frames
+	Calls         int64 // Run chunks
+	MinBlock      int64
+	MaxBlock      int64
+	FallbackFrame int64 // frames output as pass-through because the worker was late
+	LostFrames    int64 // input frames dropped: the input ring was full
+	Stalls        int64 // offline waits that timed out
+	ModelLoads    int64
+	Engine        engine.RealtimeStats
+	Errors        []error
+}
+
+// Stats returns the counters. Not for the audio thread.
+func (p *Instance) Stats() Stats {
+	mode := [...]string{"undecided", "real-time", "offline"}[p.mode.Load()]
+	p.mu.Lock()
+	errs := append([]error(nil), p.errs...)
+	p.mu.Unlock()
+	return Stats{Mode: mode, Latency: p.Latency(), Calls: p.calls.Load(), MinBlock: p.minBlock.Load(), MaxBlock: p.maxBlock.Load(),
+		FallbackFrame: p.fallback.Load(), LostFrames: p.lost.Load(), Stalls: p.stalls.Load(), ModelLoads: p.modelLoads.Load(),
+		Engine: p.w.stats(), Errors: errs}
+}
+
+func (p *Instance) fail(err error) {
+	p.mu.Lock()
+	if len(p.errs) < 8 {
+		p.errs = append(p.errs, err)
+	}
+	p.mu.Unlock()
+}
+
+// worker runs the pipeline on its own goroutine.
+type worker struct {
+	p        *Instance
+	pipe     *pipeline
+	resetReq chan chan struct{}
+	model    int
+	steps    int
+	atten    float64
+	raw      []float32
+	outBuf   []float32
+	inFrames int64 // host frames taken from the input ring since the last reset
+	outDone  int64 // host frames written to the output ring since the last reset
+	events   atomic.Int64
+	statsMu  sync.Mutex
+	rtStats  engine.RealtimeStats
+}
+
+func (w *worker) event(engine.RealtimeEvent) { w.events.Add(1) }
+
+func (w *worker) stats() engine.RealtimeStats {
+	w.statsMu.Lock()
+	defer w.statsMu.Unlock()
+	return w.pipe.rt.Stats()
+}
+
+// warmUp runs the model once on silence so the first real frame does not pay for ONNX
+// Runtime's first-run set-up, then resets it.
+func (w *worker) warmUp() {
+	q := w.pipe
+	for range 2 {
+		q.lim.Process(q.frameOut, q.frameIn)
+	}
+	q.reset()
+}
+
+func (w *worker) loop(quit, done chan struct{}) {
+	defer close(done)
+	p := w.p
+	for {
+		select {
+		case <-quit:
+			return
+		case ack := <-w.resetReq:
+			p.in.Discard(p.in.Len())
+			w.pipe.reset()
+			w.inFrames, w.outDone = 0, 0
+			close(ack)
+			continue
+		default:
+		}
+		w.controls()
+		m := p.in.Read(w.raw)
+		if m == 0 {
+			time.Sleep(pollInterval)
+			continue
+		}
+		w.inFrames += int64(m / p.ch)
+		realtime := p.mode.Load() == modeRealtime
+		backlog := time.Duration(float64(p.in.Len()/p.ch) / float64(p.rate) * float64(time.Second))
+		var err error
+		w.outBuf, err = w.pipe.feed(w.outBuf[:0], w.raw[:m], realtime, backlog)
+		if err != nil {
+			p.fail(err)
+		}
+		w.write(w.outBuf)
+	}
+}
+
+// write queues output frames for Run and wakes a waiting offline Run.
+func (w *worker) write(frames []float32) {
+	p := w.p
+	n := len(frames) / p.ch
+	if free := p.out.Free() / p.ch; free < n { // the host stopped taking output: drop what does not fit
+		n = free
+	}
+	p.out.Write(frames[:n*p.ch])
+	w.outDone += int64(len(frames) / p.ch)
+	select {
+	case p.outReady <- struct{}{}:
+	default:
+	}
+}
+
+// controls applies the host's control values.
+func (w *worker) controls() {
+	p := w.p
+	if db := float64(math.Float32frombits(p.atten.Load())); db != w.atten && !math.IsNaN(db) {
+		w.atten = db
+		w.pipe.lim.SetLimit(max(db, 0))
+	}
+	if m := int(p.model.Load()); m != w.model {
+		w.switchModel(m)
+	}
+	if s := int(p.steps.Load()); s != w.steps {
+		w.steps = s
+		w.pipe.setSteps(s, p.mode.Load() == modeRealtime)
+	}
+}
+
+// switchModel loads another model. The frames the old pipeline still held are written as
+// silence, so the output stays aligned; the host's latency follows the new pipeline.
+func (w *worker) switchModel(index int) {
+	p := w.p
+	w.model = index
+	models, err := p.open(index, p.ch)
+	if err == nil && len(models) != p.ch {
+		err = fmt.Errorf("model opener returned %d models for %d channels", len(models), p.ch)
+	}
+	var pipe *pipeline
+	if err == nil {
+		pipe, err = newPipeline(models, p.rate, max(w.atten, 0), w.event)
+	}
+	if err != nil {
+		for _, m := range models {
+			m.Close()
+		}
+		p.fail(fmt.Errorf("model %d: %w", index, err))
+		return
+	}
+	p.modelLoads.Add(1)
+	old := w.pipe
+	w.statsMu.Lock()
+	w.pipe = pipe
+	w.statsMu.Unlock()
+	old.close()
+	w.warmUp()
+	pipe.setSteps(w.steps, p.mode.Load() == modeRealtime)
+	if gap := w.inFrames - w.outDone; gap > 0 {
+		w.write(make([]float32, int(gap)*p.ch))
+	}
+	p.alg.Store(int64(min(pipe.alg, maxLatency/2)))
+}

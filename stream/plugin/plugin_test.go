@@ -1,0 +1,404 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/restoregrad/restoregrad/dsp/resample"
+	"github.com/restoregrad/restoregrad/engine"
+)
+
+// fir is a fake streaming model at 16 kHz: out = 0.5·u[t] + 0.3·u[t−3]·steps/2, delivered
+// lat samples late in frames of n, like an STFT model (n_fft−hop of latency). cost, when
+// set, is slept per frame and step.
+type fir struct {
+	n, lat, steps, maxSteps int
+	cost                    time.Duration
+	hist                    []float32 // lat+3 samples of past, then the frame
+	out                     []float32
+	closed                  bool
+}
+
+func newFIR(n, lat int) *fir {
+	return &fir{n: n, lat: lat, steps: 2, maxSteps: 8, hist: make([]float32, lat+3+n), out: make([]float32, lat+n)}
+}
+
+func (m *fir) SampleRate() int { return 16000 }
+func (m *fir) FrameSize() int  { return m.n }
+func (m *fir) Latency() int    { return m.lat }
+func (m *fir) Steps() int      { return m.steps }
+func (m *fir) MaxSteps() int   { return m.maxSteps }
+func (m *fir) Close() error    { m.closed = true; return nil }
+func (m *fir) Reset()          { clear(m.hist); clear(m.out) }
+func (m *fir) SetSteps(n int) error {
+	if n < 1 || n > m.maxSteps {
+		return errors.New("steps out of range")
+	}
+	m.steps = n
+	return nil
+}
+
+func (m *fir) Process(out, in []float32) error {
+	if m.cost > 0 {
+		time.Sleep(time.Duration(m.steps) * m.cost)
+	}
+	h := m.hist
+	copy(h[len(h)-m.n:], in)
+	k := float32(m.steps) / 2
+	// Output for the newest frame goes to the end of m.out; the oldest frame leaves.
+	base := len(h) - m.n
+	for i := 0; i < m.n; i++ {
+		m.out[m.lat+i] = 0.5*h[base+i] + 0.3*k*h[base+i-3]
+	}
+	copy(out, m.out[:m.n])
+	copy(m.out, m.out[m.n:])
+	copy(h, h[m.n:])
+	return nil
+}
+
+func firOpener(n, lat int, cost time.Duration) Opener {
+	return func(index, channels int) ([]Model, error) {
+		if index != 0 {
+			return nil, fmt.Errorf("no model %d", index)
+		}
+		ms := make([]Model, channels)
+		for c := range ms {
+			f := newFIR(n, lat)
+			f.cost = cost
+			ms[c] = f
+		}
+		return ms, nil
+	}
+}
+
+// aligned resamples x from in to out Hz with the filter delay removed, as `enhance` does.
+func aligned(t *testing.T, x []float32, in, out int) []float32 {
+	if in == out {
+		return append([]float32(nil), x...)
+	}
+	r, err := resample.New(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := r.Process(nil, x)
+	y = r.Flush(y)
+	return y[int(r.Delay()):]
+}
+
+// reference is what the plugin must output (before its latency): the host signal taken to
+// 16 kHz, through the FIR with the attenuation limit, and back.
+func reference(t *testing.T, x []float32, rate, steps int, db float64) []float32 {
+	u := aligned(t, x, rate, 16000)
+	g, err := engine.AttenuationGain(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := float32(steps) / 2
+	f := make([]float32, len(u))
+	for i := range u {
+		v := 0.5 * u[i]
+		if i >= 3 {
+			v += 0.3 * k * u[i-3]
+		}
+		f[i] = v + g*(u[i]-v)
+	}
+	return aligned(t, f, 16000, rate)
+}
+
+func testSignal(n, rate int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n)
+	for i := range x {
+		tm := float64(i) / float64(rate)
+		x[i] = float32(0.4*math.Sin(2*math.Pi*440*tm)+0.2*math.Sin(2*math.Pi*1234.5*tm)) + float32(0.05*r.NormFloat64())
+	}
+	return x
+}
+
+// drive runs a host over x (one slice per channel) in the given block sizes (cycled),
+// optionally at real-time pace, and returns the output and the latency reported.
+func drive(t *testing.T, p *Instance, x [][]float32, blocks []int, ctl Controls, paced bool) ([][]float32, int) {
+	ch := len(x)
+	n := len(x[0])
+	out := make([][]float32, ch)
+	for c := range out {
+		out[c] = make([]float32, n)
+	}
+	in, o := make([][]float32, ch), make([][]float32, ch)
+	lat := 0
+	start := time.Now()
+	for pos, b := 0, 0; pos < n; b++ {
+		k := min(blocks[b%len(blocks)], n-pos)
+		for c := range x {
+			in[c], o[c] = x[c][pos:pos+k], out[c][pos:pos+k]
+		}
+		lat = p.Run(in, o, k, ctl)
+		pos += k
+		if paced {
+			if d := time.Duration(float64(pos)/float64(p.rate)*float64(time.Second)) - time.Since(start); d > 0 {
+				time.Sleep(d)
+			}
+		}
+	}
+	return out, lat
+}
+
+func maxDiffAt(out, ref []float32, lat int) (float64, int) {
+	var worst float64
+	at := -1
+	for j := 0; j+lat < len(out) && j < len(ref); j++ {
+		if d := math.Abs(float64(out[j+lat] - ref[j])); d > worst {
+			worst, at = d, j
+		}
+	}
+	return worst, at
+}
+
+// TestOfflineHostMatchesReference: a host that calls back to back (sox, applyplugin) gets,
+// after the reported latency, exactly the aligned pipeline output, at every rate and block
+// size, mono and stereo; and the latency before it is silence.
+func TestOfflineHostMatchesReference(t *testing.T) {
+	type tc struct {
+		rate, ch int
+		blocks   []int
+	}
+	var cases []tc
+	for _, rate := range []int{16000, 44100, 48000, 8000} {
+		for _, b := range [][]int{{1}, {64}, {1024}, {4096}, {5000}, {7, 300, 1, 4100, 64}} {
+			if len(b) == 1 && b[0] == 1 && rate != 48000 {
+				continue // one-frame blocks are slow; one rate is enough
+			}
+			cases = append(cases, tc{rate, 1, b})
+		}
+		cases = append(cases, tc{rate, 2, []int{1024}})
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%dHz-%dch-%v", c.rate, c.ch, c.blocks), func(t *testing.T) {
+			p, err := New(Config{Rate: c.rate, Channels: c.ch, Open: firOpener(256, 256, 0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			p.Activate()
+			n := c.rate // 1 s
+			x := make([][]float32, c.ch)
+			for ch := range x {
+				x[ch] = testSignal(n, c.rate, uint64(ch+1))
+			}
+			out, lat := drive(t, p, x, c.blocks, DefaultControls, false)
+			st := p.Stats()
+			if st.Mode != "offline" || st.Stalls != 0 || st.FallbackFrame != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			if lat <= 0 || lat >= maxLatency {
+				t.Fatalf("latency %d", lat)
+			}
+			for ch := range x {
+				for i := 0; i < lat; i++ {
+					if out[ch][i] != 0 {
+						t.Fatalf("channel %d: sample %d inside the latency is %v", ch, i, out[ch][i])
+					}
+				}
+				ref := reference(t, x[ch], c.rate, 2, engine.FullStrength)
+				if d, at := maxDiffAt(out[ch], ref, lat); d > 1e-5 {
+					t.Errorf("channel %d: max difference %g at %d (latency %d)", ch, d, at, lat)
+				}
+			}
+		})
+	}
+}
+
+// TestControls: the attenuation limit and the step count reach the model.
+func TestControls(t *testing.T) {
+	const rate = 48000
+	x := [][]float32{testSignal(rate, rate, 3)}
+	for _, c := range []struct {
+		db    float64
+		steps int
+	}{{0, 0}, {12, 0}, {100, 4}, {6, 1}} {
+		p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctl := Controls{Attenuation: float32(c.db), Steps: float32(c.steps)}
+		// The worker applies controls as it goes: start with them already set.
+		p.Run([][]float32{make([]float32, 0)}, [][]float32{make([]float32, 0)}, 0, ctl)
+		time.Sleep(20 * time.Millisecond)
+		out, lat := drive(t, p, x, []int{512}, ctl, false)
+		p.Close()
+		steps := c.steps
+		if steps == 0 {
+			steps = 2
+		}
+		ref := reference(t, x[0], rate, steps, c.db)
+		if d, at := maxDiffAt(out[0], ref, lat); d > 1e-5 {
+			t.Errorf("%v dB, %d steps: max difference %g at %d", c.db, c.steps, d, at)
+		}
+	}
+}
+
+// TestRealtimeHost: a host at real-time pace is detected as such, never waits, and with a
+// model that keeps up gets the same output, on time.
+func TestRealtimeHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time pacing (1 s)")
+	}
+	const rate = 48000
+	p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := [][]float32{testSignal(rate, rate, 5)}
+	out, lat := drive(t, p, x, []int{256}, DefaultControls, true)
+	st := p.Stats()
+	if st.Mode != "real-time" {
+		t.Fatalf("mode %s, want real-time (%+v)", st.Mode, st)
+	}
+	if st.FallbackFrame > 0 {
+		t.Logf("%d frames were late (loaded machine?); checking the rest", st.FallbackFrame)
+	}
+	ref := reference(t, x[0], rate, 2, engine.FullStrength)
+	if st.FallbackFrame == 0 {
+		if d, at := maxDiffAt(out[0], ref, lat); d > 1e-5 {
+			t.Errorf("max difference %g at %d", d, at)
+		}
+	}
+	t.Logf("latency %d frames (%.1f ms) at 256-frame blocks", lat, 1000*float64(lat)/rate)
+}
+
+// TestOverloadPassesThrough: a model slower than real time even at one step (20 ms per
+// step for a 16 ms hop) under a real-time host: the controller steps down, then bypasses;
+// the host keeps getting audio (the input, delayed by the latency), never silence, and Run
+// stays fast.
+func TestOverloadPassesThrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time pacing (2 s)")
+	}
+	const rate = 16000
+	p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 20*time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := [][]float32{testSignal(2*rate, rate, 7)}
+	var slowest time.Duration
+	in, o := make([][]float32, 1), make([][]float32, 1)
+	out := make([]float32, len(x[0]))
+	start := time.Now()
+	lat := 0
+	for pos := 0; pos < len(out); pos += 160 {
+		in[0], o[0] = x[0][pos:pos+160], out[pos:pos+160]
+		t0 := time.Now()
+		lat = p.Run(in, o, 160, DefaultControls)
+		slowest = max(slowest, time.Since(t0))
+		if d := time.Duration(float64(pos+160)/rate*float64(time.Second)) - time.Since(start); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	st := p.Stats()
+	if st.Mode != "real-time" {
+		t.Fatalf("mode %s", st.Mode)
+	}
+	if st.Engine.StepChanges == 0 || st.Engine.BypassEntries == 0 {
+		t.Errorf("the controller did not step down and bypass: %+v", st.Engine)
+	}
+	// The last half second must carry the signal (bypass or late pass-through), not silence.
+	var e float64
+	for _, v := range out[len(out)-rate/2:] {
+		e += float64(v * v)
+	}
+	if e < 1 {
+		t.Errorf("output energy over the last 0.5 s is %g: silence", e)
+	}
+	if slowest > 5*time.Millisecond {
+		t.Errorf("slowest Run took %v", slowest)
+	}
+	t.Logf("latency %d, steps now %d, step changes %d, bypasses %d, late frames %d, slowest Run %v",
+		lat, st.Engine.Steps, st.Engine.StepChanges, st.Engine.BypassEntries, st.FallbackFrame, slowest)
+}
+
+// TestInstancesInParallel: several instances in one process, driven from their own threads.
+func TestInstancesInParallel(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rate := []int{16000, 44100, 48000, 22050}[i]
+			p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer p.Close()
+			x := [][]float32{testSignal(rate/2, rate, uint64(i))}
+			out, lat := drive(t, p, x, []int{333}, DefaultControls, false)
+			if d, at := maxDiffAt(out[0], reference(t, x[0], rate, 2, engine.FullStrength), lat); d > 1e-5 {
+				errs <- fmt.Errorf("instance %d (%d Hz): max difference %g at %d", i, rate, d, at)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestRunDoesNotAllocate in steady state, whatever the mode.
+func TestRunDoesNotAllocate(t *testing.T) {
+	p, err := New(Config{Rate: 44100, Channels: 2, Open: firOpener(256, 256, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := [][]float32{testSignal(512, 44100, 1), testSignal(512, 44100, 2)}
+	out := [][]float32{make([]float32, 512), make([]float32, 512)}
+	p.Run(x, out, 512, DefaultControls)
+	allocs := testing.AllocsPerRun(200, func() { p.Run(x, out, 512, DefaultControls) })
+	if allocs != 0 {
+		t.Errorf("Run allocates %v times per call", allocs)
+	}
+}
+
+func TestActivateRestarts(t *testing.T) {
+	const rate = 44100
+	p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := [][]float32{testSignal(rate/2, rate, 9)}
+	first, lat1 := drive(t, p, x, []int{1024}, DefaultControls, false)
+	p.Activate()
+	second, lat2 := drive(t, p, x, []int{1024}, DefaultControls, false)
+	if lat1 != lat2 {
+		t.Fatalf("latency %d then %d", lat1, lat2)
+	}
+	for i := range first[0] {
+		if first[0][i] != second[0][i] {
+			t.Fatalf("after Activate the same input gives different output at %d: %v vs %v", i, first[0][i], second[0][i])
+		}
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{Rate: 0, Channels: 1, Open: firOpener(256, 256, 0)},
+		{Rate: 48000, Channels: 0, Open: firOpener(256, 256, 0)},
+		{Rate: 48000, Channels: 1},
+		{Rate: 48000, Channels: 1, Model: 3, Open: firOpener(256, 256, 0)},
+	} {
+		if p, err := New(cfg); err == nil {
+			p.Close()
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
