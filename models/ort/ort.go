@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"testing"
 
 	onnx "github.com/yalue/onnxruntime_go"
 )
@@ -20,60 +21,127 @@ const EnvLibrary = "ORT_LIB"
 // relLibrary is where `make setup` puts the library, relative to the repository root.
 const relLibrary = ".deps/onnxruntime/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 
+// libraryNames are the file names looked for in a folder, and the first is the name the
+// dynamic loader is finally asked for.
+var libraryNames = []string{"libonnxruntime.so.1", "libonnxruntime.so"}
+
+// systemLibraryDirs are searched before the loader's own default search, which does not
+// cover /usr/local/lib unless ldconfig has run.
+var systemLibraryDirs = []string{"/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib"}
+
 var (
 	initMu   sync.Mutex
 	initPath string
+	// pluginDir has its own lock: Init calls LibraryPath with initMu held.
+	pluginMu  sync.Mutex
+	pluginDir string
 )
 
-// LibraryPath finds the ONNX Runtime shared library: $ORT_LIB first, then the set-up
-// location in the repository (searched upwards from the working directory and from the
-// executable), then the usual system paths.
+// SetPluginDir tells the search the folder of the plugin (a shared library loaded into
+// another program, whose executable is then the host's) that uses this package: the
+// library is looked for there, and in the set-up location relative to it, as it is next
+// to the executable. Call it before Init.
+func SetPluginDir(dir string) {
+	pluginMu.Lock()
+	defer pluginMu.Unlock()
+	pluginDir = dir
+}
+
+// LibraryPath finds the ONNX Runtime shared library. Only explicit places are searched,
+// in this order: $ORT_LIB; the folder of the plugin (SetPluginDir) and of the executable;
+// where `make setup` puts it relative to those folders (the folder itself, or its parent
+// for a binary in bin/); the system library folders; and last the dynamic loader's own
+// search by library name, which LibraryPath returns as a bare name. The working
+// directory and its parents are never searched: a library planted there would run with
+// the user's rights. Test binaries (go test) also find the set-up copy of the module they
+// test.
 func LibraryPath() (string, error) {
-	if p := os.Getenv(EnvLibrary); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", EnvLibrary, p, err)
-		}
-		return p, nil
-	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	pluginMu.Lock()
+	plugin := pluginDir
+	pluginMu.Unlock()
+	var s librarySearch
+	s.env = os.Getenv(EnvLibrary)
+	if plugin != "" {
+		s.dirs = append(s.dirs, plugin)
 	}
 	if exe, err := os.Executable(); err == nil {
 		if real, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = real
 		}
-		starts = append(starts, filepath.Dir(exe))
+		s.dirs = append(s.dirs, filepath.Dir(exe))
 	}
-	var tried []string
-	for _, dir := range starts {
-		for d := dir; ; d = filepath.Dir(d) {
-			p := filepath.Join(d, relLibrary)
-			if _, err := os.Stat(p); err == nil {
+	if testing.Testing() {
+		if root := moduleRoot(); root != "" {
+			s.roots = append(s.roots, root)
+		}
+	}
+	s.system = systemLibraryDirs
+	return s.find()
+}
+
+// librarySearch is one search, its inputs spelled out so that tests can give their own.
+type librarySearch struct {
+	env    string   // $ORT_LIB
+	dirs   []string // the plugin's and the executable's folders
+	roots  []string // further repository roots (tests only)
+	system []string // system library folders
+}
+
+// find returns the first library found, or the bare name for the dynamic loader.
+func (s librarySearch) find() (string, error) {
+	if s.env != "" {
+		if !fileExists(s.env) {
+			return "", fmt.Errorf("%s=%s: no such library file", EnvLibrary, s.env)
+		}
+		return s.env, nil
+	}
+	for _, d := range s.dirs {
+		for _, name := range libraryNames {
+			if p := filepath.Join(d, name); fileExists(p) {
 				return p, nil
 			}
-			for _, name := range []string{"libonnxruntime.so.1", "libonnxruntime.so"} {
-				if p := filepath.Join(d, name); fileExists(p) {
-					return p, nil
-				}
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
 		}
-		tried = append(tried, dir)
 	}
-	for _, p := range []string{
-		"/usr/local/lib/libonnxruntime.so.1", "/usr/local/lib/libonnxruntime.so",
-		"/usr/lib/libonnxruntime.so.1", "/usr/lib/libonnxruntime.so",
-		"/usr/lib/x86_64-linux-gnu/libonnxruntime.so.1", "/usr/lib/x86_64-linux-gnu/libonnxruntime.so",
-	} {
-		if fileExists(p) {
+	var roots []string
+	for _, d := range s.dirs {
+		roots = append(roots, d, filepath.Dir(d))
+	}
+	for _, r := range append(roots, s.roots...) {
+		if p := filepath.Join(r, relLibrary); fileExists(p) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("ONNX Runtime library not found (run `make setup`, or set %s to libonnxruntime.so; searched above %s and the system library paths)",
-		EnvLibrary, strings.Join(tried, ", "))
+	for _, d := range s.system {
+		for _, name := range libraryNames {
+			if p := filepath.Join(d, name); fileExists(p) {
+				return p, nil
+			}
+		}
+	}
+	return libraryNames[0], nil
+}
+
+// searched describes the places LibraryPath looks in, for the error when loading fails.
+func searched() string {
+	return "$" + EnvLibrary + ", the executable's (or plugin's) folder, the .deps/ of `make setup` beside it or one level up, " +
+		strings.Join(systemLibraryDirs, ", ") + " and the dynamic loader's search path"
+}
+
+// moduleRoot is the folder of the go.mod above the working directory: a test binary runs
+// in its package's source folder.
+func moduleRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if fileExists(filepath.Join(d, "go.mod")) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 func fileExists(p string) bool {
@@ -104,6 +172,9 @@ func Init(path string) error {
 	}
 	onnx.SetSharedLibraryPath(path)
 	if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+		if !strings.ContainsRune(path, '/') {
+			return fmt.Errorf("ONNX Runtime library not found (searched %s; run `make setup`, or set %s or --ort-lib): %w", searched(), EnvLibrary, err)
+		}
 		return fmt.Errorf("load ONNX Runtime from %s: %w", path, err)
 	}
 	initPath = path
