@@ -2,6 +2,7 @@ package stream
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,17 @@ type Stream struct {
 // Open resolves the devices and opens (but does not start) them with the backend that
 // cfg.Backend picks.
 func Open(cfg Config) (*Stream, error) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"block", cfg.Block}, {"cushion", cfg.Cushion}, {"device latency", cfg.DeviceLatency}, {"max backlog", cfg.MaxBacklog}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("stream: %s %v is negative", d.name, d.v)
+		}
+	}
+	if cfg.SampleRate < 0 {
+		return nil, fmt.Errorf("stream: sample rate %d is negative", cfg.SampleRate)
+	}
 	if cfg.Block == 0 {
 		cfg.Block = 10 * time.Millisecond
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParsePulseServer(t *testing.T) {
@@ -47,5 +48,26 @@ func TestUnknownBackend(t *testing.T) {
 	_, err := Open(Config{Backend: "oss"})
 	if err == nil || !strings.Contains(err.Error(), "unknown audio backend") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Negative sizes used to open a stream that dropped every frame (issue 15, item 5).
+func TestOpenRejectsNegativeSizes(t *testing.T) {
+	for _, cfg := range []Config{
+		{Cushion: -10 * time.Millisecond},
+		{Block: -time.Millisecond},
+		{DeviceLatency: -time.Millisecond},
+		{MaxBacklog: -time.Second},
+		{SampleRate: -48000},
+	} {
+		s, err := Open(cfg)
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%+v) succeeded", cfg)
+			continue
+		}
+		if !strings.Contains(err.Error(), "negative") {
+			t.Errorf("Open(%+v): %v, want it to say what is negative", cfg, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,25 +20,6 @@ import (
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/stream"
 )
-
-// newFrameProcessor builds the model-backed streaming processor for a model name and step
-// count (0: the model's default). It is set by processor.go (owned by the engine/models
-// side) in an init function; until then only the passthrough models work.
-var newFrameProcessor func(modelName string, steps int) (engine.FrameProcessor, error)
-
-// defaultLiveModel is the model live and virtual-mic use without --model.
-const defaultLiveModel = "rt"
-
-// openProcessor returns the processor for --model and --steps.
-func openProcessor(model string, steps int) (engine.FrameProcessor, error) {
-	if isPassthrough(model) {
-		return newPassthroughProcessor(model, steps)
-	}
-	if newFrameProcessor == nil {
-		return nil, fmt.Errorf("model %q: this build has no model-backed live processor yet (use --model passthrough to test the audio path)", model)
-	}
-	return newFrameProcessor(model, steps)
-}
 
 func init() {
 	register(command{name: "live", summary: "denoise a microphone live to the speakers", run: runLive})
@@ -58,6 +40,7 @@ type liveOptions struct {
 	separate      bool // two PortAudio streams instead of one duplex stream
 	backend       string
 	freshSink     bool // the output is the virtual mic's new null sink
+	runtime       modelFlags // --threads, --provider, --cpu-fallback, --ort-lib
 }
 
 func runLive(args []string) error {
@@ -71,13 +54,16 @@ func runLive(args []string) error {
 	fs.StringVar(&o.output, "output", "", "output device (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	o.runtime.registerThreads(fs)
+	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.record, "record", "", "write raw.wav and denoised.wav (device rate) into this directory")
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file (every second and at the end)")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "when a device is missing or goes away, keep retrying instead of exiting")
-	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.IntVar(&o.rate, "rate", 0, "device sample rate (0: the device's native rate)")
-	fs.DurationVar(&o.block, "block", 10*time.Millisecond, "audio callback period")
-	fs.DurationVar(&o.cushion, "cushion", 10*time.Millisecond, "extra output buffering against dropouts (adds latency)")
+	o.block, o.cushion = 10*time.Millisecond, 10*time.Millisecond
+	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, 1ms to 1s")
+	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, up to 2s (adds latency)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
 	fs.StringVar(&o.backend, "backend", stream.BackendAuto, "audio backend: auto (PulseAudio when its server answers and the devices are its own, else PortAudio), pulse or portaudio")
 	pos, err := parseFlags(fs, args)
@@ -94,11 +80,46 @@ func runLive(args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	proc, err := openProcessor(o.model, o.steps)
+	proc, err := openProcessor(o.model, o.steps, o.runtime)
 	if err != nil {
 		return err
 	}
 	return runLivePipeline(ctx, o, proc, os.Stderr)
+}
+
+// durationFlag is a duration flag with bounds (max 0: none) and errors that say what is
+// wrong: flag.Duration answers a missing unit or a negative value with "parse error" or
+// not at all.
+type durationFlag struct {
+	d        *time.Duration
+	min, max time.Duration
+}
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: write e.g. %ss or %sms", s, s, s)
+		}
+		return fmt.Errorf("%q is not a duration (e.g. 10ms, 30s, 5m)", s)
+	}
+	switch {
+	case d < 0:
+		return fmt.Errorf("%s is negative", s)
+	case d < f.min:
+		return fmt.Errorf("%s is below the minimum %v", s, f.min)
+	case f.max > 0 && d > f.max:
+		return fmt.Errorf("%s is above the maximum %v", s, f.max)
+	}
+	*f.d = d
+	return nil
 }
 
 // liveSummary is what --json-stats writes.

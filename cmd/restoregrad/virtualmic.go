@@ -35,8 +35,10 @@ func runVirtualMic(args []string) error {
 	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	o.runtime.registerThreads(fs)
+	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
-	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -78,7 +80,7 @@ func runVirtualMic(args []string) error {
 	if err != nil {
 		return err
 	}
-	proc, err := openProcessor(o.model, o.steps)
+	proc, err := openProcessor(o.model, o.steps, o.runtime)
 	if err != nil {
 		return err
 	}
@@ -148,6 +150,7 @@ func installService(o liveOptions, name string) error {
 	if o.steps > 0 {
 		args = append(args, "--steps", strconv.Itoa(o.steps))
 	}
+	args = append(args, o.runtime.runtimeArgs()...)
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = systemdQuote(a)
