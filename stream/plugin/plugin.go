@@ -88,7 +88,8 @@ type Instance struct {
 	inPos   int64       // frames received
 	outPos  int64       // frames returned
 	lat     int         // latency in effect (host frames)
-	planned int         // largest block seen: the latency's allowance for the block
+	first   int         // the first block: the latency's allowance for a block until the host is known to be real time
+	planned int         // the largest block seen: the allowance once it is
 	debt    int64       // >0: ring frames to drop (already played as pass-through); <0: frames still to hold back
 	started bool
 	base    time.Time
@@ -197,7 +198,7 @@ func (p *Instance) reset() {
 	for c := range p.hist {
 		clear(p.hist[c])
 	}
-	p.inPos, p.outPos, p.lat, p.planned, p.debt = 0, 0, 0, 0, 0
+	p.inPos, p.outPos, p.lat, p.first, p.planned, p.debt = 0, 0, 0, 0, 0, 0
 	p.started, p.ahead = false, 0
 	p.mode.Store(modeUndecided)
 	p.latency.Store(0)
@@ -242,12 +243,20 @@ func (p *Instance) Run(in, out [][]float32, n int, ctl Controls) int {
 
 func (p *Instance) chunk(in, out [][]float32, off, k int) {
 	ch := p.ch
-	p.pace(k)
-	// The latency: the pipeline's plus room for the largest block seen.
-	if k > p.planned {
-		p.planned = k
+	if p.first == 0 {
+		p.first = k
 	}
-	if lat := min(int(p.alg.Load())+p.planned, maxLatency); lat != p.lat {
+	p.planned = max(p.planned, k)
+	p.pace(k)
+	// The latency: the pipeline's plus room for one block. It stays as set by the first
+	// block unless the host is real time: sox reads it once, after the first block, and an
+	// offline host needs no room (Run waits). A real-time host gets room for its largest
+	// block.
+	block := p.first
+	if p.mode.Load() == modeRealtime {
+		block = p.planned
+	}
+	if lat := min(int(p.alg.Load())+block, maxLatency); lat != p.lat {
 		p.debt += int64(p.lat - lat) // more latency: hold frames back; less: drop some
 		p.lat = lat
 		p.latency.Store(int64(lat))
@@ -368,8 +377,13 @@ func (p *Instance) pace(k int) {
 	if mode == modeOffline {
 		return
 	}
+	// Until the mode is known the latency has room for the first block only: the output
+	// is still inside it when an offline host crosses this threshold.
 	jitter := float64(p.alg.Load()) / float64(p.rate) / 4
-	block := float64(max(p.planned, k)) / float64(p.rate)
+	block := float64(p.first) / float64(p.rate)
+	if mode == modeRealtime {
+		block = float64(p.planned) / float64(p.rate)
+	}
 	switch {
 	case p.ahead > block+jitter:
 		p.mode.Store(modeOffline)

@@ -1,0 +1,208 @@
+// Command ladspa is the LADSPA plugin librestoregrad_ladspa.so (labels restoregrad_mono
+// and restoregrad_stereo), built with `go build -buildmode=c-shared` (make plugin). It
+// runs the shipped streaming models through stream/plugin, so PipeWire's filter-chain,
+// EasyEffects, sox and Audacity can use the denoiser. The models are embedded in the
+// library; ONNX Runtime is found next to the library, where `make setup` put it in the
+// checkout the library sits in (bin/), in the system library folders, or at $ORT_LIB.
+package main
+
+/*
+#cgo LDFLAGS: -ldl
+#include <stdint.h>
+const char *rg_self_path(void);
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/cgo"
+	"slices"
+	"sync"
+	"unsafe"
+
+	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/sampler"
+	"github.com/restoregrad/restoregrad/models/streaming"
+	"github.com/restoregrad/restoregrad/models/zoo"
+	"github.com/restoregrad/restoregrad/stream/plugin"
+)
+
+func main() {}
+
+// maxSteps bounds the Steps port: each step keeps one cache set per channel.
+const maxSteps = 8
+
+// seed is the diffusion noise seed, the default of `restoregrad enhance --seed`, so the
+// plugin's output matches enhance's.
+const seed = 1
+
+// envVerbose, when set, makes every instance print its counters to stderr at cleanup.
+const envVerbose = "RESTOREGRAD_LADSPA_VERBOSE"
+
+// shippedModels are the streaming bundles embedded in the library, the Model port's
+// choices: the default streaming model first, then the others by name.
+var shippedModels = sync.OnceValues(func() ([]*bundle.Bundle, error) {
+	all, err := zoo.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	var out []*bundle.Bundle
+	for _, b := range all {
+		if b.Manifest.Kind == bundle.KindStreaming {
+			out = append(out, b)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *bundle.Bundle) int {
+		return boolInt(b.Manifest.Name == zoo.DefaultStreaming) - boolInt(a.Manifest.Name == zoo.DefaultStreaming)
+	})
+	return out, nil
+})
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// initRuntime loads ONNX Runtime once, looking beside the plugin first.
+var initRuntime = sync.OnceValue(func() error {
+	if p := C.rg_self_path(); p != nil {
+		if self, err := filepath.EvalSymlinks(C.GoString(p)); err == nil {
+			ort.SetPluginDir(filepath.Dir(self))
+		}
+	}
+	if err := ort.Init(""); err != nil {
+		where := "the plugin's folder"
+		if p := C.rg_self_path(); p != nil {
+			where = filepath.Dir(C.GoString(p))
+		}
+		return fmt.Errorf("%w\n  put libonnxruntime.so.1 in %s, or run `make setup` in the restoregrad checkout the plugin was built in, or set %s", err, where, ort.EnvLibrary)
+	}
+	return nil
+})
+
+// openModels opens shipped streaming model number index, one processor per channel, each
+// drawing its noise from its own stream as `enhance` does for the channels of a file.
+func openModels(index, channels int) ([]plugin.Model, error) {
+	bs, err := shippedModels()
+	if err != nil {
+		return nil, err
+	}
+	if index < 0 || index >= len(bs) {
+		return nil, fmt.Errorf("model %d: %d streaming models shipped", index, len(bs))
+	}
+	if err := initRuntime(); err != nil {
+		return nil, err
+	}
+	b := bs[index]
+	m := &b.Manifest
+	out := make([]plugin.Model, 0, channels)
+	for c := 0; c < channels; c++ {
+		p, err := streaming.Open(b, streaming.Options{
+			MaxSteps: max(m.DefaultSteps, min(maxSteps, len(m.TrainingBetas))),
+			Noise:    sampler.CounterNoise{Seed: seed, Stream: uint64(c)},
+		})
+		if err != nil {
+			for _, q := range out {
+				q.Close()
+			}
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if !m.Trained {
+		logf("warning: model %s is UNTRAINED (exported random weights)", m.Name)
+	}
+	return out, nil
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "restoregrad LADSPA: "+format+"\n", a...)
+}
+
+// instance is what the C side holds a handle to.
+type instance struct {
+	p       *plugin.Instance
+	ch      int
+	rate    int
+	in, out [][]float32 // reused slice headers over the host's buffers
+}
+
+//export rgModelCount
+func rgModelCount() C.int {
+	bs, err := shippedModels()
+	if err != nil {
+		logf("%v", err)
+	}
+	return C.int(len(bs))
+}
+
+//export rgMaxSteps
+func rgMaxSteps() C.float { return maxSteps }
+
+//export rgInstantiate
+func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
+	p, err := plugin.New(plugin.Config{Rate: int(rate), Channels: int(channels), Open: openModels})
+	if err != nil {
+		logf("cannot start: %v", err)
+		return 0
+	}
+	inst := &instance{p: p, ch: int(channels), rate: int(rate), in: make([][]float32, channels), out: make([][]float32, channels)}
+	return C.uintptr_t(cgo.NewHandle(inst))
+}
+
+//export rgActivate
+func rgActivate(h C.uintptr_t) { cgo.Handle(h).Value().(*instance).p.Activate() }
+
+//export rgCleanup
+func rgCleanup(h C.uintptr_t) {
+	inst := cgo.Handle(h).Value().(*instance)
+	if os.Getenv(envVerbose) != "" {
+		s := inst.p.Stats()
+		e := s.Engine
+		logf("%d ch at %d Hz: mode %s, latency %d frames (%.1f ms), %d blocks of %d..%d frames, late frames %d, lost %d, stalls %d, steps %d, step changes %d, bypasses %d, model RTF %.3f, model loads %d",
+			inst.ch, inst.rate, s.Mode, s.Latency, 1000*float64(s.Latency)/float64(inst.rate), s.Calls, s.MinBlock, s.MaxBlock,
+			s.FallbackFrame, s.LostFrames, s.Stalls, e.Steps, e.StepChanges, e.BypassEntries, e.RTF, s.ModelLoads)
+		for _, err := range s.Errors {
+			logf("error: %v", err)
+		}
+	}
+	inst.p.Close()
+	cgo.Handle(h).Delete()
+}
+
+// rgRun is LADSPA run: ports are the C instance's port pointers (2·channels audio, then
+// attenuation limit, steps, model, latency). It does not allocate.
+//
+//export rgRun
+func rgRun(h C.uintptr_t, n C.ulong, ports **C.float) {
+	inst := cgo.Handle(h).Value().(*instance)
+	ps := unsafe.Slice(ports, 2*inst.ch+4)
+	k := int(n)
+	for c := 0; c < inst.ch; c++ {
+		if ps[c] == nil || ps[inst.ch+c] == nil {
+			return // the host did not connect the audio ports
+		}
+		inst.in[c] = unsafe.Slice((*float32)(unsafe.Pointer(ps[c])), k)
+		inst.out[c] = unsafe.Slice((*float32)(unsafe.Pointer(ps[inst.ch+c])), k)
+	}
+	ctl := plugin.DefaultControls
+	cp := ps[2*inst.ch:]
+	if cp[0] != nil {
+		ctl.Attenuation = float32(*cp[0])
+	}
+	if cp[1] != nil {
+		ctl.Steps = float32(*cp[1])
+	}
+	if cp[2] != nil {
+		ctl.Model = float32(*cp[2])
+	}
+	lat := inst.p.Run(inst.in, inst.out, k, ctl)
+	if cp[3] != nil {
+		*cp[3] = C.float(lat)
+	}
+}
