@@ -6,15 +6,26 @@ SHELL := /bin/bash
 GO ?= go
 PY ?= /usr/bin/python3
 BIN := bin/restoregrad
+PLUGIN := bin/librestoregrad_ladspa.so
 SAMPLE := testdata/sample-noisy.wav
 
-.PHONY: setup build demo test test-go test-py bench fuzz vet clean
+.PHONY: setup build demo test test-go test-py bench fuzz vet clean plugin plugin-bench
 
 setup:
 	@bash scripts/setup.sh
 
 build: setup
 	@$(GO) build -o $(BIN) ./cmd/restoregrad
+
+# The LADSPA plugin (PipeWire filter-chain, EasyEffects, sox, Audacity); see README.
+plugin: setup
+	@$(GO) build -buildmode=c-shared -o $(PLUGIN) ./cmd/ladspa
+	@rm -f $(PLUGIN:.so=.h)
+	@echo "plugin: built $(PLUGIN)"
+
+# The plugin's CPU per second of audio and RTF through sox, next to restoregrad enhance.
+plugin-bench: build plugin
+	@bash scripts/plugin-bench.sh
 
 demo: build
 	@mkdir -p out

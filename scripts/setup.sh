@@ -9,6 +9,7 @@ APT_PACKAGES=(
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
   sox ffmpeg espeak-ng
   python3-torch python3-numpy python3-scipy python3-soundfile python3-onnx python3-pytest
+  ladspa-sdk  # analyseplugin/applyplugin for the LADSPA plugin's host tests (sox has LADSPA built in)
 )
 ORT_VERSION=1.30.0
 ORT_DIR=.deps/onnxruntime

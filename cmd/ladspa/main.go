@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/cgo"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -42,31 +41,27 @@ const seed = 1
 // envVerbose, when set, makes every instance print its counters to stderr at cleanup.
 const envVerbose = "RESTOREGRAD_LADSPA_VERBOSE"
 
-// shippedModels are the streaming bundles embedded in the library, the Model port's
-// choices: the default streaming model first, then the others by name.
+// shippedModels are the streaming bundles embedded in the library, numbered as the Model
+// port numbers them (plugin.ModelChoices: the default streaming model first).
 var shippedModels = sync.OnceValues(func() ([]*bundle.Bundle, error) {
 	all, err := zoo.Shipped()
 	if err != nil {
 		return nil, err
 	}
-	var out []*bundle.Bundle
+	byName := map[string]*bundle.Bundle{}
+	var names []string
 	for _, b := range all {
 		if b.Manifest.Kind == bundle.KindStreaming {
-			out = append(out, b)
+			byName[b.Manifest.Name] = b
+			names = append(names, b.Manifest.Name)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *bundle.Bundle) int {
-		return boolInt(b.Manifest.Name == zoo.DefaultStreaming) - boolInt(a.Manifest.Name == zoo.DefaultStreaming)
-	})
+	var out []*bundle.Bundle
+	for _, n := range plugin.ModelChoices(names, zoo.DefaultStreaming) {
+		out = append(out, byName[n])
+	}
 	return out, nil
 })
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // initRuntime loads ONNX Runtime once, looking beside the plugin first.
 var initRuntime = sync.OnceValue(func() error {

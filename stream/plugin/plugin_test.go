@@ -402,3 +402,10 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestModelChoices(t *testing.T) {
+	got := ModelChoices([]string{"b", "rt", "a"}, "rt")
+	if fmt.Sprint(got) != "[rt a b]" {
+		t.Errorf("got %v, want [rt a b]", got)
+	}
+}
