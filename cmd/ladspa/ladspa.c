@@ -95,7 +95,10 @@ static void init_descriptors(void) {
 		hint[p] = (LADSPA_PortRangeHint){LADSPA_HINT_BOUNDED_BELOW | LADSPA_HINT_BOUNDED_ABOVE | LADSPA_HINT_INTEGER | LADSPA_HINT_DEFAULT_MINIMUM, 0, models > 0 ? models - 1 : 0};
 		p++;
 		k[p] = LADSPA_PORT_OUTPUT | LADSPA_PORT_CONTROL;
-		name[p] = "latency"; // the name sox and Ardour look for
+		name[p] = "latency"; // the name sox (-l) and Ardour look for
+		// A default, so that sox without -l, which takes every control port for an input,
+		// needs no argument for it.
+		hint[p] = (LADSPA_PortRangeHint){LADSPA_HINT_DEFAULT_0, 0, 0};
 		p++;
 
 		d->UniqueID = c == 1 ? 4752101 : 4752102;

@@ -1,0 +1,297 @@
+package main
+
+// Host tests: the plugin built as `make plugin` builds it, loaded by real LADSPA hosts from
+// Debian (analyseplugin and applyplugin from ladspa-sdk, sox's ladspa effect), must give the
+// output of `restoregrad enhance` with the same model, steps and attenuation limit.
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/models/ort"
+)
+
+// tolerance is the largest difference allowed between the plugin's output (after its
+// reported latency) and enhance's, on float WAV files. Both run the same resamplers and the
+// same model on the same samples with the same noise, so what is left is float rounding
+// (the frame-step graphs against the whole-signal graphs, block sizes inside ONNX Runtime).
+const tolerance = 1e-4
+
+// build builds the plugin, as make plugin does, into a temporary folder.
+var build = sync.OnceValues(func() (dir string, err error) {
+	dir, err = os.MkdirTemp("", "restoregrad-ladspa-test-")
+	if err != nil {
+		return "", err
+	}
+	return dir, goBuild("-buildmode=c-shared", "-o", filepath.Join(dir, "librestoregrad_ladspa.so"), ".")
+})
+
+// buildCLI builds restoregrad beside the plugin, for the enhance reference.
+var buildCLI = sync.OnceValue(func() error {
+	dir, err := build()
+	if err != nil {
+		return err
+	}
+	return goBuild("-o", filepath.Join(dir, "restoregrad"), "../restoregrad")
+})
+
+func goBuild(args ...string) error {
+	if out, err := exec.Command("go", append([]string{"build"}, args...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := build(); err == nil && dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// setup builds the plugin and the CLI and puts ONNX Runtime beside the plugin (one of the
+// places the plugin looks, with no environment variable).
+func setup(t *testing.T, tools ...string) (dir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("host tests build the plugin and run sox/applyplugin")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (apt install ladspa-sdk sox): %v", tool, err)
+		}
+	}
+	lib, err := ort.LibraryPath()
+	if err != nil || !filepath.IsAbs(lib) {
+		t.Skipf("ONNX Runtime not set up (make setup): %v", err)
+	}
+	dir, err = build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "libonnxruntime.so.1")
+	if _, err := os.Lstat(link); err != nil {
+		if err := os.Symlink(lib, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// run runs a command without ORT_LIB, with the plugin's counters on stderr, and returns
+// its combined output.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, ort.EnvLibrary+"=") && !strings.HasPrefix(e, "LADSPA_PATH=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, envVerbose+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var summary = regexp.MustCompile(`mode (\S+), latency (\d+) frames .* (\d+) blocks of (\d+)\.\.(\d+) frames, late frames (\d+), lost (\d+), stalls (\d+)`)
+
+// hostRun is what the plugin said about one run.
+type hostRun struct {
+	mode             string
+	latency          int
+	minBlock, blocks int
+	maxBlock         int
+}
+
+func parseSummary(t *testing.T, out string) hostRun {
+	t.Helper()
+	m := summary.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no plugin summary in the host's output:\n%s", out)
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
+	if late, lost, stalls := n(6), n(7), n(8); late+lost+stalls != 0 {
+		t.Errorf("late frames %d, lost %d, stalls %d (want none from an offline host):\n%s", late, lost, stalls, out)
+	}
+	return hostRun{mode: m[1], latency: n(2), blocks: n(3), minBlock: n(4), maxBlock: n(5)}
+}
+
+// compare checks got[lag+i] against want[i] for every channel over their overlap (at least
+// 90% of want) and returns the largest difference.
+func compare(t *testing.T, gotFile, wantFile string, lag int) float64 {
+	t.Helper()
+	got, _, err := wav.ReadFile(gotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := wav.ReadFile(wantFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d channels, want %d", len(got), len(want))
+	}
+	var worst float64
+	for c := range want {
+		n := min(len(got[c])-lag, len(want[c]))
+		if n < len(want[c])*9/10 {
+			t.Fatalf("%s: %d frames after the latency %d, want about %d", gotFile, n, lag, len(want[c]))
+		}
+		for i := 0; i < n; i++ {
+			worst = math.Max(worst, math.Abs(float64(got[c][lag+i]-want[c][i])))
+		}
+	}
+	return worst
+}
+
+// input writes 3 s of the demo sample at rate Hz (float WAV, so no host quantises).
+func input(t *testing.T, dir string, rate, channels int) string {
+	t.Helper()
+	name := filepath.Join(dir, fmt.Sprintf("in-%d-%dch.wav", rate, channels))
+	if _, err := os.Stat(name); err == nil {
+		return name
+	}
+	args := []string{"../../testdata/sample-noisy.wav", "-e", "floating-point", "-b", "32", name, "trim", "0", "3", "rate", "-v", strconv.Itoa(rate)}
+	if channels == 2 { // a second channel that differs: the sample 20 ms later, quieter
+		args = append(args, "remix", "1", "1v0.5", "delay", "0", "0.02")
+	}
+	run(t, "sox", args...)
+	return name
+}
+
+func enhance(t *testing.T, dir, in string, extra ...string) string {
+	t.Helper()
+	if err := buildCLI(); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(in, ".wav") + "-enhance" + strings.Join(extra, "") + ".wav"
+	args := append([]string{"enhance", in, "-o", out, "--model", "restoregrad-rt", "--seed", "1", "--quiet"}, extra...)
+	run(t, filepath.Join(dir, "restoregrad"), args...)
+	return out
+}
+
+func TestAnalyseplugin(t *testing.T) {
+	dir := setup(t, "analyseplugin")
+	out := run(t, "analyseplugin", filepath.Join(dir, "librestoregrad_ladspa.so"))
+	for _, want := range []string{
+		`Plugin Label: "restoregrad_mono"`, `Plugin Label: "restoregrad_stereo"`,
+		`"Input" input, audio`, `"Output" output, audio`, `"Input L" input, audio`, `"Output R" output, audio`,
+		`"Attenuation limit (dB)" input, control, 0 to 100, default 100`,
+		`"Steps" input, control, 0 to 8, default 0, integer`,
+		`"Model" input, control, 0 to`, `"latency" output, control`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("analyseplugin output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// TestSoxMatchesEnhance: sox's ladspa effect (latency compensated with -l) at three rates
+// and two buffer sizes gives enhance's output sample for sample, up to tolerance.
+func TestSoxMatchesEnhance(t *testing.T) {
+	dir := setup(t, "sox")
+	so := filepath.Join(dir, "librestoregrad_ladspa.so")
+	for _, rate := range []int{16000, 44100, 48000} {
+		in := input(t, dir, rate, 1)
+		ref := enhance(t, dir, in)
+		for _, buf := range []int{64, 1024} {
+			out := filepath.Join(dir, fmt.Sprintf("sox-%d-%d.wav", rate, buf))
+			r := parseSummary(t, run(t, "sox", "--buffer", strconv.Itoa(buf), in, "-e", "floating-point", "-b", "32", out,
+				"ladspa", "-l", so, "restoregrad_mono"))
+			d := compare(t, out, ref, 0)
+			t.Logf("%5d Hz, sox --buffer %4d (blocks %d..%d): mode %s, latency %d frames, max |sox − enhance| %.2e",
+				rate, buf, r.minBlock, r.maxBlock, r.mode, r.latency, d)
+			if d > tolerance || r.mode != "offline" {
+				t.Errorf("%d Hz, buffer %d: max difference %g (tolerance %g), mode %s", rate, buf, d, tolerance, r.mode)
+			}
+		}
+	}
+}
+
+// TestApplypluginMatchesEnhance: applyplugin (2048-frame blocks, no latency compensation)
+// gives enhance's output delayed by the latency the plugin reports; also with a step count
+// and an attenuation limit set on the ports, against enhance with the same flags.
+func TestApplypluginMatchesEnhance(t *testing.T) {
+	dir := setup(t, "applyplugin", "sox")
+	so := filepath.Join(dir, "librestoregrad_ladspa.so")
+	type tc struct {
+		rate         int
+		atten, steps string
+	}
+	for _, c := range []tc{{16000, "100", "0"}, {44100, "100", "0"}, {48000, "100", "0"}, {48000, "12", "3"}} {
+		in := input(t, dir, c.rate, 1)
+		var ref string
+		if c.atten == "100" && c.steps == "0" {
+			ref = enhance(t, dir, in)
+		} else {
+			ref = enhance(t, dir, in, "--steps", c.steps, "--attenuation-limit", c.atten)
+		}
+		out := filepath.Join(dir, fmt.Sprintf("apply-%d-%s-%s.wav", c.rate, c.atten, c.steps))
+		r := parseSummary(t, run(t, "applyplugin", in, out, so, "restoregrad_mono", c.atten, c.steps, "0"))
+		d := compare(t, out, ref, r.latency)
+		t.Logf("%5d Hz, applyplugin (blocks %d..%d), limit %s dB, steps %s: latency %d frames, max |applyplugin − enhance| %.2e",
+			c.rate, r.minBlock, r.maxBlock, c.atten, c.steps, r.latency, d)
+		if d > tolerance {
+			t.Errorf("%+v: max difference %g (tolerance %g)", c, d, tolerance)
+		}
+	}
+}
+
+// TestSoxStereo: the stereo plugin, each channel with its own noise stream as enhance gives
+// the channels of a file.
+func TestSoxStereo(t *testing.T) {
+	dir := setup(t, "sox")
+	in := input(t, dir, 48000, 2)
+	ref := enhance(t, dir, in)
+	out := filepath.Join(dir, "sox-stereo.wav")
+	r := parseSummary(t, run(t, "sox", in, "-e", "floating-point", "-b", "32", out,
+		"ladspa", "-l", filepath.Join(dir, "librestoregrad_ladspa.so"), "restoregrad_stereo"))
+	if d := compare(t, out, ref, 0); d > tolerance {
+		t.Errorf("stereo: max difference %g (tolerance %g)", d, tolerance)
+	} else {
+		t.Logf("48000 Hz stereo, sox: latency %d frames, max |sox − enhance| %.2e", r.latency, d)
+	}
+}
+
+// TestMissingRuntime: with no ONNX Runtime beside the plugin (and none where make setup
+// puts it relative to the plugin), the host cannot instantiate it and says why.
+func TestMissingRuntime(t *testing.T) {
+	dir := setup(t, "sox")
+	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libonnxruntime.so.1"); err == nil {
+		t.Skip("a system ONNX Runtime would be found")
+	}
+	alone := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(dir, "librestoregrad_ladspa.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(alone, "librestoregrad_ladspa.so")
+	if err := os.WriteFile(so, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := input(t, dir, 16000, 1)
+	cmd := exec.Command("sox", in, filepath.Join(alone, "out.wav"), "ladspa", so, "restoregrad_mono")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + alone}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("sox succeeded without ONNX Runtime:\n%s", out)
+	}
+	if !strings.Contains(string(out), "restoregrad LADSPA: cannot start") || !strings.Contains(string(out), "libonnxruntime.so.1") {
+		t.Errorf("stderr does not say what is missing:\n%s", out)
+	}
+	t.Logf("host output:\n%s", out)
+}
