@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -99,23 +100,37 @@ func (e RealtimeEvent) String() string {
 	return s
 }
 
-// RealtimeStats is a snapshot of a Realtime's counters.
+// RealtimeStats is a snapshot of a Realtime's counters. In JSON every key is snake_case
+// and every duration is in milliseconds (see MarshalJSON).
 type RealtimeStats struct {
-	Frames        int64         // frames through Process
-	WetFrames     int64         // frames whose output is the processor's (fades included)
-	BypassFrames  int64         // frames output dry (trial frames included)
-	StepChanges   int64         // SetSteps calls made by the controller
-	BypassEntries int64         // times bypass was entered
-	TrialsFailed  int64         // trials that found the processor still too slow
-	Errors        int64         // frames where the processor returned an error
-	BypassTime    time.Duration // audio time output dry
-	Steps         int           // steps now in use
-	Bypassed      bool          // output is dry now
-	Load          float64       // smoothed compute time per frame / frame period
-	MaxLoad       float64       // the highest single-frame load seen
-	RTF           float64       // total compute time / total audio time processed
-	ComputeTime   time.Duration // total time inside the processor
-	Latency       time.Duration // algorithmic latency (the processor's Latency)
+	Frames        int64         `json:"frames"`         // frames through Process
+	WetFrames     int64         `json:"wet_frames"`     // frames whose output is the processor's (fades included)
+	BypassFrames  int64         `json:"bypass_frames"`  // frames output dry (trial frames included)
+	StepChanges   int64         `json:"step_changes"`   // SetSteps calls made by the controller
+	BypassEntries int64         `json:"bypass_entries"` // times bypass was entered
+	TrialsFailed  int64         `json:"trials_failed"`  // trials that found the processor still too slow
+	Errors        int64         `json:"errors"`         // frames where the processor returned an error
+	BypassTime    time.Duration `json:"-"`              // audio time output dry
+	Steps         int           `json:"steps"`          // steps now in use
+	Bypassed      bool          `json:"bypassed"`       // output is dry now
+	Load          float64       `json:"load"`           // smoothed compute time per frame / frame period
+	P99Load       float64       `json:"p99_load"`       // 99th percentile of the recent per-frame loads
+	MaxLoad       float64       `json:"max_load"`       // the highest single-frame load seen
+	RTF           float64       `json:"rtf"`            // total compute time / total audio time processed
+	ComputeTime   time.Duration `json:"-"`              // total time inside the processor
+	Latency       time.Duration `json:"-"`              // algorithmic latency (the processor's Latency)
+}
+
+// MarshalJSON writes the durations in milliseconds, under keys ending in _ms.
+func (s RealtimeStats) MarshalJSON() ([]byte, error) {
+	type plain RealtimeStats // the same fields without this method
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return json.Marshal(struct {
+		plain
+		BypassTime  float64 `json:"bypass_ms"`
+		ComputeTime float64 `json:"compute_ms"`
+		Latency     float64 `json:"latency_ms"`
+	}{plain(s), ms(s.BypassTime), ms(s.ComputeTime), ms(s.Latency)})
 }
 
 type rtMode int

@@ -48,7 +48,8 @@ func Terminate() error {
 	if paRefs > 0 {
 		return nil
 	}
-	return portaudio.Terminate()
+	// ALSA's pulse plugin reports a missing server on stderr while closing.
+	return quietStderr(portaudio.Terminate)
 }
 
 // Device describes one PortAudio device.

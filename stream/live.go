@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -42,16 +43,21 @@ type Config struct {
 	// 2 s; the PulseAudio backend suspends and resumes such a sink once its own stream is
 	// connected, which restarts it at the stream's latency.
 	FreshSink bool
+	// Avoid names sources that must never be recorded from, as input or as a fallback
+	// (the virtual mic's own source and its sink's monitor: recording them feeds the
+	// output back into the input). The monitor of Output is always avoided.
+	Avoid []string
 	// MaxBacklog bounds the input waiting for the worker: older input beyond it is dropped
 	// and counted (0: 200 ms).
 	MaxBacklog time.Duration
 }
 
-// Stats are a Stream's counters. Xruns count events (callbacks), samples count audio.
+// Stats are a Stream's counters. Xruns count events (callbacks), samples count audio. In
+// JSON every key is snake_case and every duration is in milliseconds (see MarshalJSON).
 type Stats struct {
 	Backend          string        `json:"backend"`
 	Rate             int           `json:"device_rate"`
-	Block            int           `json:"block"`
+	Block            int           `json:"block_samples"`
 	Callbacks        int64         `json:"callbacks"`
 	InputXruns       int64         `json:"input_xruns"`        // device input overflows + input ring full
 	OutputXruns      int64         `json:"output_xruns"`       // device output underflows + output ring empty once started
@@ -60,11 +66,25 @@ type Stats struct {
 	DroppedFrames    int64         `json:"dropped_frames"`     // model frames skipped by the worker to bound latency
 	InputPeak        float32       `json:"input_peak"`         // peak of the last worker chunk, linear
 	OutputPeak       float32       `json:"output_peak"`
-	DeviceLatency    time.Duration `json:"device_latency"` // input + output latency reported by the backend
-	Buffered         time.Duration `json:"buffered"`       // audio now waiting in the rings (and beyond the device's target)
-	Algorithmic      time.Duration `json:"algorithmic"`    // resamplers + frame gathering + processor latency
-	EstimatedLatency time.Duration `json:"estimated_latency"`
+	DeviceLatency    time.Duration `json:"-"` // input + output latency reported by the backend
+	Buffered         time.Duration `json:"-"` // audio now waiting in the rings (and beyond the device's target)
+	Algorithmic      time.Duration `json:"-"` // resamplers + frame gathering + processor latency
+	EstimatedLatency time.Duration `json:"-"`
 }
+
+// MarshalJSON writes the durations in milliseconds, under keys ending in _ms.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	type plain Stats // the same fields without this method
+	return json.Marshal(struct {
+		plain
+		DeviceLatency    float64 `json:"device_latency_ms"`
+		Buffered         float64 `json:"buffered_ms"`
+		Algorithmic      float64 `json:"algorithmic_ms"`
+		EstimatedLatency float64 `json:"estimated_latency_ms"`
+	}{plain(s), ms(s.DeviceLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency)})
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Stream is a live input → output path with lock-free rings on both sides of the audio
 // callbacks. Open, then Run (which starts the devices), then Close.

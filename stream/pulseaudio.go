@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -218,6 +219,26 @@ func findPulseNode(nodes []pulseNode, def, spec string, dir Direction) (pulseNod
 	return pulseNode{}, fmt.Errorf("%w: %w: %q matches several PulseAudio %s: %s", errNotPulse, ErrNoDevice, spec, what, list(match))
 }
 
+// ErrFeedback is wrapped by the error of opening a stream whose input would record its
+// own output.
+var ErrFeedback = errors.New("the input would record our own output (a feedback loop)")
+
+// checkFeedback refuses a source that is the sink's monitor or one of avoid. spec is what
+// the user asked for ("" for the server's default).
+func checkFeedback(source, sink, spec string, avoid []string) error {
+	bad := source == sink+".monitor"
+	for _, a := range avoid {
+		bad = bad || source == a
+	}
+	if !bad {
+		return nil
+	}
+	if spec == "" {
+		return fmt.Errorf("%w: the server's default source is %s; pick the real microphone with --input", ErrFeedback, source)
+	}
+	return fmt.Errorf("%w: --input %q is %s; pick the real microphone", ErrFeedback, spec, source)
+}
+
 // pulseBackend is the native PulseAudio backend.
 type pulseBackend struct {
 	s             *Stream
@@ -266,6 +287,9 @@ func (b *pulseBackend) open() error {
 	}
 	sink, err := findPulseNode(nodes, def, s.cfg.Output, Output)
 	if err != nil {
+		return err
+	}
+	if err := checkFeedback(src.name, sink.name, s.cfg.Input, s.cfg.Avoid); err != nil {
 		return err
 	}
 	rate := s.cfg.SampleRate

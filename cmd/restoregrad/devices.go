@@ -33,6 +33,10 @@ func runDevices(args []string) error {
 	}
 	ctx := context.Background()
 	info, perr := pulse.Info(ctx)
+	if perr != nil && !anyChannels(devs) {
+		// Nothing to list: say why in one line and fail, so scripts notice.
+		return fmt.Errorf("no audio devices: PortAudio finds none and %v", perr)
+	}
 	var sources, sinks []pulse.Object
 	if perr == nil {
 		sources, _ = pulse.List(ctx, "sources")
@@ -98,4 +102,14 @@ func runDevices(args []string) error {
 		}
 	}
 	return nil
+}
+
+// anyChannels reports whether some device has an input or output channel.
+func anyChannels(devs []stream.Device) bool {
+	for _, d := range devs {
+		if d.MaxInputChannels > 0 || d.MaxOutputChannels > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -39,8 +39,10 @@ type liveOptions struct {
 	quiet         bool
 	separate      bool // two PortAudio streams instead of one duplex stream
 	backend       string
-	freshSink     bool // the output is the virtual mic's new null sink
-	runtime       modelFlags // --threads, --provider, --cpu-fallback, --ort-lib
+	avoid         []string                        // sources never to record from (our own)
+	prepare       func(ctx context.Context) error // before each open: (re)create the devices
+	freshSink     bool                            // the output is the virtual mic's new null sink
+	runtime       modelFlags                      // --threads, --provider, --cpu-fallback, --ort-lib
 }
 
 func runLive(args []string) error {
@@ -128,13 +130,13 @@ type liveSummary struct {
 	Input       string               `json:"input"`
 	Output      string               `json:"output"`
 	ModelRate   int                  `json:"model_rate"`
-	Elapsed     float64              `json:"elapsed_s"`
+	Elapsed     float64              `json:"elapsed_ms"`
 	Reconnects  int                  `json:"reconnects"`
 	Stream      stream.Stats         `json:"stream"`
 	Engine      engine.RealtimeStats `json:"engine"`
 	Events      []string             `json:"events"`
 	LatencyMs   float64              `json:"estimated_latency_ms"`
-	BypassSec   float64              `json:"bypass_s"`
+	BypassMs    float64              `json:"bypass_ms"`
 	Error       string               `json:"error,omitempty"`
 	StoppedBy   string               `json:"stopped_by"`
 	RecordFiles []string             `json:"record_files,omitempty"`
@@ -168,14 +170,14 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 		defer mu.Unlock()
 		s := sum
 		s.Events = append([]string(nil), sum.Events...)
-		s.Elapsed = time.Since(start).Seconds()
+		s.Elapsed = ms(time.Since(start))
 		s.Stream = prev
 		if current != nil {
 			addStats(&s.Stream, current.Stats())
 		}
 		s.Engine = rt.Stats()
 		s.LatencyMs = float64(s.Stream.EstimatedLatency) / 1e6
-		s.BypassSec = s.Engine.BypassTime.Seconds()
+		s.BypassMs = ms(s.Engine.BypassTime)
 		return s
 	}
 	// Status printer: events as lines, the status on one line.
@@ -223,8 +225,16 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 		if ctx.Err() != nil {
 			break
 		}
-		st, err := stream.Open(stream.Config{Input: o.input, Output: o.output, Backend: o.backend,
-			SampleRate: o.rate, Block: o.block, Cushion: o.cushion, Separate: o.separate, FreshSink: o.freshSink})
+		var st *stream.Stream
+		var err error
+		if o.prepare != nil {
+			err = o.prepare(ctx)
+		}
+		if err == nil {
+			st, err = stream.Open(stream.Config{Input: o.input, Output: o.output, Backend: o.backend,
+				SampleRate: o.rate, Block: o.block, Cushion: o.cushion, Separate: o.separate, FreshSink: o.freshSink,
+				Avoid: o.avoid})
+		}
 		if err == nil && rec == nil && o.record != "" {
 			rec, err = newRecorder(o.record, st.Rate())
 			if err != nil {
@@ -241,6 +251,7 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 			src, sink := st.PulseNames()
 			mu.Lock()
 			sum.Input, sum.Output = deviceLabel(in, src), deviceLabel(out, sink)
+			sum.Error = "" // a working stream ends the last failure
 			current = st
 			mu.Unlock()
 			fmt.Fprintf(w, "live: %s → %s → %s at %d Hz (model %s at %d Hz, %d steps); Ctrl-C stops\n",
@@ -260,7 +271,10 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 				break
 			}
 		}
-		if !o.reconnect {
+		// A device that matches nothing, or that would record our own output, is a
+		// mistake in the command line, not a device that went away: retrying would
+		// run silent forever.
+		if !o.reconnect || (attempt == 0 && (errors.Is(err, stream.ErrNoDevice) || errors.Is(err, stream.ErrFeedback))) {
 			runErr = err
 			break
 		}
@@ -335,7 +349,7 @@ func addStats(a *stream.Stats, b stream.Stats) {
 	a.InputLost += b.InputLost
 	a.OutputGaps += b.OutputGaps
 	a.DroppedFrames += b.DroppedFrames
-	a.Rate, a.Block = b.Rate, b.Block
+	a.Backend, a.Rate, a.Block = b.Backend, b.Rate, b.Block
 	a.InputPeak, a.OutputPeak = b.InputPeak, b.OutputPeak
 	a.DeviceLatency, a.Buffered, a.Algorithmic, a.EstimatedLatency = b.DeviceLatency, b.Buffered, b.Algorithmic, b.EstimatedLatency
 }
@@ -366,9 +380,9 @@ func statusLine(s liveSummary) string {
 
 func summaryText(s liveSummary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "live: stopped (%s) after %.1f s\n", s.StoppedBy, s.Elapsed)
+	fmt.Fprintf(&b, "live: stopped (%s) after %.1f s\n", s.StoppedBy, s.Elapsed/1000)
 	fmt.Fprintf(&b, "  frames %d (bypassed %d, %.1f s), RTF mean %.3f, max frame load %.2f, steps now %d, step changes %d\n",
-		s.Engine.Frames, s.Engine.BypassFrames, s.BypassSec, s.Engine.RTF, s.Engine.MaxLoad, s.Engine.Steps, s.Engine.StepChanges)
+		s.Engine.Frames, s.Engine.BypassFrames, s.BypassMs/1000, s.Engine.RTF, s.Engine.MaxLoad, s.Engine.Steps, s.Engine.StepChanges)
 	fmt.Fprintf(&b, "  xruns: input %d, output %d; samples lost in %d, output gaps %d; dropped frames %d; reconnects %d\n",
 		s.Stream.InputXruns, s.Stream.OutputXruns, s.Stream.InputLost, s.Stream.OutputGaps, s.Stream.DroppedFrames, s.Reconnects)
 	fmt.Fprintf(&b, "  latency estimate %.1f ms (devices %.1f, buffers %.1f, algorithmic %.1f)\n",

@@ -100,6 +100,13 @@ func runVirtualMic(args []string) error {
 			fmt.Fprintf(os.Stderr, "virtual-mic: removing the virtual devices: %v\n", err)
 		}
 	}()
+	// After a sound-server restart our modules are gone: each reconnect re-creates them
+	// (a no-op while they exist).
+	o.prepare = func(ctx context.Context) error {
+		_, err := pulse.CreateVirtualMic(ctx, *name)
+		return err
+	}
+	o.avoid = []string{pulse.SourceName, pulse.SinkName + ".monitor"}
 	server := "PulseAudio"
 	if info.PipeWire {
 		server = "PipeWire (pipewire-pulse)"

@@ -38,7 +38,9 @@ func pactl(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("pactl %s: %w: no answer after %v", strings.Join(args, " "), ErrNoServer, Timeout)
 	}
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
+		// pactl says it twice ("Connection failure: ..." then "pa_context_connect() failed: ..."):
+		// the first line is the message.
+		msg, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n")
 		if msg == "" {
 			msg = err.Error()
 		}
