@@ -92,6 +92,8 @@ func runEnhance(args []string) error {
 		wg       sync.WaitGroup
 		failures []string
 	)
+	var dirs outputDirs // cleans temporary files of killed runs
+	defer dirs.release()
 	for w := 0; w < min(*jobs, len(tasks)); w++ {
 		wg.Add(1)
 		go func() {
@@ -100,10 +102,14 @@ func runEnhance(args []string) error {
 				t := tasks[i]
 				o := opt
 				o.Progress = func(done, total int64) { prog.update(i, done, total) }
-				if err := os.MkdirAll(filepath.Dir(t.out), 0o755); err != nil {
+				var res wavfile.Result
+				err := os.MkdirAll(filepath.Dir(t.out), 0o755)
+				if err != nil {
 					err = fmt.Errorf("%s: %w", t.out, err)
+				} else {
+					dirs.claim(filepath.Dir(t.out), filepath.Base(t.out))
+					res, err = wavfile.Enhance(ctx, model, t.in, t.out, o)
 				}
-				res, err := wavfile.Enhance(ctx, model, t.in, t.out, o)
 				mu.Lock()
 				if err != nil {
 					failed++
