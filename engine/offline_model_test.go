@@ -1,13 +1,13 @@
-package engine
+package engine_test
 
 import (
 	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/modeltest"
-	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
@@ -20,11 +20,15 @@ func TestOfflineSeamsWithShippedModel(t *testing.T) {
 	if err != nil {
 		t.Skipf("no shipped offline model: %v", err)
 	}
-	m, err := models.Open(b, ort.Options{Threads: 2})
+	r, err := models.OpenBundle(b, models.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	defer r.Close()
+	m, err := r.Offline()
+	if err != nil {
+		t.Fatal(err)
+	}
 	rate := m.SampleRate()
 	rng := rand.New(rand.NewPCG(3, 4))
 	y := make([]float32, 12*rate)
@@ -38,7 +42,7 @@ func TestOfflineSeamsWithShippedModel(t *testing.T) {
 	if err := m.Enhance(whole, y, steps, noise, 0); err != nil {
 		t.Fatal(err)
 	}
-	o, err := NewOffline(m, ChunkConfig{Chunk: 3 * rate}, steps, noise, 1)
+	o, err := engine.NewOffline(m, engine.ChunkConfig{Chunk: 3 * rate}, steps, noise, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

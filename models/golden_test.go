@@ -9,9 +9,7 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
-	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
-	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
 type goldenIndex struct {
@@ -56,16 +54,15 @@ func TestBundlesMatchGoldenTensors(t *testing.T) {
 			if err := json.Unmarshal(raw, &gi); err != nil {
 				t.Fatalf("%s: %v", idx, err)
 			}
-			var m *models.Model
-			if b.Manifest.Kind == bundle.KindStreaming {
-				m, err = streaming.OpenWhole(b, ort.Options{})
-			} else {
-				m, err = models.Open(b, ort.Options{})
-			}
+			r, err := models.OpenBundle(b, models.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer m.Close()
+			m, err := r.Offline()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
 			g := golden{t: t, b: b, gi: gi, tol: 1e-4}
 			if b.Manifest.IsSTFT() {
 				goldenSTFT(g, m)
@@ -140,7 +137,7 @@ func goldenWave(g golden, m *models.Model) {
 func goldenSTFT(g golden, m *models.Model) {
 	t := g.t
 	bins := g.b.Manifest.STFT.Bins()
-	front, err := models.NewFrontEnd(&g.b.Manifest)
+	front, err := g.b.Manifest.FrontEnd()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,18 @@
-// Package models runs a RestoreGrad model bundle: it loads the bundle's ONNX graphs into
-// ONNX Runtime sessions and drives the sampler over them, on waveform samples or (schema 2)
-// on compressed STFT frames, whose analysis and synthesis it does. Subpackages hold the parts:
-// bundle (the format), ort (the runtime), sampler (the reverse diffusion), zoo (shipped
-// bundles) and train (the Python training pipeline).
+// Package models runs a RestoreGrad model bundle. Open (or OpenBundle) is the front door:
+// it finds the bundle, loads ONNX Runtime, resolves the step count and, whatever the
+// bundle's kind, gives a whole-signal enhancer (Runner.Offline, a *Model) and frame
+// processors for live use (Runner.Frames). Model runs the sampler over a bundle's graphs,
+// on waveform samples or (schema 2) on compressed STFT frames, whose analysis and synthesis
+// it does. Subpackages hold the parts: bundle (the format), ort (the runtime), sampler (the
+// reverse diffusion), streaming (the frame-by-frame processor), zoo (shipped bundles) and
+// train (the Python training pipeline).
 package models
 
 import (
 	"fmt"
 
 	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/internal/network"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
@@ -24,15 +28,15 @@ type Model struct {
 	bins     int // STFT bins per frame; 0 for a waveform bundle
 }
 
-// Open loads an offline bundle's graphs.
-func Open(b *bundle.Bundle, opt ort.Options) (*Model, error) {
+// openOffline loads an offline bundle's graphs (Runner.Offline).
+func openOffline(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 	m := &b.Manifest
 	if m.Kind != bundle.KindOffline {
 		return nil, fmt.Errorf("model %s is a %s bundle; this needs an offline one", m.Name, m.Kind)
 	}
 	model := &Model{bundle: b, samplers: map[int]*sampler.Sampler{}}
 	if m.IsSTFT() {
-		if _, err := NewFrontEnd(m); err != nil {
+		if _, err := m.FrontEnd(); err != nil {
 			return nil, err
 		}
 		model.bins = m.STFT.Bins()
@@ -51,49 +55,14 @@ func Open(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 		model.samplers[steps] = s
 	}
 	var err error
-	if model.denoiser, err = openNetwork(b, bundle.Denoiser, opt); err != nil {
+	if model.denoiser, err = network.Open(b, bundle.Denoiser, opt); err != nil {
 		return nil, err
 	}
-	if model.prior, err = openNetwork(b, bundle.Prior, opt); err != nil {
+	if model.prior, err = network.Open(b, bundle.Prior, opt); err != nil {
 		model.denoiser.Close()
 		return nil, err
 	}
 	return model, nil
-}
-
-func openNetwork(b *bundle.Bundle, name string, opt ort.Options) (*ort.Session, error) {
-	data, n, err := b.Network(name)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckGraph(b, n, data); err != nil {
-		return nil, err
-	}
-	s, err := ort.NewSession(b.Source+"/"+n.File, data, n.InputNames(), n.OutputNames(), opt)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", b.Manifest.Name, err)
-	}
-	return s, nil
-}
-
-// CheckGraph checks that a network's ONNX graph has exactly the inputs and outputs its
-// manifest entry lists (names, ranks, fixed sizes, float32), so that a mismatch fails when
-// the bundle loads rather than on the first file. The error names the bundle and the graph.
-func CheckGraph(b *bundle.Bundle, n bundle.Network, data []byte) error {
-	if err := ort.Init(""); err != nil {
-		return err
-	}
-	ports := func(ts []bundle.TensorSpec) []ort.Port {
-		p := make([]ort.Port, len(ts))
-		for i, t := range ts {
-			p[i] = ort.Port{Name: t.Name, Shape: t.Shape}
-		}
-		return p
-	}
-	if err := ort.CheckPorts(data, ports(n.Inputs), ports(n.Outputs)); err != nil {
-		return fmt.Errorf("model %s: %s does not match manifest.json: %w", b.Source, n.File, err)
-	}
-	return nil
 }
 
 // Close releases the sessions.
@@ -247,7 +216,7 @@ func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset
 // draws at counter indices j·2F onwards: the piece starts offset mod hop samples early,
 // on zeros, which the chunker's margins keep away from the output it uses.
 func (m *Model) enhanceSTFT(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
-	front, err := NewFrontEnd(&m.bundle.Manifest)
+	front, err := m.bundle.Manifest.FrontEnd()
 	if err != nil {
 		return err
 	}

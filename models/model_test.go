@@ -45,7 +45,7 @@ func openToy(t *testing.T) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Open(b, ort.Options{})
+	m, err := openOffline(b, ort.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestOpenRejectsStreamingAndTamperedBundles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(b, ort.Options{}); err == nil {
+	if _, err := openOffline(b, ort.Options{}); err == nil {
 		t.Fatal("streaming bundle opened as offline")
 	}
 }
@@ -143,7 +143,7 @@ func TestOpenChecksGraphPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(b, ort.Options{})
+	_, err = openOffline(b, ort.Options{})
 	if err == nil {
 		t.Fatal("swapped graphs opened")
 	}

@@ -1,32 +1,5 @@
 package models
 
-import (
-	"fmt"
-
-	"github.com/restoregrad/restoregrad/dsp/spectral"
-	"github.com/restoregrad/restoregrad/models/bundle"
-)
-
-// NewFrontEnd returns the analysis/synthesis of an STFT-domain bundle (models/BUNDLE.md,
-// "Schema 2"): the sqrt-Hann STFT with the contract's framing and compression. Its frames
-// are frame-major rows of [2][F] values, the sampler's layout; the graphs see [1, 2, T, F]
-// (see ToGraph and FromGraph). The result is not safe for concurrent use.
-func NewFrontEnd(m *bundle.Manifest) (*spectral.CompressedSTFT, error) {
-	if !m.IsSTFT() || m.STFT == nil {
-		return nil, fmt.Errorf("model %s is not an STFT-domain bundle", m.Name)
-	}
-	st := m.STFT
-	s, err := spectral.NewSTFT(st.NFFT, st.Hop, spectral.SqrtHann(st.NFFT))
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", m.Name, err)
-	}
-	c, err := spectral.NewCompressedSTFT(s, st.Compress, st.Scale)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", m.Name, err)
-	}
-	return c, nil
-}
-
 // ToGraph transposes frame-major rows [T][2][F] (the sampler's and the noise's layout)
 // into the graphs' [2][T][F] layout; dst and src have the same length, a multiple of 2·bins.
 func ToGraph(dst, src []float32, bins int) {

@@ -9,9 +9,7 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
-	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
-	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
 // STFT test bundles: an offline one with bidirectional GRUs over frames, and a causal
@@ -28,16 +26,15 @@ func openSTFT(t *testing.T, dir string) *models.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m *models.Model
-	if b.Manifest.Kind == bundle.KindStreaming {
-		m, err = streaming.OpenWhole(b, ort.Options{})
-	} else {
-		m, err = models.Open(b, ort.Options{})
-	}
+	r, err := models.OpenBundle(b, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })
+	m, err := r.Offline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 	return m
 }
 

@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"slices"
 
 	"github.com/restoregrad/restoregrad/dsp/resample"
 	"github.com/restoregrad/restoregrad/dsp/wav"
 	"github.com/restoregrad/restoregrad/engine/eval"
-	"github.com/restoregrad/restoregrad/models/bundle"
-	"github.com/restoregrad/restoregrad/models/gtcrn"
-	"github.com/restoregrad/restoregrad/models/ort"
-	"github.com/restoregrad/restoregrad/models/streaming"
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
@@ -35,7 +32,7 @@ func runBench(args []string) error {
 		mf                modelFlags
 	)
 	fs.Var(&modelNames, "model", "model bundle name or folder (repeatable; default "+zoo.DefaultOffline+")")
-	fs.Var(&peers, "peer", "also time a peer, NAME=PATH; known: gtcrn=gtcrn_simple.onnx (repeatable)")
+	fs.Var(&peers, "peer", "also time a peer, "+peerHelp)
 	fs.Var(&steps, "steps", "step counts, e.g. 3,6 (default: the model's default)")
 	fs.Var(&threads, "threads", "ONNX Runtime intra-op thread counts, e.g. 1,2 (default 1)")
 	fs.StringVar(&file, "file", "", "time on this WAV file (first channel, resampled to the model's rate)")
@@ -64,7 +61,15 @@ func runBench(args []string) error {
 			return &exitError{code: 2, err: errors.New("--threads values must be at least 1")}
 		}
 	}
-	if err := ort.Init(mf.ortLib); err != nil {
+	mopt, err := mf.options()
+	if err != nil {
+		return err
+	}
+	mopt.Seed = 1
+	if len(steps) > 0 {
+		mopt.MaxSteps = slices.Max(steps)
+	}
+	if _, err := mopt.Runtime(); err != nil {
 		return err
 	}
 
@@ -92,65 +97,27 @@ func runBench(args []string) error {
 
 	var results []eval.BenchResult
 	for _, name := range modelNames {
-		b, err := zoo.Find(name)
-		if err != nil {
-			return err
-		}
-		if b.Manifest.Kind == bundle.KindStreaming {
-			rs, err := benchStreamingBundle(b, steps, threads, at(b.Manifest.SampleRate), runs)
-			if err != nil {
-				return err
-			}
-			results = append(results, rs...)
-			continue
-		}
 		for _, th := range threads {
-			f := mf
-			f.name, f.threads = name, th
-			m, def, err := f.open()
+			opt := mopt
+			opt.Threads = th
+			rs, err := benchModel(name, opt, steps, at, runs)
 			if err != nil {
 				return fmt.Errorf("model %s: %w", name, err)
 			}
-			list := []int(steps)
-			if len(list) == 0 {
-				list = []int{def}
-			}
-			x := at(m.SampleRate())
-			for _, s := range list {
-				if s == 0 {
-					s = def
-				}
-				if err := m.CheckSteps(s); err != nil {
-					m.Close()
-					return fmt.Errorf("model %s: %w", name, err)
-				}
-				r, err := eval.BenchOffline(m.Manifest().Name, m, s, th, x, runs)
-				if err != nil {
-					m.Close()
-					return err
-				}
-				results = append(results, r)
-				fmt.Fprintf(os.Stderr, "%s@%d threads %d: RTF %.4f\n", r.Name, s, th, r.RTF)
-			}
-			m.Close()
+			results = append(results, rs...)
 		}
 	}
 	for _, p := range peers {
-		name, path, err := splitNameValue("peer", p)
-		if err != nil {
-			return err
-		}
-		if strings.ToLower(name) != "gtcrn" {
-			return fmt.Errorf("peer %s: unknown (known peers: gtcrn)", name)
-		}
-		provider, err := ort.ParseProvider(mf.provider)
-		if err != nil {
-			return err
-		}
 		for _, th := range threads {
-			g, err := gtcrn.Open(path, ort.Options{Threads: th, Provider: provider, CPUFallback: mf.cpuFallback})
+			opt := mopt
+			opt.Threads = th
+			rt, err := opt.Runtime()
 			if err != nil {
-				return fmt.Errorf("peer %s: %w", name, err)
+				return err
+			}
+			name, g, err := openPeer(p, rt)
+			if err != nil {
+				return err
 			}
 			r, err := eval.BenchStream(name, g.NewProcessor(), th, at(g.SampleRate()), runs)
 			g.Close()
@@ -169,60 +136,54 @@ func runBench(args []string) error {
 	return nil
 }
 
-// benchStreamingBundle times a streaming bundle frame by frame at each step and thread
-// count, and its whole-signal graphs through the offline engine for comparison.
-func benchStreamingBundle(b *bundle.Bundle, steps, threads []int, x []float32, runs int) ([]eval.BenchResult, error) {
-	name := b.Manifest.Name
-	list := steps
-	if len(list) == 0 {
-		list = []int{b.Manifest.DefaultSteps}
+// benchModel times one model at one thread count and each step count: a streaming model
+// frame by frame and then its whole-signal graphs through the offline engine for comparison,
+// an offline model through the offline engine.
+func benchModel(name string, opt models.Options, steps []int, at func(rate int) []float32, runs int) ([]eval.BenchResult, error) {
+	r, err := openModel(name, opt)
+	if err != nil {
+		return nil, err
 	}
-	maxSteps := b.Manifest.DefaultSteps
-	for _, s := range list {
-		maxSteps = max(maxSteps, s)
+	defer r.Close()
+	list, err := r.StepList(steps)
+	if err != nil {
+		return nil, err
 	}
+	name, th := r.Manifest().Name, opt.Threads
+	x := at(r.Manifest().SampleRate)
 	var results []eval.BenchResult
-	for _, th := range threads {
-		p, err := streaming.Open(b, streaming.Options{Threads: th, MaxSteps: maxSteps, Seed: 1})
+	if r.NativeFrames() {
+		p, err := r.Frames()
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", name, err)
+			return nil, err
 		}
 		for _, s := range list {
-			if s == 0 {
-				s = b.Manifest.DefaultSteps
-			}
 			if err := p.SetSteps(s); err != nil {
-				p.Close()
-				return nil, fmt.Errorf("model %s: %w", name, err)
-			}
-			p.ResetFrameStats()
-			r, err := eval.BenchStream(name, p, th, x, runs)
-			if err != nil {
-				p.Close()
 				return nil, err
 			}
-			fs := p.FrameStats()
-			fmt.Fprintf(os.Stderr, "%s@%d threads %d: streaming RTF %.4f, per frame p50 %v p99 %v max %v\n",
-				name, s, th, r.RTF, fs.P50, fs.P99, fs.Max)
-			results = append(results, r)
+			res, err := eval.BenchStream(name, p, th, x, runs)
+			if err != nil {
+				return nil, err
+			}
+			f := res.Frame
+			fmt.Fprintf(os.Stderr, "%s@%d threads %d: streaming RTF %.4f, per frame p50 %.3f ms p99 %.3f ms max %.3f ms\n",
+				name, s, th, res.RTF, f.P50, f.P99, f.Max)
+			results = append(results, res)
 		}
-		p.Close()
-		m, err := streaming.OpenWhole(b, ort.Options{Threads: th})
+	}
+	m, err := offline(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		res, err := eval.BenchOffline(name, m, s, th, x, runs)
 		if err != nil {
-			return nil, fmt.Errorf("model %s: %w", name, err)
+			return nil, err
 		}
-		for _, s := range list {
-			if s == 0 {
-				s = b.Manifest.DefaultSteps
-			}
-			r, err := eval.BenchOffline(name, m, s, th, x, runs)
-			if err != nil {
-				m.Close()
-				return nil, err
-			}
-			results = append(results, r)
+		if !r.NativeFrames() {
+			fmt.Fprintf(os.Stderr, "%s@%d threads %d: RTF %.4f\n", res.Name, s, th, res.RTF)
 		}
-		m.Close()
+		results = append(results, res)
 	}
 	return results, nil
 }

@@ -69,13 +69,17 @@ func runEnhance(args []string) error {
 		return errors.New("no .wav files found in the inputs")
 	}
 
-	model, steps, err := mf.open()
+	r, err := mf.open(*seed)
 	if err != nil {
 		return err
 	}
-	defer model.Close()
-	man := model.Manifest()
-	opt := wavfile.Options{Steps: steps, Seed: *seed, InputRMS: man.InputRMS}
+	defer r.Close()
+	model, err := offline(r)
+	if err != nil {
+		return err
+	}
+	man, steps := r.Manifest(), r.Steps()
+	opt := wavfile.Options{Steps: steps, Seed: *seed, InputRMS: r.InputRMS()}
 	opt.Chunk.Chunk = int(*chunk * float64(man.SampleRate))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

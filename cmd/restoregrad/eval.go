@@ -8,17 +8,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/restoregrad/restoregrad/engine/eval"
 	"github.com/restoregrad/restoregrad/models"
-	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/dnsmos"
-	"github.com/restoregrad/restoregrad/models/gtcrn"
 	"github.com/restoregrad/restoregrad/models/ort"
-	"github.com/restoregrad/restoregrad/models/streaming"
-	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 func init() {
@@ -85,7 +82,7 @@ func runEval(args []string) error {
 	fs.StringVar(&noisyDir, "noisy", "", "folder of noisy .wav files, named like the clean ones (required)")
 	fs.Var(&modelNames, "model", "a model to evaluate: bundle name or folder (repeatable)")
 	fs.Var(&steps, "steps", "step counts to run each model at (repeatable or comma list; default: the model's default)")
-	fs.Var(&peers, "peer", "a peer enhancer run in-process, NAME=PATH; known: gtcrn=gtcrn_simple.onnx (repeatable)")
+	fs.Var(&peers, "peer", "a peer enhancer run in-process, "+peerHelp)
 	fs.Var(&ready, "enhanced", "ready-made outputs, NAME=DIR with files named like the noisy ones (repeatable)")
 	fs.StringVar(&csvPath, "csv", "", "write per-file scores to this CSV file")
 	fs.StringVar(&jsonPath, "json", "", "write per-system means to this JSON file")
@@ -95,7 +92,7 @@ func runEval(args []string) error {
 	fs.IntVar(&limit, "limit", 0, "score only the first N pairs (by name)")
 	fs.IntVar(&maxLagMS, "max-lag", 100, "alignment search range in ms (negative: no alignment, only trimming)")
 	fs.Uint64Var(&seed, "seed", 0, "noise seed for the diffusion models")
-	fs.IntVar(&mf.threads, "threads", 1, "ONNX Runtime intra-op threads per session")
+	mf.registerThreads(fs)
 	mf.registerRuntime(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -114,14 +111,17 @@ func runEval(args []string) error {
 	if len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "warning: %d noisy files have no clean counterpart and are skipped (first: %s)\n", len(missing), missing[0])
 	}
-	provider, err := ort.ParseProvider(mf.provider)
+	mopt, err := mf.options()
 	if err != nil {
 		return err
 	}
-	opt := ort.Options{Threads: mf.threads, Provider: provider, CPUFallback: mf.cpuFallback}
-	needORT := len(modelNames) > 0 || len(peers) > 0 || dnsmosDir != "off"
-	if needORT {
-		if err := ort.Init(mf.ortLib); err != nil {
+	mopt.Seed = seed
+	if len(steps) > 0 {
+		mopt.MaxSteps = slices.Max(steps)
+	}
+	var opt ort.Options
+	if len(modelNames) > 0 || len(peers) > 0 || dnsmosDir != "off" {
+		if opt, err = mopt.Runtime(); err != nil {
 			if len(modelNames) > 0 || len(peers) > 0 {
 				return err
 			}
@@ -132,54 +132,24 @@ func runEval(args []string) error {
 
 	systems := []eval.System{eval.Noisy()}
 	for _, name := range modelNames {
-		b, err := zoo.Find(name)
+		r, err := openModel(name, mopt)
 		if err != nil {
 			return fmt.Errorf("model %s: %w", name, err)
 		}
-		if b.Manifest.Kind == bundle.KindStreaming {
-			sys, closeAll, err := streamingSystems(b, steps, seed)
-			defer closeAll()
-			if err != nil {
-				return fmt.Errorf("model %s: %w", name, err)
-			}
-			systems = append(systems, sys...)
-			continue
-		}
-		m, def, err := mf.openBundle(b)
+		defer r.Close()
+		sys, err := modelSystems(r, steps)
 		if err != nil {
 			return fmt.Errorf("model %s: %w", name, err)
 		}
-		defer m.Close()
-		list := []int(steps)
-		if len(list) == 0 {
-			list = []int{def}
-		}
-		for _, s := range list {
-			if s == 0 {
-				s = def
-			}
-			if err := m.CheckSteps(s); err != nil {
-				return fmt.Errorf("model %s: %w", name, err)
-			}
-			systems = append(systems, modelSystem(m, s, seed))
-		}
+		systems = append(systems, sys...)
 	}
 	for _, p := range peers {
-		name, path, err := splitNameValue("peer", p)
+		name, g, err := openPeer(p, opt)
 		if err != nil {
 			return err
 		}
-		switch strings.ToLower(name) {
-		case "gtcrn":
-			g, err := gtcrn.Open(path, opt)
-			if err != nil {
-				return fmt.Errorf("peer %s: %w", name, err)
-			}
-			defer g.Close()
-			systems = append(systems, &eval.FuncSystem{Name: name, Rate: g.SampleRate(), Fn: g.Enhance})
-		default:
-			return fmt.Errorf("peer %s: unknown (known peers: gtcrn)", name)
-		}
+		defer g.Close()
+		systems = append(systems, &eval.FuncSystem{Name: name, Rate: g.SampleRate(), Fn: g.Enhance})
 	}
 	for _, r := range ready {
 		name, dir, err := splitNameValue("enhanced", r)
@@ -245,38 +215,37 @@ func runEval(args []string) error {
 	return nil
 }
 
-// streamingSystems opens a streaming bundle once per step count (one ONNX Runtime thread
-// each, as the live engine runs it) and scores it frame by frame.
-func streamingSystems(b *bundle.Bundle, steps intListFlag, seed uint64) ([]eval.System, func(), error) {
-	var procs []*streaming.Processor
-	closeAll := func() {
-		for _, p := range procs {
-			p.Close()
-		}
+// modelSystems are r's model at each step count: a streaming model frame by frame, as the
+// live engine runs it (one processor per step count, since a processor holds one stream),
+// an offline one through the chunked engine.
+func modelSystems(r *models.Runner, steps []int) ([]eval.System, error) {
+	list, err := r.StepList(steps)
+	if err != nil {
+		return nil, err
 	}
-	list := []int(steps)
-	if len(list) == 0 {
-		list = []int{b.Manifest.DefaultSteps}
-	}
+	name := r.Manifest().Name
 	var out []eval.System
-	for _, s := range list {
-		if s == 0 {
-			s = b.Manifest.DefaultSteps
+	if r.NativeFrames() {
+		for _, s := range list {
+			p, err := r.Frames()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.SetSteps(s); err != nil {
+				return nil, err
+			}
+			out = append(out, &eval.StreamSystem{Name: name, Proc: p})
 		}
-		p, err := streaming.Open(b, streaming.Options{Threads: 1, Steps: s, MaxSteps: s, Seed: seed})
-		if err != nil {
-			return nil, closeAll, err
-		}
-		procs = append(procs, p)
-		out = append(out, &eval.StreamSystem{Name: b.Manifest.Name, Proc: p})
+		return out, nil
 	}
-	warnUntrained(&b.Manifest)
-	return out, closeAll, nil
-}
-
-func modelSystem(m *models.Model, steps int, seed uint64) eval.System {
-	man := m.Manifest()
-	return &eval.ModelSystem{Name: man.Name, Enh: m, Steps: steps, Seed: seed, InputRMS: man.InputRMS}
+	m, err := offline(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		out = append(out, &eval.ModelSystem{Name: name, Enh: m, Steps: s, Seed: r.Options().Seed, InputRMS: r.InputRMS()})
+	}
+	return out, nil
 }
 
 // writeFileWith creates name and fills it with write.

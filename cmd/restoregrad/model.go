@@ -4,14 +4,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/ort"
-	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
-// modelFlags are the flags every command that runs a model shares.
+// modelFlags are the flags every command that runs a model shares; options turns them
+// into the models front door's options.
 type modelFlags struct {
 	name        string
 	steps       int
@@ -24,8 +25,13 @@ type modelFlags struct {
 func (f *modelFlags) register(fs *flag.FlagSet, defaultModel string) {
 	fs.StringVar(&f.name, "model", defaultModel, "model: a shipped or user bundle name (see: restoregrad models) or a bundle folder's path")
 	fs.IntVar(&f.steps, "steps", 0, "reverse diffusion steps (0 = the model's default; fewer is faster)")
-	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime intra-op threads per model session")
+	f.registerThreads(fs)
 	f.registerRuntime(fs)
+}
+
+// registerThreads adds --threads, for commands that take one thread count.
+func (f *modelFlags) registerThreads(fs *flag.FlagSet) {
+	fs.IntVar(&f.threads, "threads", 1, "ONNX Runtime intra-op threads per model session")
 }
 
 // registerRuntime adds the ONNX Runtime flags alone, for commands that take several models.
@@ -35,41 +41,67 @@ func (f *modelFlags) registerRuntime(fs *flag.FlagSet) {
 	fs.StringVar(&f.ortLib, "ort-lib", "", "path to libonnxruntime.so (default: $ORT_LIB, then where make setup put it)")
 }
 
-// open loads the offline model the flags name and resolves the step count.
-func (f *modelFlags) open() (*models.Model, int, error) {
-	b, err := zoo.Find(f.name)
-	if err != nil {
-		return nil, 0, err
-	}
-	return f.openBundle(b)
-}
-
-// openBundle loads an offline bundle with the flags' runtime settings and step count.
-func (f *modelFlags) openBundle(b *bundle.Bundle) (*models.Model, int, error) {
+// options are the front door's options for the flags.
+func (f *modelFlags) options() (models.Options, error) {
 	provider, err := ort.ParseProvider(f.provider)
 	if err != nil {
-		return nil, 0, err
+		return models.Options{}, err
 	}
-	if err := ort.Init(f.ortLib); err != nil {
-		return nil, 0, err
+	return models.Options{Steps: f.steps, Threads: f.threads, Provider: provider, CPUFallback: f.cpuFallback, ORTLib: f.ortLib}, nil
+}
+
+// runtimeArgs are the runtime flags as command-line arguments, for a command that starts
+// another (virtual-mic's service).
+func (f *modelFlags) runtimeArgs() []string {
+	var args []string
+	if f.threads > 1 {
+		args = append(args, "--threads", strconv.Itoa(f.threads))
 	}
-	m, err := models.Open(b, ort.Options{Threads: f.threads, Provider: provider, CPUFallback: f.cpuFallback})
+	if f.provider != "" && f.provider != string(ort.CPU) {
+		args = append(args, "--provider", f.provider)
+	}
+	if f.cpuFallback {
+		args = append(args, "--cpu-fallback")
+	}
+	if f.ortLib != "" {
+		args = append(args, "--ort-lib", f.ortLib)
+	}
+	return args
+}
+
+// open opens the model the flags name with seed.
+func (f *modelFlags) open(seed uint64) (*models.Runner, error) {
+	opt, err := f.options()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	steps := f.steps
-	if steps == 0 {
-		steps = b.Manifest.DefaultSteps
+	opt.Seed = seed
+	return openModel(f.name, opt)
+}
+
+// openModelFunc is models.Open; tests replace it to see the options a command passes.
+var openModelFunc = models.Open
+
+// openModel opens spec through the models front door and warns about untrained weights.
+func openModel(spec string, opt models.Options) (*models.Runner, error) {
+	r, err := openModelFunc(spec, opt)
+	if err != nil {
+		return nil, err
 	}
-	if err := m.CheckSteps(steps); err != nil {
-		m.Close()
-		return nil, 0, err
+	warnUntrained(r.Manifest())
+	return r, nil
+}
+
+// offline returns r's whole-signal model, warning when CUDA was asked for and the CPU runs it.
+func offline(r *models.Runner) (*models.Model, error) {
+	m, err := r.Offline()
+	if err != nil {
+		return nil, err
 	}
-	warnUntrained(&b.Manifest)
-	if provider == ort.CUDA && m.Provider() != ort.CUDA {
+	if r.Options().Provider == ort.CUDA && m.Provider() != ort.CUDA {
 		fmt.Fprintf(os.Stderr, "warning: CUDA unavailable, running on the CPU\n")
 	}
-	return m, steps, nil
+	return m, nil
 }
 
 // warnUntrained tells the user, once per opened model, that a bundle holds random weights.

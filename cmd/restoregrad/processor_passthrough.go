@@ -1,8 +1,7 @@
 package main
 
-// TEMPORARY (stream/live owner): a FrameProcessor that copies its input, for testing the
-// live audio path without a model. It stays available as "--model passthrough" after the
-// model-backed processor (processor.go) lands.
+// passthrough is a FrameProcessor that copies its input, for testing the live audio path
+// without a model (--model passthrough).
 //
 // Model names:
 //

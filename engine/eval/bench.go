@@ -43,6 +43,29 @@ type BenchResult struct {
 	// PeakRSSMB is the process's peak resident set size after this configuration ran
 	// (getrusage; it never decreases within a process).
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// Frame holds the streaming mode's per-frame compute times over the timed runs.
+	Frame *FrameTimes `json:"frame,omitempty"`
+}
+
+// FrameTimes summarises per-frame compute times, in milliseconds.
+type FrameTimes struct {
+	Frames int     `json:"frames"`
+	P50    float64 `json:"p50_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+// frameTimes summarises durations (sorted in place).
+func frameTimes(d []time.Duration) *FrameTimes {
+	if len(d) == 0 {
+		return nil
+	}
+	slices.Sort(d)
+	q := func(p float64) float64 {
+		i := min(len(d)-1, int(math.Ceil(p*float64(len(d))))-1)
+		return float64(d[max(0, i)]) / float64(time.Millisecond)
+	}
+	return &FrameTimes{Frames: len(d), P50: q(0.50), P99: q(0.99), Max: float64(d[len(d)-1]) / float64(time.Millisecond)}
 }
 
 // BenchSignal is a deterministic speech-like test signal (voiced bursts with pauses,
@@ -161,11 +184,19 @@ func BenchStream(name string, p engine.FrameProcessor, threads int, x []float32,
 	}
 	audio := float64(n) / float64(p.SampleRate())
 	out := make([]float32, fs)
+	frames := make([]time.Duration, 0, runs*n/fs)
+	run := 0
 	once := func() error {
+		timed := run > 0 // the first run warms up
+		run++
 		p.Reset()
 		for i := 0; i < n; i += fs {
+			t0 := time.Now()
 			if err := p.Process(out, x[i:i+fs]); err != nil {
 				return err
+			}
+			if timed {
+				frames = append(frames, time.Since(t0))
 			}
 		}
 		return nil
@@ -179,6 +210,7 @@ func BenchStream(name string, p engine.FrameProcessor, threads int, x []float32,
 		RTF: med, RTFMin: lo, RTFMax: hi,
 		LatencyMS: 1000 * float64(fs+p.Latency()) / float64(p.SampleRate()),
 		PeakRSSMB: PeakRSSMB(),
+		Frame:     frameTimes(frames),
 	}, nil
 }
 

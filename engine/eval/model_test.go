@@ -68,11 +68,15 @@ func tinyModel(t *testing.T) *models.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := models.Open(b, ort.Options{Threads: 1})
+	r, err := models.OpenBundle(b, models.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { model.Close() })
+	t.Cleanup(func() { r.Close() })
+	model, err := r.Offline()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return model
 }
 

@@ -5,10 +5,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
-	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
-	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
 // An STFT-domain streaming bundle scored frame by frame (its output one hop late) gives, once
@@ -19,16 +18,19 @@ func TestStreamSystemSTFTBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := streaming.Open(b, streaming.Options{Threads: 1, Seed: 4})
+	r, err := models.OpenBundle(b, models.Options{Threads: 1, Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	whole, err := streaming.OpenWhole(b, ort.Options{})
+	defer r.Close()
+	p, err := r.Frames()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer whole.Close()
+	whole, err := r.Offline()
+	if err != nil {
+		t.Fatal(err)
+	}
 	y := make([]float32, 3*16000+77)
 	for i := range y {
 		y[i] = float32(0.2 * math.Sin(float64(i)*0.031) * math.Sin(float64(i)*0.0007))

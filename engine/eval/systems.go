@@ -2,8 +2,6 @@ package eval
 
 import (
 	"context"
-	"fmt"
-	"math"
 	"path/filepath"
 	"strconv"
 
@@ -75,38 +73,13 @@ func (m *ModelSystem) Enhance(ctx context.Context, _ Pair, noisy []float32, rate
 	y := toRate(noisy, rate, mr)
 	gain := float32(1)
 	if m.InputRMS > 0 {
-		gain = rmsGain(y, m.InputRMS)
+		gain = engine.InputGain(engine.RMS(y), m.InputRMS)
 	}
-	off, err := engine.NewOffline(m.Enh, m.Chunk, m.Steps, sampler.CounterNoise{Seed: m.Seed}, gain)
+	out, err := engine.EnhanceSignal(ctx, m.Enh, y, m.Chunk, m.Steps, sampler.CounterNoise{Seed: m.Seed}, gain)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]float32, 0, len(y))
-	emit := func(p []float32) error {
-		out = append(out, p...)
-		return ctx.Err()
-	}
-	if err := off.Write(y, emit); err != nil {
-		return nil, 0, err
-	}
-	if err := off.Flush(emit); err != nil {
-		return nil, 0, err
-	}
-	if len(out) != len(y) {
-		return nil, 0, fmt.Errorf("engine returned %d samples for %d", len(out), len(y))
-	}
 	return out, mr, nil
-}
-
-// rmsGain brings x to target RMS, capped so near-silence is not blown up (as
-// engine/wavfile does).
-func rmsGain(x []float32, target float64) float32 {
-	s := 0.0
-	for _, v := range x {
-		s += float64(v) * float64(v)
-	}
-	rms := math.Sqrt(s / math.Max(1, float64(len(x))))
-	return float32(target / math.Max(rms, target/100))
 }
 
 // FuncSystem adapts a function (a peer such as GTCRN) that enhances a whole signal at

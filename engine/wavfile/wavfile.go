@@ -273,7 +273,7 @@ func channelGains(name string, target float64) ([]float32, error) {
 	gains := make([]float32, ch)
 	for c := range gains {
 		rms := math.Sqrt(sums[c] / math.Max(1, float64(n)))
-		gains[c] = float32(target / math.Max(rms, target/100))
+		gains[c] = engine.InputGain(rms, target)
 	}
 	return gains, nil
 }

@@ -169,6 +169,18 @@ func (m *Manifest) Schedule(steps int) ([]float64, error) {
 	return DeriveSchedule(base, steps), nil
 }
 
+// ResolveSteps is the step count a request for n steps runs at: n, or the bundle's default
+// for 0. It fails when the bundle has no schedule for that count.
+func (m *Manifest) ResolveSteps(n int) (int, error) {
+	if n == 0 {
+		n = m.DefaultSteps
+	}
+	if _, err := m.Schedule(n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // DeriveSchedule makes an n-step schedule from base by interpolating base's cumulative
 // log ᾱ linearly at n evenly spaced points of its step axis. It keeps base's first and
 // last noise levels, so the sampler starts and ends where base does.

@@ -4,21 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
-	"time"
 
 	"github.com/restoregrad/restoregrad/dsp/spectral"
-	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
-// Options configure a Processor. The zero value uses one ONNX Runtime thread, the model's
-// default step count and noise seed 0.
+// Options configure a Processor. The zero value uses one ONNX Runtime thread on the CPU,
+// the model's default step count and noise seed 0.
 type Options struct {
-	Threads  int // ONNX Runtime intra-op threads (0 = 1)
-	Steps    int // initial step count (0 = the model's default)
-	MaxSteps int // largest step count SetSteps accepts (0 = max(default, Steps))
+	Runtime  ort.Options // ONNX Runtime threads and execution provider
+	Steps    int         // initial step count (0 = the model's default)
+	MaxSteps int         // largest step count SetSteps accepts (0 = max(default, Steps))
 	Seed     uint64
 	// Noise overrides the counter noise of Seed (tests replay fixed draws with it). Draws
 	// are requested at the whole-file sampler's counter indices, counted from the last
@@ -53,7 +51,7 @@ type Processor struct {
 	hop      int
 	den, pri *graph
 
-	y, x, eps, sigma *tensor // one frame each, shared by all streams (they never run at once)
+	y, x, eps, sigma *ort.Buffer // one frame each, shared by all streams (they never run at once)
 	z                []float32
 	prior            *stream
 	slots            []*slot            // slot n: reverse step n's stream
@@ -62,7 +60,6 @@ type Processor struct {
 	steps, maxSteps  int
 	noise            sampler.Noise
 	frame            int64 // index of the next frame since the last Reset
-	timing           frameTimes
 
 	// STFT bundles only: the front end, one frame in and one hop out per call.
 	analyzer    *spectral.CompressedAnalyzer
@@ -71,7 +68,7 @@ type Processor struct {
 
 type slot struct {
 	st *stream
-	t  *tensor // [1]: this step's continuous training step
+	t  *ort.Buffer // [1]: this step's continuous training step
 }
 
 // Open loads a streaming bundle's step graphs and allocates every tensor it will use.
@@ -81,9 +78,9 @@ func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := opt.Steps
-	if steps == 0 {
-		steps = m.DefaultSteps
+	steps, err := m.ResolveSteps(opt.Steps)
+	if err != nil {
+		return nil, err
 	}
 	maxSteps := opt.MaxSteps
 	if maxSteps == 0 {
@@ -97,14 +94,14 @@ func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 		p.noise = sampler.CounterNoise{Seed: opt.Seed}
 	}
 	// p, not a named result: `return nil, err` must not hide it from the cleanup.
-	if err := p.open(opt.Threads, steps); err != nil {
+	if err := p.open(opt.Runtime, steps); err != nil {
 		p.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Processor) open(threads, steps int) error {
+func (p *Processor) open(opt ort.Options, steps int) error {
 	b, c, m := p.b, p.c, &p.b.Manifest
 	p.samplers = make([]*sampler.Sampler, p.maxSteps+1)
 	p.ts = make([][]float64, p.maxSteps+1)
@@ -120,7 +117,7 @@ func (p *Processor) open(threads, steps int) error {
 	}
 	shape := []int64{1, 1, int64(p.hop)}
 	if m.IsSTFT() {
-		front, err := models.NewFrontEnd(m)
+		front, err := m.FrontEnd()
 		if err != nil {
 			return err
 		}
@@ -128,41 +125,40 @@ func (p *Processor) open(threads, steps int) error {
 		shape = []int64{1, 2, 1, int64(m.STFT.Bins())}
 	}
 	var err error
-	if p.den, err = openGraph(b, DenoiserStep, c.Networks[DenoiserStep], threads); err != nil {
+	if p.den, err = openGraph(b, DenoiserStep, c.Networks[DenoiserStep], opt); err != nil {
 		return err
 	}
-	if p.pri, err = openGraph(b, PriorStep, c.Networks[PriorStep], threads); err != nil {
+	if p.pri, err = openGraph(b, PriorStep, c.Networks[PriorStep], opt); err != nil {
 		return err
 	}
-	for _, t := range []**tensor{&p.y, &p.x, &p.eps, &p.sigma} {
-		if *t, err = newTensor(shape...); err != nil {
+	for _, t := range []**ort.Buffer{&p.y, &p.x, &p.eps, &p.sigma} {
+		if *t, err = ort.NewBuffer(shape...); err != nil {
 			return err
 		}
 	}
-	p.z = make([]float32, len(p.y.data))
-	if p.prior, err = p.pri.newStream([]*tensor{p.y}, p.sigma); err != nil {
+	p.z = make([]float32, len(p.y.Data))
+	if p.prior, err = p.pri.newStream([]*ort.Buffer{p.y}, p.sigma); err != nil {
 		return err
 	}
 	p.slots = make([]*slot, p.maxSteps)
 	for n := range p.slots {
 		sl := &slot{}
 		p.slots[n] = sl
-		if sl.t, err = newTensor(1); err != nil {
+		if sl.t, err = ort.NewBuffer(1); err != nil {
 			return err
 		}
-		if sl.st, err = p.den.newStream([]*tensor{p.y, p.x, sl.t}, p.eps); err != nil {
+		if sl.st, err = p.den.newStream([]*ort.Buffer{p.y, p.x, sl.t}, p.eps); err != nil {
 			return err
 		}
 	}
 	p.setChain(steps)
-	p.timing.init(1 << 14)
 	return nil
 }
 
 // setChain writes the step inputs of an S-step chain into the slots.
 func (p *Processor) setChain(steps int) {
 	for n, t := range p.ts[steps] {
-		p.slots[n].t.data[0] = float32(t)
+		p.slots[n].t.Data[0] = float32(t)
 	}
 	p.steps = steps
 }
@@ -177,11 +173,11 @@ func (p *Processor) Close() error {
 			if s.st != nil {
 				s.st.destroy()
 			}
-			s.t.destroy()
+			s.t.Close()
 		}
 	}
-	for _, t := range []*tensor{p.y, p.x, p.eps, p.sigma} {
-		t.destroy()
+	for _, t := range []*ort.Buffer{p.y, p.x, p.eps, p.sigma} {
+		t.Close()
 	}
 	var errs []error
 	for _, g := range []*graph{p.den, p.pri} {
@@ -272,8 +268,7 @@ func (p *Processor) Process(out, in []float32) error {
 	if len(in) != p.hop || len(out) != p.hop {
 		return fmt.Errorf("streaming: frame of %d/%d samples, want %d", len(in), len(out), p.hop)
 	}
-	start := time.Now()
-	y, x, sigma, eps, z := p.y.data, p.x.data, p.sigma.data, p.eps.data, p.z
+	y, x, sigma, eps, z := p.y.Data, p.x.Data, p.sigma.Data, p.eps.Data, p.z
 	if p.analyzer != nil {
 		if err := p.analyzer.Next(y, in); err != nil {
 			return err
@@ -312,48 +307,5 @@ func (p *Processor) Process(out, in []float32) error {
 		copy(out, x)
 	}
 	p.frame++
-	p.timing.add(time.Since(start))
 	return nil
-}
-
-// FrameStats summarises the time Process took per frame.
-type FrameStats struct {
-	Frames        int
-	P50, P99, Max time.Duration
-	Mean          time.Duration
-}
-
-// FrameStats reports per-frame processing times over the last 16384 frames (up to 2.7
-// minutes at a 10 ms hop) since ResetFrameStats; it allocates and may be slow.
-func (p *Processor) FrameStats() FrameStats { return p.timing.stats() }
-
-// ResetFrameStats forgets the recorded frame times.
-func (p *Processor) ResetFrameStats() { p.timing.n = 0 }
-
-// frameTimes is a ring of the most recent per-frame durations.
-type frameTimes struct {
-	ring []time.Duration
-	n    int // frames recorded
-}
-
-func (f *frameTimes) init(size int) { f.ring = make([]time.Duration, size) }
-
-func (f *frameTimes) add(d time.Duration) {
-	f.ring[f.n%len(f.ring)] = d
-	f.n++
-}
-
-func (f *frameTimes) stats() FrameStats {
-	k := min(f.n, len(f.ring))
-	if k == 0 {
-		return FrameStats{}
-	}
-	d := slices.Clone(f.ring[:k])
-	slices.Sort(d)
-	var sum time.Duration
-	for _, v := range d {
-		sum += v
-	}
-	q := func(p float64) time.Duration { return d[min(k-1, int(math.Ceil(p*float64(k)))-1)] }
-	return FrameStats{Frames: f.n, P50: q(0.50), P99: q(0.99), Max: d[k-1], Mean: sum / time.Duration(k)}
 }

@@ -1,0 +1,186 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/streaming"
+	"github.com/restoregrad/restoregrad/models/zoo"
+)
+
+// Options say how to run a model. The zero value runs the bundle's default step count on
+// one CPU thread, with the ONNX Runtime library ort.LibraryPath finds and noise seed 0.
+type Options struct {
+	Steps int // reverse diffusion steps; 0: the bundle's default
+	// MaxSteps is the largest step count a frame processor may switch to; it is raised to
+	// Steps and to the bundle's default.
+	MaxSteps    int
+	Threads     int          // ONNX Runtime intra-op threads per session (0: 1)
+	Provider    ort.Provider // "" or ort.CPU, or ort.CUDA
+	CPUFallback bool         // with ort.CUDA: run on the CPU when CUDA is unavailable
+	// ORTLib is the ONNX Runtime library to load ("": $ORT_LIB, then ort.LibraryPath's
+	// search). The first load in a process wins; asking for another library then fails.
+	ORTLib string
+	Seed   uint64 // seed of the diffusion noise
+}
+
+// Runtime loads ONNX Runtime (once per process) and returns the session options, for
+// graphs that are not bundles (peers, judges).
+func (o Options) Runtime() (ort.Options, error) {
+	if err := ort.Init(o.ORTLib); err != nil {
+		return ort.Options{}, err
+	}
+	return ort.Options{Threads: o.Threads, Provider: o.Provider, CPUFallback: o.CPUFallback}, nil
+}
+
+// Runner is a model bundle opened for use, whatever its kind: Offline gives the
+// whole-signal enhancer (for a streaming bundle, its whole-signal graphs), Frames a frame
+// processor for live use (for an offline bundle, the whole-signal model run in blocks).
+// Close releases everything it opened.
+type Runner struct {
+	b       *bundle.Bundle
+	opt     Options // Steps and MaxSteps resolved
+	rt      ort.Options
+	whole   *Model
+	closers []io.Closer
+}
+
+// Open finds the bundle spec names (a shipped or user bundle, or a bundle folder's path;
+// see zoo.Find) and opens it with opt.
+func Open(spec string, opt Options) (*Runner, error) {
+	b, err := zoo.Find(spec)
+	if err != nil {
+		return nil, err
+	}
+	return OpenBundle(b, opt)
+}
+
+// OpenBundle opens a loaded bundle with opt: it loads ONNX Runtime and resolves the step
+// counts; the graphs are loaded by Offline and Frames.
+func OpenBundle(b *bundle.Bundle, opt Options) (*Runner, error) {
+	m := &b.Manifest
+	if m.Kind != bundle.KindOffline && m.Kind != bundle.KindStreaming {
+		return nil, fmt.Errorf("model %s: %s bundles are not supported by this build", m.Name, m.Kind)
+	}
+	if m.Kind == bundle.KindStreaming {
+		if _, err := streaming.ParseContract(m); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if opt.Steps, err = m.ResolveSteps(opt.Steps); err != nil {
+		return nil, err
+	}
+	opt.MaxSteps = max(opt.MaxSteps, opt.Steps, m.DefaultSteps)
+	if _, err := m.Schedule(opt.MaxSteps); err != nil {
+		return nil, err
+	}
+	rt, err := opt.Runtime()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{b: b, opt: opt, rt: rt}, nil
+}
+
+// Bundle is the opened bundle.
+func (r *Runner) Bundle() *bundle.Bundle { return r.b }
+
+// Manifest describes the model.
+func (r *Runner) Manifest() *bundle.Manifest { return &r.b.Manifest }
+
+// Options are the options the runner was opened with, Steps and MaxSteps resolved.
+func (r *Runner) Options() Options { return r.opt }
+
+// Steps is the step count to run at: Options.Steps, or the bundle's default.
+func (r *Runner) Steps() int { return r.opt.Steps }
+
+// StepList resolves a list of requested step counts as Steps does each one; an empty list
+// means the step count the runner was opened with.
+func (r *Runner) StepList(list []int) ([]int, error) {
+	if len(list) == 0 {
+		return []int{r.opt.Steps}, nil
+	}
+	out := make([]int, len(list))
+	for i, s := range list {
+		var err error
+		if out[i], err = r.b.Manifest.ResolveSteps(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// InputRMS is the level whole-signal use scales its input to before enhancing (undone
+// after); 0: none. See engine.InputGain.
+func (r *Runner) InputRMS() float64 { return r.b.Manifest.InputRMS }
+
+// Offline returns the whole-signal enhancer, loading it on the first call: an offline
+// bundle's graphs, or a streaming bundle's whole-signal ones (the same network, so a file
+// enhanced by it equals the stream up to float error).
+func (r *Runner) Offline() (*Model, error) {
+	if r.whole != nil {
+		return r.whole, nil
+	}
+	b := r.b
+	if b.Manifest.Kind == bundle.KindStreaming {
+		off := *b
+		off.Manifest.Kind = bundle.KindOffline
+		b = &off
+	}
+	m, err := openOffline(b, r.rt)
+	if err != nil {
+		return nil, err
+	}
+	r.whole = m
+	return m, nil
+}
+
+// NativeFrames reports whether Frames runs frame-step graphs (a streaming bundle) rather
+// than the whole-signal model in blocks.
+func (r *Runner) NativeFrames() bool { return r.b.Manifest.Kind == bundle.KindStreaming }
+
+// Block sizes for running an offline bundle live: each 100 ms frame is enhanced inside a
+// window with 50 ms of context on each side (2× the compute of whole-file use).
+const (
+	blockFrameSeconds  = 0.100
+	blockMarginSeconds = 0.050
+)
+
+// Frames returns a new frame processor at Steps (switchable up to MaxSteps) with its own
+// stream state: a streaming bundle's frame-step graphs, one hop per frame with no latency
+// beyond the hop; an offline bundle's model run in 100 ms blocks with 50 ms of context on
+// each side (50 ms more latency, twice the compute).
+func (r *Runner) Frames() (engine.FrameProcessor, error) {
+	if r.NativeFrames() {
+		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Seed: r.opt.Seed})
+		if err != nil {
+			return nil, err
+		}
+		r.closers = append(r.closers, p)
+		return p, nil
+	}
+	m, err := r.Offline()
+	if err != nil {
+		return nil, err
+	}
+	rate := float64(m.SampleRate())
+	margin := max(m.Context(), int(blockMarginSeconds*rate))
+	return engine.NewBlockProcessor(m, int(blockFrameSeconds*rate), margin, r.opt.Steps, r.opt.MaxSteps, r.opt.Seed)
+}
+
+// Close releases every session the runner opened.
+func (r *Runner) Close() error {
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c.Close())
+	}
+	if r.whole != nil {
+		errs = append(errs, r.whole.Close())
+	}
+	r.closers, r.whole = nil, nil
+	return errors.Join(errs...)
+}
