@@ -54,6 +54,12 @@ func openBackend(s *Stream) (backend, error) {
 	return nil, fmt.Errorf("unknown audio backend %q (want %s, %s or %s)", s.cfg.Backend, BackendAuto, BackendPulse, BackendPortAudio)
 }
 
+// A failer is a backend that knows when its devices went away: failure returns that
+// error (wrapping ErrDeviceLost), or nil.
+type failer interface {
+	failure() error
+}
+
 // A pusher is a backend whose output side the worker drives too: push is called after the
 // worker queued output, and queued is how much output the device holds beyond its own
 // target latency (it counts against the worker's latency bound like the output ring).

@@ -253,6 +253,9 @@ type pulseBackend struct {
 	carry         [4]byte
 	carried       int
 	inLat, outLat time.Duration
+	srcName       string
+	sinkName      string
+	lost          atomic.Pointer[error] // set once when a device goes away
 }
 
 // openPulse connects to the server, resolves the source and sink and creates corked record
@@ -303,6 +306,7 @@ func (b *pulseBackend) open() error {
 		return err
 	}
 	s.inPulse, s.outPulse = src.name, sink.name
+	b.srcName, b.sinkName = src.name, sink.name
 	s.in = Device{Index: -1, Name: src.name, HostAPI: "PulseAudio", MaxInputChannels: src.channels, DefaultSampleRate: float64(src.rate)}
 	s.out = Device{Index: -1, Name: sink.name, HostAPI: "PulseAudio", MaxOutputChannels: sink.channels, DefaultSampleRate: float64(sink.rate)}
 
@@ -326,8 +330,11 @@ func (b *pulseBackend) open() error {
 		BufferFragSize:     bytesOf(capture),
 		AdjustLatency:      true,
 		DirectOnInputIndex: proto.Undefined,
-		Properties:         proto.PropList{"media.name": proto.PropListString("RestoreGrad input"), "media.role": proto.PropListString("phone")},
-		ChannelVolumes:     proto.ChannelVolumes{0x10000},
+		// Never moved to another source when this one goes away (it could be our own
+		// output's monitor): the server kills the stream and Run reports the loss.
+		NoMove:         true,
+		Properties:     proto.PropList{"media.name": proto.PropListString("RestoreGrad input"), "media.role": proto.PropListString("phone")},
+		ChannelVolumes: proto.ChannelVolumes{0x10000},
 	}
 	var recRep proto.CreateRecordStreamReply
 	if err := b.inc.c.Request(&recReq, &recRep); err != nil {
@@ -359,6 +366,7 @@ func (b *pulseBackend) open() error {
 		SyncID:                proto.Undefined,
 		ChannelVolumes:        proto.ChannelVolumes{0x10000},
 		AdjustLatency:         true,
+		NoMove:                true,
 		Properties:            proto.PropList{"media.name": proto.PropListString("RestoreGrad output"), "media.role": proto.PropListString("phone")},
 	}
 	var playRep proto.CreatePlaybackStreamReply
@@ -381,10 +389,44 @@ func (b *pulseBackend) open() error {
 	return nil
 }
 
+// ErrDeviceLost is wrapped by Run's error when a device went away or the sound server
+// closed the connection.
+var ErrDeviceLost = errors.New("audio device lost")
+
+// setLost records the first loss; Run returns it.
+func (b *pulseBackend) setLost(format string, args ...any) {
+	err := fmt.Errorf("%w: "+format, append([]any{ErrDeviceLost}, args...)...)
+	b.lost.CompareAndSwap(nil, &err)
+}
+
+// failure reports a lost device or connection, or nil.
+func (b *pulseBackend) failure() error {
+	if e := b.lost.Load(); e != nil {
+		return *e
+	}
+	if b.inc.closed.Load() || (b.outc != nil && b.outc.closed.Load()) {
+		return fmt.Errorf("%w: the PulseAudio server closed the connection (restarted or stopped?)", ErrDeviceLost)
+	}
+	return nil
+}
+
 // onInput runs on the input connection's reader goroutine: the audio side of capture.
 func (b *pulseBackend) onInput(msg any) {
 	p, ok := msg.(*proto.DataPacket)
-	if !ok || p.StreamIndex != b.rec {
+	if !ok {
+		switch m := msg.(type) {
+		case *proto.RecordStreamKilled:
+			if m.StreamIndex == b.rec {
+				b.setLost("the input %s went away", b.srcName)
+			}
+		case *proto.RecordStreamMoved: // a server that ignores NoMove (PipeWire may)
+			if m.StreamIndex == b.rec && m.DestName != b.srcName {
+				b.setLost("the server moved the input from %s to %s", b.srcName, m.DestName)
+			}
+		}
+		return
+	}
+	if p.StreamIndex != b.rec {
 		return
 	}
 	data := p.Data
@@ -424,6 +466,14 @@ func (b *pulseBackend) onOutput(msg any) {
 	case *proto.Underflow:
 		if m.StreamIndex == b.play && b.s.outPrimed.Load() {
 			b.s.outXruns.Add(1)
+		}
+	case *proto.PlaybackStreamKilled:
+		if m.StreamIndex == b.play {
+			b.setLost("the output %s went away", b.sinkName)
+		}
+	case *proto.PlaybackStreamMoved:
+		if m.StreamIndex == b.play && m.DestName != b.sinkName {
+			b.setLost("the server moved the output from %s to %s", b.sinkName, m.DestName)
 		}
 	}
 }

@@ -51,6 +51,7 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	s.modelRate.Store(int64(mrate))
 	bl, _ := p.(backlogSetter)
 	push, _ := s.dev.(pusher)
+	fail, _ := s.dev.(failer)
 	// Algorithmic latency: resamplers, gathering a frame, the processor.
 	alg := up.Delay()/float64(mrate) + float64(n+p.Latency())/float64(mrate) + down.Delay()/float64(s.rate)
 	s.algorithmic.Store(int64(alg * float64(time.Second)))
@@ -76,6 +77,11 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if fail != nil {
+			if err := fail.failure(); err != nil {
+				return err
+			}
 		}
 		if c := s.callbacks.Load(); c != lastCallbacks {
 			lastCallbacks, lastChange = c, time.Now()

@@ -220,7 +220,8 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 	}()
 
 	var runErr error
-	backoff := time.Second
+	const firstBackoff, maxBackoff = 500 * time.Millisecond, 2 * time.Second
+	backoff := firstBackoff
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {
 			break
@@ -252,6 +253,7 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 			mu.Lock()
 			sum.Input, sum.Output = deviceLabel(in, src), deviceLabel(out, sink)
 			sum.Error = "" // a working stream ends the last failure
+			backoff = firstBackoff
 			current = st
 			mu.Unlock()
 			fmt.Fprintf(w, "live: %s → %s → %s at %d Hz (model %s at %d Hz, %d steps); Ctrl-C stops\n",
@@ -290,7 +292,7 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 		case <-ctx.Done():
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(2*backoff, maxBackoff)
 	}
 	stopPrinter()
 	<-printerDone

@@ -29,7 +29,7 @@ func runVirtualMic(args []string) error {
 	var o liveOptions
 	name := fs.String("name", pulse.DefaultDescription, "device name shown to apps")
 	list := fs.Bool("list", false, "list our virtual devices and exit")
-	remove := fs.Bool("remove", false, "remove our virtual devices and exit")
+	remove := fs.Bool("remove", false, "remove virtual devices left by a killed run, and exit (refused while one runs)")
 	install := fs.Bool("install-service", false, "write a systemd user unit that runs this command at login, and exit")
 	uninstall := fs.Bool("uninstall-service", false, "remove the systemd user unit, and exit")
 	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
@@ -71,6 +71,13 @@ func runVirtualMic(args []string) error {
 		}
 		return nil
 	case *remove:
+		// Removing the devices of a running instance would send its playback to the
+		// default sink: the microphone on the speakers.
+		if pid, err := pulse.Owner(ctx); err != nil {
+			return err
+		} else if pid != 0 {
+			return fmt.Errorf("%w (pid %d): stop it (kill %d); it removes its devices itself", pulse.ErrInUse, pid, pid)
+		}
 		n, err := pulse.Remove(ctx, 0)
 		fmt.Printf("removed %d module(s)\n", n)
 		return err

@@ -106,6 +106,21 @@ func Remove(ctx context.Context, pid int) (int, error) {
 	return n, firstErr
 }
 
+// Owner returns the pid of a live process other than this one that owns some of our
+// modules, or 0.
+func Owner(ctx context.Context) (int, error) {
+	mods, err := Ours(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range mods {
+		if m.PID != os.Getpid() && alive(m.PID) {
+			return m.PID, nil
+		}
+	}
+	return 0, nil
+}
+
 // RemoveStale unloads our modules whose creating process is gone (after a SIGKILL). It
 // fails with ErrInUse if a live process other than this one owns some.
 func RemoveStale(ctx context.Context) (int, error) {
@@ -116,7 +131,7 @@ func RemoveStale(ctx context.Context) (int, error) {
 	self := os.Getpid()
 	for _, m := range mods {
 		if m.PID != self && alive(m.PID) {
-			return 0, fmt.Errorf("%w (pid %d); stop it, or run 'restoregrad virtual-mic --remove'", ErrInUse, m.PID)
+			return 0, fmt.Errorf("%w (pid %d); stop that process first (kill %d)", ErrInUse, m.PID, m.PID)
 		}
 	}
 	n := 0
