@@ -25,6 +25,7 @@ import soundfile as sf
 
 from . import data as D
 from . import export as E
+from . import networks as N
 from . import plot
 from . import stream_export as SE
 from . import train as TR
@@ -63,7 +64,7 @@ def go_eval(binary: Path, bundle: Path, steps: str, clean: Path, noisy: Path) ->
 
 
 def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]:
-    nets, meta = TR.load_networks(ckpt)
+    nets, meta = N.load_networks(ckpt)
     if nets.cfg.domain == "stft":
         from . import tf_export
         tf_export.export(nets, out, out.name, meta, True)

@@ -19,9 +19,9 @@ from torch import nn
 
 from . import inference as I
 from . import learner as L
+from . import networks as N
 from . import params
 from . import schedule as S
-from . import train as TR
 
 OPSET = 13
 GOLDEN_SECONDS = 1.0
@@ -169,7 +169,7 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
     out.mkdir(parents=True, exist_ok=True)
     nets.eval()
     cfg = nets.cfg
-    mult = TR.length_multiple(cfg)
+    mult = N.length_multiple(cfg)
     export_onnx(nets, out)
     schedules = {k: [float(b) for b in v] for k, v in params.INFERENCE_SCHEDULES.items()}
     if schedule_floor is not None:  # chosen on the validation split by models.train.tune
@@ -177,7 +177,7 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
     if str(default_steps) not in schedules:
         raise SystemExit(f"export: no {default_steps}-step schedule (have {', '.join(schedules)})")
     write_golden(nets, out, schedules["6"], final_blend, input_rms, mult)
-    info = TR.describe(nets)
+    info = N.describe(nets)
     manifest = {
         "schema": 1, "name": name, "version": version, "kind": "offline",
         "config": cfg.name, "objective": nets.objective, "trained": trained,
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         meta = {"seed": a.seed, "export_command": cmd}
         trained = False
     elif a.checkpoint:
-        nets, meta = TR.load_networks(a.checkpoint, ema=not a.no_ema)
+        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
         meta["export_command"] = cmd
         trained = True
     else:

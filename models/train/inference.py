@@ -111,11 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-ema", action="store_true")
     a = ap.parse_args(argv)
     import soundfile as sf
-    from . import train
-    nets, meta = train.load_networks(a.checkpoint, ema=not a.no_ema)
+    from . import networks
+    nets, meta = networks.load_networks(a.checkpoint, ema=not a.no_ema)
+    if nets.cfg.domain == "stft":
+        raise SystemExit(f"{a.checkpoint}: a time-frequency checkpoint; export it (tf_export) and use restoregrad enhance")
     x, sr = sf.read(a.input, dtype="float32", always_2d=True)
     y = torch.from_numpy(x.mean(1)).view(1, 1, -1)
-    out = enhance(nets.denoiser, nets.prior, y, a.steps, a.seed, nets.cfg.stride,
+    out = enhance(nets.denoiser, nets.prior, y, a.steps, a.seed, networks.length_multiple(nets.cfg),
                   meta.get("final_blend", 0.0), meta.get("input_rms", 0.0))
     sf.write(a.output, out.view(-1).numpy(), sr)
 

@@ -153,3 +153,28 @@ def sample_t(batch: int, T: int, generator: torch.Generator | None = None,
         last = torch.rand(batch, generator=generator) < t_last
         t = torch.where(last, torch.full_like(t, T - 1), t)
     return t
+
+
+def ema_update(ema: Networks, nets: Networks, decay: float) -> None:
+    """Moves the EMA copy's weights towards the trained ones (buffers are copied)."""
+    with torch.no_grad():
+        for pe, p in zip(ema.state_dict().values(), nets.state_dict().values()):
+            if pe.dtype.is_floating_point:
+                pe.mul_(decay).add_(p, alpha=1 - decay)
+            else:
+                pe.copy_(p)
+
+
+def env_corr(sigma: torch.Tensor, x0: torch.Tensor, win: int = 256) -> float:
+    """Mean over the batch of the per-example correlation between a std and the clean |x0|
+    envelope (moving averages over `win` samples; per bin in the STFT domain)."""
+    if x0.dim() == 4:
+        env = torch.sqrt(x0[:, :1] ** 2 + x0[:, 1:] ** 2).flatten(1)
+        s = sigma.expand(-1, 1, -1, -1).flatten(1)
+        e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
+        return float(((e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)).mean())
+    env = torch.nn.functional.avg_pool1d(x0.abs(), win, stride=win).flatten(1)
+    s = torch.nn.functional.avg_pool1d(sigma, win, stride=win).flatten(1)
+    e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
+    c = (e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)
+    return float(c.mean())

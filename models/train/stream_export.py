@@ -18,9 +18,9 @@ from torch import nn
 
 from . import export as E
 from . import learner as L
+from . import networks as N
 from . import params
 from . import rt_model as R
-from . import train as TR
 
 STREAMING_VERSION = 1
 
@@ -83,7 +83,7 @@ def streaming_bundle(nets: L.Networks, out: Path, name: str, meta: dict, trained
     cfg = nets.cfg
     if not cfg.causal:
         raise SystemExit(f"stream_export: config {cfg.name!r} is not causal (use --config rt)")
-    mult = TR.length_multiple(cfg)
+    mult = N.length_multiple(cfg)
     lo, hi = cfg.sample_rate // 100, cfg.sample_rate // 50
     tail = max((c[1][-1] for c in nets.denoiser.cache_specs() if c[0] == "c_decoder"), default=0)
     if hop % mult or not lo <= hop <= hi or hop < tail:
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.untrained:
         torch.manual_seed(a.seed)
         overrides = _overrides(a.set)
-        nets = TR.build(a.config, a.objective, overrides)
+        nets = N.build(a.config, a.objective, overrides)
         with torch.no_grad():  # random output layers, so the graphs are non-trivial
             for mod in nets.modules():
                 if isinstance(mod, nn.ConvTranspose1d):
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         meta = {"seed": a.seed, "export_command": cmd, "overrides": overrides}
         trained = False
     elif a.checkpoint:
-        nets, meta = TR.load_networks(a.checkpoint, ema=not a.no_ema)
+        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
         meta["export_command"] = cmd
         if float(meta.get("input_rms", 0.0)) > 0:
             raise SystemExit("stream_export: the checkpoint was trained with --input-rms, which needs the whole "

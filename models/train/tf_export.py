@@ -21,10 +21,10 @@ from torch import nn
 from . import export as E
 from . import inference as I
 from . import learner as L
+from . import networks as N
 from . import params
 from . import schedule as S
 from . import stft
-from . import train as TR
 
 SCHEMA = 2
 STREAMING_VERSION = 2
@@ -257,7 +257,7 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, fi
         raise SystemExit(f"tf_export: no {default_steps}-step schedule (1..6)")
     networks = export_graphs(nets, out)
     write_golden(nets, out, schedules[str(default_steps)], final_blend)
-    info = TR.describe(nets)
+    info = N.describe(nets)
     kind = "streaming" if cfg.causal else "offline"
     what = "trained " + str(meta.get("steps_done", 0)) + " steps" if trained else "UNTRAINED"
     manifest = {
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
                     mod.weight.normal_(0, 0.05)
         meta, trained = {"seed": a.seed, "export_command": cmd}, False
     elif a.checkpoint:
-        nets, meta = TR.load_networks(a.checkpoint, ema=not a.no_ema)
+        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
         meta["export_command"] = cmd
         trained = True
     else:

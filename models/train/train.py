@@ -9,7 +9,6 @@ import argparse
 import copy
 import csv
 import json
-import math
 import os
 import queue
 import threading
@@ -23,8 +22,10 @@ import torch
 from . import data as D
 from . import inference as I
 from . import learner as L
-from . import model as M
 from . import params
+from .learner import ema_update, env_corr
+# The networks' helpers live in networks.py; these names stay importable from here.
+from .networks import build, describe, length_multiple, load_networks  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CKPT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -32,56 +33,6 @@ CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "gra
               "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
               "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend",
               "spec", "sisdr", "val_1", "val_2"]
-
-
-def length_multiple(cfg: params.Config) -> int:
-    if cfg.domain == "stft":
-        return cfg.hop
-    return math.lcm(cfg.stride, cfg.sigma_stride)
-
-
-def build(cfg_name: str, objective: str, overrides: dict | None = None) -> L.Networks:
-    cfg = params.get(cfg_name)
-    if overrides:
-        cfg = cfg.replace(**overrides)
-    return L.Networks(cfg, objective)
-
-
-def load_networks(path: str | Path, ema: bool = True) -> tuple[L.Networks, dict]:
-    ck = torch.load(path, map_location="cpu")
-    meta = ck["meta"]
-    overrides = dict(meta.get("overrides") or {})
-    if "head" not in overrides:  # written before heads existed: the then defaults
-        overrides = {"param": "eps", "head": "synth", **overrides}
-    nets = build(meta["config"], meta["objective"], overrides)
-    nets.load_state_dict(ck["ema" if ema and ck.get("ema") else "nets"])
-    nets.eval()
-    return nets, meta
-
-
-def describe(nets: L.Networks) -> dict:
-    cfg = nets.cfg
-    if cfg.domain == "stft":
-        from . import tf_model as TM
-        out = {"params_denoiser": M.count_params(nets.denoiser),
-               "params_prior": M.count_params(nets.prior),
-               "params_posterior": M.count_params(nets.posterior),
-               "gmac_per_s_denoiser": TM.macs_per_second(nets.denoiser, cfg) / 1e9,
-               "context": nets.context(), "length_multiple": length_multiple(cfg)}
-        if isinstance(nets.prior, TM.TFSigmaNet):
-            out["gmac_per_s_prior"] = TM.macs_per_second(nets.prior, cfg, inputs=1) / 1e9
-        return out
-    out = {
-        "params_denoiser": M.count_params(nets.denoiser),
-        "params_prior": M.count_params(nets.prior),
-        "params_posterior": M.count_params(nets.posterior),
-        "gmac_per_s_denoiser": M.macs_per_second(nets.denoiser, cfg.sample_rate) / 1e9,
-        "context": nets.context(),
-        "length_multiple": length_multiple(cfg),
-    }
-    if isinstance(nets.prior, M.SigmaNet):
-        out["gmac_per_s_prior"] = M.macs_per_second(nets.prior, cfg.sample_rate) / 1e9
-    return out
 
 
 @torch.no_grad()
@@ -103,30 +54,6 @@ def validate(nets: L.Networks, input_rms: float, blend: float = 0.2) -> dict[str
             bl = (1 - blend) * out + blend * y
             res["val_6_blend"] = float(I.si_sdr(bl.numpy()[:, 0], clean[:, 0]).mean())
     return res
-
-
-def ema_update(ema: L.Networks, nets: L.Networks, decay: float) -> None:
-    with torch.no_grad():
-        for pe, p in zip(ema.state_dict().values(), nets.state_dict().values()):
-            if pe.dtype.is_floating_point:
-                pe.mul_(decay).add_(p, alpha=1 - decay)
-            else:
-                pe.copy_(p)
-
-
-def env_corr(sigma: torch.Tensor, x0: torch.Tensor, win: int = 256) -> float:
-    """Mean over the batch of the per-example correlation between a std and the clean |x0|
-    envelope (moving averages over `win` samples; per bin in the STFT domain)."""
-    if x0.dim() == 4:
-        env = torch.sqrt(x0[:, :1] ** 2 + x0[:, 1:] ** 2).flatten(1)
-        s = sigma.expand(-1, 1, -1, -1).flatten(1)
-        e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
-        return float(((e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)).mean())
-    env = torch.nn.functional.avg_pool1d(x0.abs(), win, stride=win).flatten(1)
-    s = torch.nn.functional.avg_pool1d(sigma, win, stride=win).flatten(1)
-    e, s = env - env.mean(1, keepdim=True), s - s.mean(1, keepdim=True)
-    c = (e * s).sum(1) / (e.norm(dim=1) * s.norm(dim=1) + 1e-12)
-    return float(c.mean())
 
 
 class Prefetch:

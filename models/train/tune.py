@@ -15,8 +15,8 @@ import torch
 
 from . import data as D
 from . import inference as I
+from . import networks as N
 from . import schedule as S
-from . import train as TR
 
 
 def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
@@ -26,7 +26,7 @@ def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
         if nets.cfg.domain == "stft":
             return torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, y[i:i + 16], betas, seed)
                               for i in range(0, len(y), 16)])
-        return I.enhance(nets.denoiser, nets.prior, y, betas, seed, TR.length_multiple(nets.cfg),
+        return I.enhance(nets.denoiser, nets.prior, y, betas, seed, N.length_multiple(nets.cfg),
                          input_rms=input_rms)
     vals = [float(I.si_sdr(run(seed).numpy()[:, 0], clean[:, 0]).mean()) for seed in seeds]
     return sum(vals) / len(vals)
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", help="also write the table here")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    nets, meta = TR.load_networks(a.checkpoint)
+    nets, meta = N.load_networks(a.checkpoint)
     rms = meta.get("input_rms", 0.0)
     seeds = [int(s) for s in a.seeds.split(",")]
     rows = []
