@@ -54,15 +54,7 @@ func TestBundlesMatchGoldenTensors(t *testing.T) {
 			if err := json.Unmarshal(raw, &gi); err != nil {
 				t.Fatalf("%s: %v", idx, err)
 			}
-			r, err := models.OpenBundle(b, models.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := r.Offline()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			m := openOffline(t, b)
 			g := golden{t: t, b: b, gi: gi, tol: 1e-4}
 			if b.Manifest.IsSTFT() {
 				goldenSTFT(g, m)

@@ -110,15 +110,7 @@ func (m *Model) Eps(dst, xt, y []float32, t float32) error {
 	if err != nil {
 		return err
 	}
-	out, err := m.denoiser.Run([]ort.Tensor{{Shape: shape, Data: xt}, {Shape: shape, Data: y}, {Shape: []int64{1}, Data: []float32{t}}})
-	if err != nil {
-		return err
-	}
-	if len(out[0].Data) != len(dst) {
-		return fmt.Errorf("denoiser returned %d values for %d", len(out[0].Data), len(dst))
-	}
-	copy(dst, out[0].Data)
-	return nil
+	return runInto(m.denoiser, "denoiser", dst, ort.Tensor{Shape: shape, Data: xt}, ort.Tensor{Shape: shape, Data: y}, ort.Tensor{Shape: []int64{1}, Data: []float32{t}})
 }
 
 // Sigma runs the prior in the graph's layout (see Eps).
@@ -127,12 +119,17 @@ func (m *Model) Sigma(dst, y []float32) error {
 	if err != nil {
 		return err
 	}
-	out, err := m.prior.Run([]ort.Tensor{{Shape: shape, Data: y}})
+	return runInto(m.prior, "prior", dst, ort.Tensor{Shape: shape, Data: y})
+}
+
+// runInto evaluates a graph with one output and copies the output into dst.
+func runInto(s *ort.Session, what string, dst []float32, in ...ort.Tensor) error {
+	out, err := s.Run(in)
 	if err != nil {
 		return err
 	}
 	if len(out[0].Data) != len(dst) {
-		return fmt.Errorf("prior returned %d values for %d", len(out[0].Data), len(dst))
+		return fmt.Errorf("%s returned %d values for %d", what, len(out[0].Data), len(dst))
 	}
 	copy(dst, out[0].Data)
 	return nil

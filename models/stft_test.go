@@ -26,15 +26,22 @@ func openSTFT(t *testing.T, dir string) *models.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return openOffline(t, b)
+}
+
+// openOffline opens a bundle's whole-signal model, of either kind, through the front door;
+// it is closed when the test ends.
+func openOffline(t testing.TB, b *bundle.Bundle) *models.Model {
+	t.Helper()
 	r, err := models.OpenBundle(b, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { r.Close() })
 	m, err := r.Offline()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
 	return m
 }
 

@@ -40,12 +40,8 @@ func runBench(args []string) error {
 	fs.IntVar(&runs, "runs", 5, "timed runs per configuration (the median is reported)")
 	fs.StringVar(&jsonPath, "json", "", "also write the results to this JSON file")
 	mf.registerRuntime(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
 	if runs < 1 {
 		return &exitError{code: 2, err: errors.New("--runs must be at least 1")}

@@ -94,12 +94,8 @@ func runEval(args []string) error {
 	fs.Uint64Var(&seed, "seed", 0, "noise seed for the diffusion models")
 	mf.registerThreads(fs)
 	mf.registerRuntime(fs)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
 	if cleanDir == "" || noisyDir == "" {
 		return &exitError{code: 2, err: errors.New("--clean and --noisy are required")}
