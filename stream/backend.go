@@ -54,6 +54,12 @@ func openBackend(s *Stream) (backend, error) {
 	return nil, fmt.Errorf("unknown audio backend %q (want %s, %s or %s)", s.cfg.Backend, BackendAuto, BackendPulse, BackendPortAudio)
 }
 
+// A latencyMeter is a backend that measures, while running, each side's latency with
+// what waits in the server's buffers (PulseAudio); sink is the output device's own part.
+type latencyMeter interface {
+	measuredLatency() (in, out, sink time.Duration, ok bool)
+}
+
 // A failer is a backend that knows when its devices went away: failure returns that
 // error (wrapping ErrDeviceLost), or nil.
 type failer interface {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,9 @@ type Config struct {
 	// 2 s; the PulseAudio backend suspends and resumes such a sink once its own stream is
 	// connected, which restarts it at the stream's latency.
 	FreshSink bool
+	// NoRealtime keeps the worker and the audio side at normal scheduling priority
+	// (by default they ask for SCHED_FIFO; see Stats.Realtime).
+	NoRealtime bool
 	// Avoid names sources that must never be recorded from, as input or as a fallback
 	// (the virtual mic's own source and its sink's monitor: recording them feeds the
 	// output back into the input). The monitor of Output is always avoided.
@@ -55,21 +59,26 @@ type Config struct {
 // Stats are a Stream's counters. Xruns count events (callbacks), samples count audio. In
 // JSON every key is snake_case and every duration is in milliseconds (see MarshalJSON).
 type Stats struct {
-	Backend          string        `json:"backend"`
-	Rate             int           `json:"device_rate"`
-	Block            int           `json:"block_samples"`
-	Callbacks        int64         `json:"callbacks"`
-	InputXruns       int64         `json:"input_xruns"`        // device input overflows + input ring full
-	OutputXruns      int64         `json:"output_xruns"`       // device output underflows + output ring empty once started
-	InputLost        int64         `json:"input_lost_samples"` // samples the input ring had no room for
-	OutputGaps       int64         `json:"output_gap_samples"` // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
-	DroppedFrames    int64         `json:"dropped_frames"`     // model frames skipped by the worker to bound latency
-	InputPeak        float32       `json:"input_peak"`         // peak of the last worker chunk, linear
-	OutputPeak       float32       `json:"output_peak"`
-	DeviceLatency    time.Duration `json:"-"` // input + output latency reported by the backend
+	Backend       string  `json:"backend"`
+	Rate          int     `json:"device_rate"`
+	Block         int     `json:"block_samples"`
+	Callbacks     int64   `json:"callbacks"`
+	InputXruns    int64   `json:"input_xruns"`        // device input overflows + input ring full
+	OutputXruns   int64   `json:"output_xruns"`       // device output underflows + output ring empty once started
+	InputLost     int64   `json:"input_lost_samples"` // samples the input ring had no room for
+	OutputGaps    int64   `json:"output_gap_samples"` // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
+	DroppedFrames int64   `json:"dropped_frames"`     // model frames skipped by the worker to bound latency
+	InputPeak     float32 `json:"input_peak"`         // peak of the last worker chunk, linear
+	OutputPeak    float32 `json:"output_peak"`
+	// Realtime says what scheduling the worker and audio-side threads got, e.g.
+	// "SCHED_FIFO 10/12", or "refused: ..." when the system said no.
+	Realtime         string        `json:"realtime"`
+	DeviceLatency    time.Duration `json:"-"` // input + output latency reported by the backend (PulseAudio: measured, with the server's buffers)
+	SinkLatency      time.Duration `json:"-"` // the output device's own part of DeviceLatency (PulseAudio; 0 if unknown)
 	Buffered         time.Duration `json:"-"` // audio now waiting in the rings (and beyond the device's target)
 	Algorithmic      time.Duration `json:"-"` // resamplers + frame gathering + processor latency
-	EstimatedLatency time.Duration `json:"-"`
+	EstimatedLatency time.Duration `json:"-"` // now: devices + buffered + algorithmic
+	MeanLatency      time.Duration `json:"-"` // EstimatedLatency averaged over the run (sampled every 100 ms by the worker)
 }
 
 // MarshalJSON writes the durations in milliseconds, under keys ending in _ms.
@@ -78,10 +87,12 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		DeviceLatency    float64 `json:"device_latency_ms"`
+		SinkLatency      float64 `json:"sink_latency_ms"`
 		Buffered         float64 `json:"buffered_ms"`
 		Algorithmic      float64 `json:"algorithmic_ms"`
 		EstimatedLatency float64 `json:"estimated_latency_ms"`
-	}{plain(s), ms(s.DeviceLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency)})
+		MeanLatency      float64 `json:"mean_latency_ms"`
+	}{plain(s), ms(s.DeviceLatency), ms(s.SinkLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency), ms(s.MeanLatency)})
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -114,6 +125,28 @@ type Stream struct {
 	started        bool
 	pendingAtModel atomic.Int64 // samples at model rate gathered but not yet processed
 	modelRate      atomic.Int64
+	workerSched    atomic.Pointer[string] // what the worker thread got
+	latSum, latN   atomic.Int64           // samples of the estimated latency (ns) for the mean
+	audioRefused   atomic.Bool            // an audio-side thread was refused real-time
+}
+
+// Real-time priorities (SCHED_FIFO): the audio side above the worker, both below the
+// sound server's own threads and within rtkit's usual limit of 20.
+const (
+	audioPriority  = 12
+	workerPriority = 10
+)
+
+// audioThread asks for real-time scheduling for the calling audio-side goroutine, once
+// per goroutine (*done is that goroutine's own flag).
+func (s *Stream) audioThread(done *bool) {
+	if *done || s.cfg.NoRealtime {
+		return
+	}
+	*done = true
+	if _, _, err := realtimeThread(audioPriority); err != nil {
+		s.audioRefused.Store(true)
+	}
 }
 
 // Open resolves the devices and opens (but does not start) them with the backend that
@@ -225,13 +258,26 @@ func (s *Stream) Stats() Stats {
 		OutputPeak:    math.Float32frombits(s.outPeak.Load()),
 		Algorithmic:   time.Duration(s.algorithmic.Load()),
 	}
-	if s.dev != nil {
+	if p := s.workerSched.Load(); p != nil {
+		st.Realtime = *p
+		if s.audioRefused.Load() && !strings.HasPrefix(*p, "refused") {
+			st.Realtime += " (audio side refused)"
+		}
+	}
+	measured := false
+	if m, ok := s.dev.(latencyMeter); ok {
+		var in, out time.Duration
+		if in, out, st.SinkLatency, measured = m.measuredLatency(); measured {
+			st.DeviceLatency = in + out // the server's buffers included
+		}
+	}
+	if s.dev != nil && !measured {
 		in, out := s.dev.latency()
 		st.DeviceLatency = in + out
 	}
 	if s.inRing != nil && s.rate > 0 {
 		queued := s.inRing.Len() + s.outRing.Len()
-		if p, ok := s.dev.(pusher); ok {
+		if p, ok := s.dev.(pusher); ok && !measured {
 			queued += p.queued()
 		}
 		buffered := float64(queued) / float64(s.rate)
@@ -241,6 +287,9 @@ func (s *Stream) Stats() Stats {
 		st.Buffered = time.Duration(buffered * float64(time.Second))
 	}
 	st.EstimatedLatency = st.DeviceLatency + st.Buffered + st.Algorithmic
+	if n := s.latN.Load(); n > 0 {
+		st.MeanLatency = time.Duration(s.latSum.Load() / n)
+	}
 	return st
 }
 

@@ -188,7 +188,7 @@ func TestLivePassthroughEndToEnd(t *testing.T) {
 // measureLatency plays noise bursts into a combined sink that feeds rg_mic (the live
 // input) and rg_out (the live output) at once, records rg_out.monitor, and returns the gap
 // between the direct copy and the copy that went through live: the mic-to-speaker latency.
-func measureLatency(t testing.TB) (time.Duration, error) {
+func measureLatency(t testing.TB) (measured, estimated time.Duration, err error) {
 	pulsetest.Require(t)
 	out, err := exec.Command("pactl", "load-module", "module-combine-sink", "sink_name=rg_both", "slaves=rg_mic,rg_out",
 		"rate=48000", "channels=1", "adjust_time=0").Output()
@@ -209,19 +209,23 @@ func measureLatency(t testing.TB) (time.Duration, error) {
 	}
 	ratio := c[second] / c[first]
 	d := time.Duration(float64(lat) / pulsetest.Rate * float64(time.Second))
-	t.Logf("latency %.1f ms (peaks at %d and %d, strength ratio %.2f); estimate from the stream %v; xruns in %d out %d",
-		float64(d)/1e6, first, second, ratio, r.stream.EstimatedLatency, r.stream.InputXruns, r.stream.OutputXruns)
+	t.Logf("latency %.1f ms (peaks at %d and %d, strength ratio %.2f); estimate from the stream: mean %v, at the end %v (devices %v of which sink %v, buffered %v, algorithmic %v); xruns in %d out %d",
+		float64(d)/1e6, first, second, ratio, r.stream.MeanLatency, r.stream.EstimatedLatency, r.stream.DeviceLatency, r.stream.SinkLatency, r.stream.Buffered, r.stream.Algorithmic, r.stream.InputXruns, r.stream.OutputXruns)
 	if ratio < 0.3 {
-		return d, fmt.Errorf("the second path is too weak (%.2f): no clean loopback", ratio)
+		return d, r.stream.MeanLatency, fmt.Errorf("the second path is too weak (%.2f): no clean loopback", ratio)
 	}
-	return d, nil
+	return d, r.stream.MeanLatency, nil
 }
 
 func TestLiveLatency(t *testing.T) {
 	retry(t, func() error {
-		d, err := measureLatency(t)
+		d, est, err := measureLatency(t)
 		if err == nil && d > 200*time.Millisecond {
 			err = fmt.Errorf("latency %v, want well under 200 ms (target 80 ms)", d)
+		}
+		// The figure live reports must be true: within 10 ms of the measured one.
+		if diff := (est - d).Abs(); err == nil && diff > 10*time.Millisecond {
+			err = fmt.Errorf("reported latency %v is %v off the measured %v (want ≤ 10 ms)", est, diff, d)
 		}
 		return err
 	})
@@ -230,7 +234,7 @@ func TestLiveLatency(t *testing.T) {
 func BenchmarkLiveLatency(b *testing.B) {
 	var sum time.Duration
 	for i := 0; i < b.N; i++ {
-		d, err := measureLatency(b)
+		d, _, err := measureLatency(b)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -253,9 +253,15 @@ type pulseBackend struct {
 	carry         [4]byte
 	carried       int
 	inLat, outLat time.Duration
+	inRT, outRT   bool // the reader goroutines asked for real-time scheduling
 	srcName       string
 	sinkName      string
 	lost          atomic.Pointer[error] // set once when a device goes away
+	// What the server reports, refreshed by watchLatency: each side's device latency
+	// plus what waits in the server's buffer for it (ns; 0 until the first answer).
+	measuredIn, measuredOut atomic.Int64
+	sinkLat                 atomic.Int64 // the sink's own latency, ns
+	stopWatch               chan struct{}
 }
 
 // openPulse connects to the server, resolves the source and sink and creates corked record
@@ -429,6 +435,7 @@ func (b *pulseBackend) onInput(msg any) {
 	if p.StreamIndex != b.rec {
 		return
 	}
+	b.s.audioThread(&b.inRT)
 	data := p.Data
 	s := b.s
 	if b.carried > 0 { // a sample split across packets (the server sends whole frames; in case)
@@ -460,6 +467,7 @@ func (b *pulseBackend) onOutput(msg any) {
 		if m.StreamIndex != b.play {
 			return
 		}
+		b.s.audioThread(&b.outRT)
 		b.requested.Add(int64(m.Length / 4))
 		b.pump()
 		b.s.callbacks.Add(1)
@@ -535,6 +543,44 @@ func (b *pulseBackend) send() {
 
 func (b *pulseBackend) latency() (in, out time.Duration) { return b.inLat, b.outLat }
 
+// measuredLatency is what the server last reported: the source's latency (and, for a
+// monitor, its sink's) plus what waits for us in the record buffer; the sink's latency
+// plus what waits in our playback buffer. sink is the sink's own part of out.
+func (b *pulseBackend) measuredLatency() (in, out, sink time.Duration, ok bool) {
+	i, o := b.measuredIn.Load(), b.measuredOut.Load()
+	return time.Duration(i), time.Duration(o), time.Duration(b.sinkLat.Load()), i > 0 && o > 0
+}
+
+// latencyEvery is how often the server is asked for the streams' latencies.
+const latencyEvery = 250 * time.Millisecond
+
+// watchLatency asks the server for both streams' latencies until stop closes. It runs on
+// its own goroutine: the requests wait for the server, the audio side never does.
+func (b *pulseBackend) watchLatency(stop chan struct{}) {
+	perSample := float64(time.Second) / float64(b.s.rate) / 4 // ns per byte of mono float32
+	tick := time.NewTicker(latencyEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		var rec proto.GetRecordLatencyReply
+		if b.inc.c.Request(&proto.GetRecordLatency{StreamIndex: b.rec}, &rec) == nil {
+			d := int64(rec.Latency+rec.MonitorLatency)*int64(time.Microsecond) + int64(float64(max(0, rec.WriteIndex-rec.ReadIndex))*perSample)
+			b.measuredIn.Store(max(d, 1))
+		}
+		var play proto.GetPlaybackLatencyReply
+		if b.outc.c.Request(&proto.GetPlaybackLatency{StreamIndex: b.play}, &play) == nil {
+			sink := int64(play.Latency) * int64(time.Microsecond)
+			d := sink + int64(float64(max(0, play.WriteIndex-play.ReadIndex))*perSample)
+			b.sinkLat.Store(sink)
+			b.measuredOut.Store(max(d, 1))
+		}
+	}
+}
+
 // start fills the playback buffer with the silence the server asked for at creation and
 // uncorks both streams.
 func (b *pulseBackend) start() error {
@@ -545,11 +591,16 @@ func (b *pulseBackend) start() error {
 	if err := b.outc.c.Request(&proto.CorkPlaybackStream{StreamIndex: b.play, Corked: false}, nil); err != nil {
 		return fmt.Errorf("PulseAudio: start playback: %w", err)
 	}
+	b.stopWatch = make(chan struct{})
+	go b.watchLatency(b.stopWatch)
 	return nil
 }
 
 // close deletes the streams (briefly waiting for the server) and closes the connections.
 func (b *pulseBackend) close() {
+	if b.stopWatch != nil {
+		close(b.stopWatch)
+	}
 	for _, x := range []struct {
 		pc  *pulseConn
 		req proto.RequestArgs

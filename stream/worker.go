@@ -52,8 +52,10 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	bl, _ := p.(backlogSetter)
 	push, _ := s.dev.(pusher)
 	fail, _ := s.dev.(failer)
-	// Algorithmic latency: resamplers, gathering a frame, the processor.
-	alg := up.Delay()/float64(mrate) + float64(n+p.Latency())/float64(mrate) + down.Delay()/float64(s.rate)
+	// Algorithmic latency: the resamplers' and the processor's delays. Gathering a frame
+	// is not added: the part of a frame waiting for the rest is counted as buffered
+	// (pendingAtModel), and a whole frame goes out as soon as it is complete.
+	alg := up.Delay()/float64(mrate) + float64(p.Latency())/float64(mrate) + down.Delay()/float64(s.rate)
 	s.algorithmic.Store(int64(alg * float64(time.Second)))
 
 	chunk := 4 * s.block
@@ -66,6 +68,19 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	// frames until it is back within this bound.
 	maxOut := s.cushion + max(5*s.block, s.maxBacklog/4)
 
+	// The worker thread runs the model: ask for real-time scheduling so that other work
+	// on the machine cannot make it late.
+	sched := "normal priority (NoRealtime)"
+	if !s.cfg.NoRealtime {
+		got, undo, err := realtimeThread(workerPriority)
+		defer undo()
+		sched = got
+		if err != nil {
+			sched = "refused: " + err.Error()
+		}
+	}
+	s.workerSched.Store(&sched)
+
 	// The cushion is queued ahead of the first real output (not before the devices start,
 	// when the backends' priming would eat it); gaps count from then on.
 	if err := s.start(); err != nil {
@@ -74,7 +89,20 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	poll := time.Duration(float64(s.block) / float64(s.rate) * float64(time.Second) / 4)
 	poll = min(max(poll, 500*time.Microsecond), 5*time.Millisecond)
 	lastCallbacks, lastChange := s.callbacks.Load(), time.Now()
+	lastSample := time.Now()
 	for {
+		// Sample the latency estimate for its mean, once the output has started.
+		if s.outPrimed.Load() && time.Since(lastSample) >= 100*time.Millisecond {
+			lastSample = time.Now()
+			ready := true
+			if m, ok := s.dev.(latencyMeter); ok {
+				_, _, _, ready = m.measuredLatency()
+			}
+			if st := s.Stats(); ready && st.DeviceLatency > 0 {
+				s.latSum.Add(int64(st.EstimatedLatency))
+				s.latN.Add(1)
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}

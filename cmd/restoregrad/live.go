@@ -176,7 +176,10 @@ func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProces
 			addStats(&s.Stream, current.Stats())
 		}
 		s.Engine = rt.Stats()
-		s.LatencyMs = float64(s.Stream.EstimatedLatency) / 1e6
+		s.LatencyMs = ms(s.Stream.EstimatedLatency)
+		if s.Stream.MeanLatency > 0 { // steadier than one snapshot of the buffers
+			s.LatencyMs = ms(s.Stream.MeanLatency)
+		}
 		s.BypassMs = ms(s.Engine.BypassTime)
 		return s
 	}
@@ -351,9 +354,10 @@ func addStats(a *stream.Stats, b stream.Stats) {
 	a.InputLost += b.InputLost
 	a.OutputGaps += b.OutputGaps
 	a.DroppedFrames += b.DroppedFrames
-	a.Backend, a.Rate, a.Block = b.Backend, b.Rate, b.Block
+	a.Backend, a.Rate, a.Block, a.Realtime = b.Backend, b.Rate, b.Block, b.Realtime
 	a.InputPeak, a.OutputPeak = b.InputPeak, b.OutputPeak
 	a.DeviceLatency, a.Buffered, a.Algorithmic, a.EstimatedLatency = b.DeviceLatency, b.Buffered, b.Algorithmic, b.EstimatedLatency
+	a.SinkLatency, a.MeanLatency = b.SinkLatency, b.MeanLatency
 }
 
 func dbfs(peak float32) float64 {
@@ -375,9 +379,12 @@ func statusLine(s liveSummary) string {
 	if s.Engine.Bypassed {
 		mode = "BYPASS"
 	}
-	return fmt.Sprintf("in %s %4.0f dB  out %s %4.0f dB  RTF %.2f  latency %3.0f ms  xruns in %d out %d  %s",
+	if strings.HasPrefix(s.Stream.Realtime, "refused") || strings.Contains(s.Stream.Realtime, "refused)") {
+		mode += "  RT refused" // the summary says why
+	}
+	return fmt.Sprintf("in %s %4.0f dB  out %s %4.0f dB  load p99 %.2f  latency %3.0f ms  xruns in %d out %d  dropped %d  %s",
 		meter(s.Stream.InputPeak), dbfs(s.Stream.InputPeak), meter(s.Stream.OutputPeak), dbfs(s.Stream.OutputPeak),
-		s.Engine.Load, s.LatencyMs, s.Stream.InputXruns, s.Stream.OutputXruns, mode)
+		s.Engine.P99Load, s.LatencyMs, s.Stream.InputXruns, s.Stream.OutputXruns, s.Stream.DroppedFrames, mode)
 }
 
 func summaryText(s liveSummary) string {
@@ -387,8 +394,8 @@ func summaryText(s liveSummary) string {
 		s.Engine.Frames, s.Engine.BypassFrames, s.BypassMs/1000, s.Engine.RTF, s.Engine.MaxLoad, s.Engine.Steps, s.Engine.StepChanges)
 	fmt.Fprintf(&b, "  xruns: input %d, output %d; samples lost in %d, output gaps %d; dropped frames %d; reconnects %d\n",
 		s.Stream.InputXruns, s.Stream.OutputXruns, s.Stream.InputLost, s.Stream.OutputGaps, s.Stream.DroppedFrames, s.Reconnects)
-	fmt.Fprintf(&b, "  latency estimate %.1f ms (devices %.1f, buffers %.1f, algorithmic %.1f)\n",
-		s.LatencyMs, ms(s.Stream.DeviceLatency), ms(s.Stream.Buffered), ms(s.Stream.Algorithmic))
+	fmt.Fprintf(&b, "  latency estimate %.1f ms (mean; now: devices %.1f, buffers %.1f, algorithmic %.1f); scheduling: %s\n",
+		s.LatencyMs, ms(s.Stream.DeviceLatency), ms(s.Stream.Buffered), ms(s.Stream.Algorithmic), s.Stream.Realtime)
 	for _, f := range s.RecordFiles {
 		fmt.Fprintf(&b, "  wrote %s\n", f)
 	}

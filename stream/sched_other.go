@@ -1,0 +1,13 @@
+//go:build !linux
+
+package stream
+
+import (
+	"errors"
+	"runtime"
+)
+
+func realtimeThread(prio int) (string, func(), error) {
+	runtime.LockOSThread()
+	return "normal priority", runtime.UnlockOSThread, errors.New("real-time scheduling is only requested on Linux")
+}
