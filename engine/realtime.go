@@ -16,15 +16,23 @@ type RealtimeConfig struct {
 	Steps int
 	// MinSteps is the fewest steps tried before bypassing (0: 1).
 	MinSteps int
-	// HighLoad: when the smoothed compute time per frame exceeds this fraction of the frame
-	// period, lower the steps, or bypass when already at MinSteps (0: 0.8).
+	// Percentile of the per-frame compute times the controller decides on (0: 0.95). A
+	// mean hides the slow frames that empty the output buffer; the maximum reacts to
+	// every preemption.
+	Percentile float64
+	// HighLoad: when that percentile of the compute time per frame, over the frames since
+	// the last change (at most Window), exceeds this fraction of the frame period, lower
+	// the steps, or bypass when already at MinSteps (0: 0.8).
 	HighLoad float64
-	// LowLoad: raise the steps again only when the load predicted at one more step stays
-	// below this fraction over a whole Recover window (0: 0.5). Must be below HighLoad.
+	// LowLoad: raise the steps again only when the percentile predicted at one more step
+	// stays below this fraction over a whole Recover window (0: 0.5). Must be below
+	// HighLoad.
 	LowLoad float64
+	// Window is how many recent frames the percentile is taken over (0: 2 s).
+	Window time.Duration
 	// Hold is the least time between two step changes, so each change is measured (0: 200 ms).
 	Hold time.Duration
-	// Recover is how long the load must leave room before the steps go up by one (0: 2 s).
+	// Recover is how long the load must leave room before the steps go up by one (0: 4 s).
 	Recover time.Duration
 	// Probe is how long a bypass lasts before a trial of the processor (0: 1 s). After a
 	// failed trial it doubles, up to 30 s.
@@ -158,6 +166,7 @@ type Realtime struct {
 
 	n, lat     int
 	frameDur   time.Duration
+	window     loadWindow
 	holdFrames int
 	recFrames  int
 	probeBase  int
@@ -205,6 +214,12 @@ func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
 	if cfg.HighLoad == 0 {
 		cfg.HighLoad = 0.8
 	}
+	if cfg.Percentile == 0 {
+		cfg.Percentile = 0.95
+	}
+	if !(cfg.Percentile > 0 && cfg.Percentile <= 1) {
+		return nil, fmt.Errorf("realtime: percentile %g outside (0, 1]", cfg.Percentile)
+	}
 	if cfg.LowLoad == 0 {
 		cfg.LowLoad = 0.5
 	}
@@ -217,7 +232,8 @@ func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
 		}
 	}
 	def(&cfg.Hold, 200*time.Millisecond)
-	def(&cfg.Recover, 2*time.Second)
+	def(&cfg.Recover, 4*time.Second)
+	def(&cfg.Window, 2*time.Second)
 	def(&cfg.Probe, time.Second)
 	def(&cfg.Trial, 200*time.Millisecond)
 	def(&cfg.MaxBacklog, 100*time.Millisecond)
@@ -234,6 +250,7 @@ func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
 	r.probeBase = frames(cfg.Probe)
 	r.trialLen = max(frames(cfg.Trial), (lat+n-1)/n+1)
 	r.fadeLen = min(n, max(1, int(cfg.Fade.Seconds()*float64(rate))))
+	r.window.ring = make([]uint16, max(frames(cfg.Window), frames(cfg.Recover)))
 	r.wet = make([]float32, n)
 	r.dryBuf = make([]float32, lat+n)
 	r.fadeWin = make([]float32, r.fadeLen)
@@ -344,6 +361,7 @@ func (r *Realtime) Process(out, in []float32) error {
 		}
 		r.errRun = 0
 		r.smooth(load)
+		r.window.add(load)
 		r.sinceChange++
 		fadeOut = r.control(at, load)
 	case modeBypass:
@@ -376,6 +394,7 @@ func (r *Realtime) Process(out, in []float32) error {
 				break
 			}
 			r.mode, r.sinceChange, r.roomMax, r.ewma = modeWet, 0, 0, mean
+			r.window.reset()
 			r.probeFrames = r.probeBase
 			fadeIn = true
 			r.emit(RealtimeEvent{Kind: BypassOff, At: at, From: r.steps, To: r.steps, Load: mean})
@@ -416,6 +435,7 @@ func (r *Realtime) Process(out, in []float32) error {
 		s.MaxLoad = max(s.MaxLoad, load)
 	}
 	s.Load = r.ewma
+	s.P99Load = r.window.quantile(0.99)
 	s.Steps = r.steps
 	s.Bypassed = r.mode != modeWet
 	s.RTF = float64(s.ComputeTime) / (float64(s.Frames) * float64(r.frameDur))
@@ -433,23 +453,31 @@ func (r *Realtime) smooth(load float64) {
 }
 
 // control decides, after a processed frame, whether to change the steps or bypass. It
-// reports whether this frame fades out to dry.
+// reports whether this frame fades out to dry. It decides on a high percentile of the
+// per-frame compute time since the last change (at least Hold of frames, at most Window),
+// and on the backlog the caller reports.
 func (r *Realtime) control(at time.Duration, load float64) bool {
-	over := r.ewma > r.cfg.HighLoad
-	behind := over && r.backlog > r.cfg.MaxBacklog
+	pct := r.window.quantile(r.cfg.Percentile)
+	measured := r.window.n >= r.holdFrames
+	over := measured && pct > r.cfg.HighLoad
+	// Falling behind (input piling up while frames take longer than they last) cannot wait
+	// for a percentile.
+	behind := r.backlog > r.cfg.MaxBacklog && (load > 1 || r.ewma > r.cfg.HighLoad || over)
 	if behind && (r.steps <= r.cfg.MinSteps || r.backlog > 2*r.cfg.MaxBacklog) {
 		r.enterBypass(at)
 		return true
 	}
-	// Falling behind skips the hold time: lower the steps now.
-	if over && (behind || r.sinceChange >= r.holdFrames) {
+	if over || behind {
 		if r.steps <= r.cfg.MinSteps {
 			r.enterBypass(at)
 			return true
 		}
 		// Aim between the thresholds, assuming the cost is proportional to the steps.
 		aim := (r.cfg.HighLoad + r.cfg.LowLoad) / 2
-		next := int(math.Floor(float64(r.steps) * aim / r.ewma))
+		next := r.steps - 1
+		if pct > 0 {
+			next = int(math.Floor(float64(r.steps) * aim / max(pct, r.ewma)))
+		}
 		next = min(max(next, r.cfg.MinSteps), r.steps-1)
 		from := r.steps
 		if !r.setSteps(next) {
@@ -457,24 +485,18 @@ func (r *Realtime) control(at time.Duration, load float64) bool {
 			return true
 		}
 		r.ewma *= float64(next) / float64(from)
-		r.emit(RealtimeEvent{Kind: StepsDown, At: at, From: from, To: next, Load: r.ewma})
+		r.emit(RealtimeEvent{Kind: StepsDown, At: at, From: from, To: next, Load: pct})
 		return false
 	}
-	if r.steps < r.target {
-		// Predicted load with one more step, tracked as a maximum over the window.
-		pred := r.ewma * float64(r.steps+1) / float64(r.steps)
-		if r.sinceChange > r.holdFrames { // skip the frames just after a change
-			r.roomMax = max(r.roomMax, pred)
-		}
-		if r.sinceChange >= r.holdFrames+r.recFrames {
-			if r.roomMax < r.cfg.LowLoad {
-				from := r.steps
-				if r.setSteps(from + 1) {
-					r.ewma *= float64(from+1) / float64(from)
-					r.emit(RealtimeEvent{Kind: StepsUp, At: at, From: from, To: from + 1, Load: r.ewma})
-				}
-			} else {
-				r.sinceChange, r.roomMax = r.holdFrames, 0 // start a new window
+	// Step up only after a sustained margin: the percentile over a whole Recover window,
+	// scaled to one more step, below LowLoad.
+	if r.steps < r.target && r.sinceChange >= r.holdFrames+r.recFrames && r.window.n >= r.recFrames {
+		pred := r.window.quantileOver(r.cfg.Percentile, r.recFrames) * float64(r.steps+1) / float64(r.steps)
+		if pred < r.cfg.LowLoad {
+			from := r.steps
+			if r.setSteps(from + 1) {
+				r.ewma *= float64(from+1) / float64(from)
+				r.emit(RealtimeEvent{Kind: StepsUp, At: at, From: from, To: from + 1, Load: pred})
 			}
 		}
 	}
@@ -489,6 +511,7 @@ func (r *Realtime) setSteps(n int) bool {
 	}
 	r.steps = n
 	r.sinceChange, r.roomMax = 0, 0
+	r.window.reset() // the loads at the old step count no longer apply
 	r.mu.Lock()
 	r.stats.StepChanges++
 	r.stats.Steps = n
@@ -527,3 +550,71 @@ func (r *Realtime) emit(e RealtimeEvent) {
 }
 
 var _ FrameProcessor = (*Realtime)(nil)
+
+// loadWindow holds the per-frame loads of the last len(ring) frames as a histogram, so
+// that percentiles cost a scan of the bins, with no sorting and no allocation.
+type loadWindow struct {
+	ring []uint16 // the bin of each frame, circular
+	pos  int      // where the next frame goes
+	n    int      // frames held
+	bins [loadBins]int32
+}
+
+// Loads are binned in steps of 1/loadBinsPerUnit of the frame period up to the last bin,
+// which holds everything from loadBins/loadBinsPerUnit (4 frame periods) on.
+const (
+	loadBins        = 512
+	loadBinsPerUnit = 128
+)
+
+func (w *loadWindow) add(load float64) {
+	b := min(loadBins-1, max(0, int(load*loadBinsPerUnit)))
+	if w.n == len(w.ring) {
+		w.bins[w.ring[w.pos]]--
+	} else {
+		w.n++
+	}
+	w.ring[w.pos] = uint16(b)
+	w.bins[b]++
+	w.pos = (w.pos + 1) % len(w.ring)
+}
+
+func (w *loadWindow) reset() {
+	w.pos, w.n = 0, 0
+	clear(w.bins[:])
+}
+
+// quantile is the q-quantile of the loads held (the upper edge of its bin), 0 when empty.
+func (w *loadWindow) quantile(q float64) float64 {
+	if w.n == 0 {
+		return 0
+	}
+	need := int32(math.Ceil(q * float64(w.n)))
+	var c int32
+	for b, k := range w.bins {
+		if c += k; c >= max(need, 1) {
+			return float64(b+1) / loadBinsPerUnit
+		}
+	}
+	return float64(loadBins) / loadBinsPerUnit
+}
+
+// quantileOver is the q-quantile of the newest frames only (at most n of them). It
+// scans the ring, so it is for the rare step-up decision.
+func (w *loadWindow) quantileOver(q float64, frames int) float64 {
+	if frames >= w.n {
+		return w.quantile(q)
+	}
+	var bins [loadBins]int32
+	for i := 1; i <= frames; i++ {
+		bins[w.ring[(w.pos-i+len(w.ring))%len(w.ring)]]++
+	}
+	need := int32(math.Ceil(q * float64(frames)))
+	var c int32
+	for b, k := range bins {
+		if c += k; c >= max(need, 1) {
+			return float64(b+1) / loadBinsPerUnit
+		}
+	}
+	return float64(loadBins) / loadBinsPerUnit
+}

@@ -313,3 +313,60 @@ func TestRealtimeStatsFromAnotherGoroutine(t *testing.T) {
 	close(done)
 	wg.Wait()
 }
+
+// The controller decides on a high percentile of the per-frame compute time, not the mean
+// (issue 15): one frame in eight at twice the usual cost keeps the mean under the high
+// mark, but those frames overrun the deadline and empty the output buffer. It must lower
+// the steps, and must not raise them again while the slow frames go on.
+func TestRealtimeDecidesOnThePercentile(t *testing.T) {
+	clock := &fakeClock{}
+	var events []RealtimeEvent
+	cost := func(frame, steps int) time.Duration {
+		load := 0.1 * float64(steps) // 6 steps: 0.6 of the frame period
+		if frame%8 == 0 {
+			load *= 2 // 1.2: over the deadline
+		}
+		return time.Duration(load * float64(10*time.Millisecond))
+	}
+	r, _ := NewRealtime(newDelayProc(clock, 0, cost), RealtimeConfig{Now: clock.now, OnEvent: collect(&events)})
+	run(t, r, 3000, nil) // 30 s
+	s := r.Stats()
+	if count(events, StepsDown) == 0 || s.Steps >= 6 {
+		t.Fatalf("steps not lowered although 1 frame in 8 overruns: %+v %v", s, events)
+	}
+	if s.Bypassed || s.BypassEntries != 0 {
+		t.Fatalf("bypassed although fewer steps suffice: %+v %v", s, events)
+	}
+	if count(events, StepsUp) != 0 {
+		t.Fatalf("steps raised while the slow frames go on: %v", events)
+	}
+	if s.P99Load > 0.8 || s.P99Load == 0 {
+		t.Fatalf("settled p99 load %.2f, want in (0, 0.8]", s.P99Load)
+	}
+}
+
+// Steps go up only after a sustained margin: a short quiet spell inside a loaded period
+// is not enough.
+func TestRealtimeStepsUpOnlyAfterSustainedMargin(t *testing.T) {
+	clock := &fakeClock{}
+	var events []RealtimeEvent
+	heavy := true
+	cost := func(_, steps int) time.Duration {
+		load := 0.05 * float64(steps)
+		if heavy {
+			load = 0.3 * float64(steps)
+		}
+		return time.Duration(load * float64(10*time.Millisecond))
+	}
+	r, _ := NewRealtime(newDelayProc(clock, 0, cost), RealtimeConfig{Now: clock.now, OnEvent: collect(&events)})
+	// Heavy for 5 s, quiet for 3 s, heavy for 4 s, then quiet.
+	run(t, r, 1200, func(f int) { heavy = f < 500 || (f >= 800 && f < 1200) })
+	if n := count(events, StepsUp); n != 0 {
+		t.Fatalf("steps raised after only 3 s of margin: %v", events)
+	}
+	// Then one step per Hold + Recover (4.2 s): from 2 to 6 in about 17 s.
+	run(t, r, 2000, func(int) { heavy = false })
+	if s := r.Stats(); s.Steps != 6 {
+		t.Fatalf("steps not back to 6 after 20 s of margin: %+v %v", s, events)
+	}
+}
