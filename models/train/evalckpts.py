@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", default="6,3")
     ap.add_argument("--every", type=int, default=1, help="score every Nth saved checkpoint (the last always)")
     ap.add_argument("--schedule-floor", type=float)
+    ap.add_argument("--binary", help="a restoregrad binary to score with (default: build bin/restoregrad from this tree)")
     ap.add_argument("--only-collect", action="store_true", help="rewrite plots and summary.md from the CSV")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "eval_curves.csv"))
     a = ap.parse_args(argv)
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         (out.parent / "summary.md").write_text(summary(rows))
         return
     clean, noisy = validation_wavs()
-    binary = build_cli()
+    binary = Path(a.binary) if a.binary else build_cli()
     want = [int(s) for s in a.steps.split(",")]
     for run in a.runs:
         ckpts = sorted((TR.ROOT / "runs" / run).glob("step*.pt"))
