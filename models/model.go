@@ -169,6 +169,7 @@ func (m *Model) Sample(out, y, sigma []float32, steps int, noise sampler.Noise, 
 // Enhance denoises y into out (same length) with the given step count. Noise for y[i] is
 // drawn at absolute index offset+i (for an STFT bundle: for the frames of the absolute hop
 // grid, see enhanceSTFT), so enhancing overlapping pieces of a signal draws consistent noise.
+// offset may be negative: the block processor's first windows reach before the stream.
 func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
 	if err := m.CheckSteps(steps); err != nil {
 		return err
@@ -178,9 +179,6 @@ func (m *Model) Enhance(out, y []float32, steps int, noise sampler.Noise, offset
 	}
 	if len(y) == 0 {
 		return nil
-	}
-	if offset < 0 {
-		return fmt.Errorf("enhance: negative offset %d", offset)
 	}
 	if m.bins > 0 {
 		return m.enhanceSTFT(out, y, steps, noise, offset)
@@ -218,7 +216,7 @@ func (m *Model) enhanceSTFT(out, y []float32, steps int, noise sampler.Noise, of
 		return err
 	}
 	hop := int64(m.bundle.Manifest.STFT.Hop)
-	lead := int(offset % hop)
+	lead := int((offset%hop + hop) % hop) // offset may be negative (blocks before a stream)
 	sig := y
 	if lead > 0 {
 		sig = make([]float32, lead+len(y))

@@ -153,7 +153,8 @@ const (
 // Frames returns a new frame processor at Steps (switchable up to MaxSteps) with its own
 // stream state: a streaming bundle's frame-step graphs, one hop per frame with no latency
 // beyond the hop; an offline bundle's model run in 100 ms blocks with 50 ms of context on
-// each side (50 ms more latency, twice the compute).
+// each side (50 ms more latency, twice the compute). Process allocates nothing, except for
+// an offline STFT-domain bundle, whose analysis and synthesis allocate per block.
 func (r *Runner) Frames() (engine.FrameProcessor, error) {
 	if r.NativeFrames() {
 		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Seed: r.opt.Seed})
@@ -168,8 +169,18 @@ func (r *Runner) Frames() (engine.FrameProcessor, error) {
 		return nil, err
 	}
 	rate := float64(m.SampleRate())
+	frame := int(blockFrameSeconds * rate)
 	margin := max(m.Context(), int(blockMarginSeconds*rate))
-	return engine.NewBlockProcessor(m, int(blockFrameSeconds*rate), margin, r.opt.Steps, r.opt.MaxSteps, r.opt.Seed)
+	var enh engine.StepEnhancer = m
+	if !m.Manifest().IsSTFT() { // a waveform model runs its fixed window allocation-free
+		w, err := newWindow(m, frame+2*margin)
+		if err != nil {
+			return nil, err
+		}
+		r.closers = append(r.closers, w)
+		enh = w
+	}
+	return engine.NewBlockProcessor(enh, frame, margin, r.opt.Steps, r.opt.MaxSteps, r.opt.Seed)
 }
 
 // Close releases every session the runner opened.
