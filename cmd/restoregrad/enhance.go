@@ -42,6 +42,8 @@ func runEnhance(args []string) error {
 	fs := newFlagSet("enhance", "IN... [-o OUT] [flags]", enhanceHelp)
 	var mf modelFlags
 	mf.register(fs, zoo.DefaultOffline)
+	var atten attenuationLimit
+	registerAttenuation(fs, &atten)
 	out := fs.String("o", "", "output file (one input file) or folder")
 	seed := fs.Uint64("seed", 1, "seed of the diffusion noise: the same seed gives the same output")
 	jobs := fs.Int("jobs", max(1, runtime.NumCPU()/2), "files enhanced at the same time")
@@ -74,7 +76,11 @@ func runEnhance(args []string) error {
 		return err
 	}
 	defer r.Close()
-	model, err := offline(r)
+	whole, err := offline(r)
+	if err != nil {
+		return err
+	}
+	model, err := atten.enhancer(whole)
 	if err != nil {
 		return err
 	}

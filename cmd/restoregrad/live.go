@@ -43,6 +43,7 @@ type liveOptions struct {
 	prepare       func(ctx context.Context) error // before each open: (re)create the devices
 	freshSink     bool                            // the output is the virtual mic's new null sink
 	runtime       modelFlags                      // --threads, --provider, --cpu-fallback, --ort-lib
+	attenuation   attenuationLimit                // --attenuation-limit
 }
 
 func runLive(args []string) error {
@@ -56,6 +57,7 @@ func runLive(args []string) error {
 	fs.StringVar(&o.output, "output", "", "output device (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	registerAttenuation(fs, &o.attenuation)
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.record, "record", "", "write raw.wav and denoised.wav (device rate) into this directory")
@@ -145,6 +147,10 @@ type liveSummary struct {
 // runLivePipeline runs proc between the devices of o until ctx ends, printing status to w.
 func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProcessor, w io.Writer) error {
 	events := make(chan engine.RealtimeEvent, 64)
+	proc, err := o.attenuation.limited(proc)
+	if err != nil {
+		return err
+	}
 	rt, err := engine.NewRealtime(proc, engine.RealtimeConfig{
 		Steps: o.steps,
 		OnEvent: func(e engine.RealtimeEvent) {

@@ -35,6 +35,10 @@ func runVirtualMic(args []string) error {
 	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	registerAttenuation(fs, &o.attenuation)
+	pwConfig := fs.Bool("pipewire-config", false, "print a PipeWire filter-chain configuration that makes the same microphone with the LADSPA plugin (no process to keep running), and exit")
+	pwInstall := fs.Bool("install-pipewire-config", false, "write that configuration into ~/.config/pipewire/pipewire.conf.d/, and exit")
+	pluginPath := fs.String("plugin", "", "with --pipewire-config: the LADSPA plugin "+pluginFile+" (default: beside this program, then the LADSPA folders)")
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
@@ -49,6 +53,8 @@ func runVirtualMic(args []string) error {
 	}
 	ctx := context.Background()
 	switch {
+	case *pwConfig || *pwInstall:
+		return pipewireConfig(o, *name, *pluginPath, *pwInstall)
 	case *install:
 		return installService(o, *name)
 	case *uninstall:
@@ -163,6 +169,9 @@ func installService(o liveOptions, name string) error {
 	}
 	if o.steps > 0 {
 		args = append(args, "--steps", strconv.Itoa(o.steps))
+	}
+	if o.attenuation.set {
+		args = append(args, "--attenuation-limit", o.attenuation.String())
 	}
 	args = append(args, o.runtime.runtimeArgs()...)
 	quoted := make([]string, len(args))
