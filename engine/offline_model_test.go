@@ -20,15 +20,11 @@ func TestOfflineSeamsWithShippedModel(t *testing.T) {
 	if err != nil {
 		t.Skipf("no shipped offline model: %v", err)
 	}
-	r, err := models.OpenBundle(b, models.Options{Threads: 2})
+	m, err := models.OpenOffline(b, models.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	m, err := r.Offline()
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer m.Close()
 	rate := m.SampleRate()
 	rng := rand.New(rand.NewPCG(3, 4))
 	y := make([]float32, 12*rate)

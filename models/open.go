@@ -86,6 +86,16 @@ func OpenBundle(b *bundle.Bundle, opt Options) (*Runner, error) {
 	return &Runner{b: b, opt: opt, rt: rt}, nil
 }
 
+// OpenOffline is OpenBundle followed by Runner.Offline, for callers that need only the
+// whole-signal model (of either kind of bundle); closing the model releases it.
+func OpenOffline(b *bundle.Bundle, opt Options) (*Model, error) {
+	r, err := OpenBundle(b, opt)
+	if err != nil {
+		return nil, err
+	}
+	return r.Offline()
+}
+
 // Bundle is the opened bundle.
 func (r *Runner) Bundle() *bundle.Bundle { return r.b }
 

@@ -33,15 +33,11 @@ func openSTFT(t *testing.T, dir string) *models.Model {
 // it is closed when the test ends.
 func openOffline(t testing.TB, b *bundle.Bundle) *models.Model {
 	t.Helper()
-	r, err := models.OpenBundle(b, models.Options{})
+	m, err := models.OpenOffline(b, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
-	m, err := r.Offline()
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 

@@ -68,15 +68,11 @@ func tinyModel(t *testing.T) *models.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := models.OpenBundle(b, models.Options{Threads: 1})
+	model, err := models.OpenOffline(b, models.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
-	model, err := r.Offline()
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { model.Close() })
 	return model
 }
 

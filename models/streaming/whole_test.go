@@ -13,15 +13,11 @@ import (
 // openWhole opens a streaming bundle's whole-signal graphs through the front door.
 func openWhole(t testing.TB, b *bundle.Bundle) *models.Model {
 	t.Helper()
-	r, err := models.OpenBundle(b, models.Options{})
+	m, err := models.OpenOffline(b, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
-	m, err := r.Offline()
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 
