@@ -88,10 +88,12 @@ func (l *Limited) Process(out, in []float32) error {
 	return err
 }
 
-// Reset forgets the stream state of the processor and of the delay line.
+// Reset forgets the stream state of the processor and of the delay line; the new stream
+// starts at the limit last set, without a ramp.
 func (l *Limited) Reset() {
 	l.FrameProcessor.Reset()
 	clear(l.delay)
+	l.g = l.next
 }
 
 // LimitEnhancer applies an attenuation limit to a whole-signal Enhancer: the output is

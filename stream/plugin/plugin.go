@@ -509,9 +509,13 @@ func (w *worker) write(frames []float32) {
 	}
 }
 
-// controls applies the host's control values.
+// controls applies the host's control values. Before the stream's first input they apply
+// from its first sample (no ramp, no step change inside the stream).
 func (w *worker) controls() {
 	p := w.p
+	if w.inFrames == 0 && p.in.Len() > 0 {
+		defer w.pipe.reset()
+	}
 	if db := float64(math.Float32frombits(p.atten.Load())); db != w.atten && !math.IsNaN(db) {
 		w.atten = db
 		w.pipe.lim.SetLimit(max(db, 0))
