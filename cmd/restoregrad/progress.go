@@ -29,8 +29,7 @@ type progress struct {
 }
 
 func newProgress(tasks []task, enabled bool) *progress {
-	st, err := os.Stderr.Stat()
-	tty := err == nil && st.Mode()&os.ModeCharDevice != 0
+	tty := isTerminal(os.Stderr)
 	return &progress{
 		tasks: tasks, done: make([]int64, len(tasks)), total: make([]int64, len(tasks)),
 		ended: make([]bool, len(tasks)), tty: tty, enabled: enabled, quit: make(chan struct{}),
