@@ -40,7 +40,8 @@ func (o Options) Runtime() (ort.Options, error) {
 // Runner is a model bundle opened for use, whatever its kind: Offline gives the
 // whole-signal enhancer (for a streaming bundle, its whole-signal graphs), Frames a frame
 // processor for live use (for an offline bundle, the whole-signal model run in blocks).
-// Close releases everything it opened.
+// Close releases everything it opened. A Runner's methods are for one goroutine; the Model
+// it gives is safe for concurrent use, each frame processor for one goroutine.
 type Runner struct {
 	b       *bundle.Bundle
 	opt     Options // Steps and MaxSteps resolved
