@@ -98,7 +98,7 @@ func runBench(args []string) error {
 			opt.Threads = th
 			rs, err := benchModel(name, opt, steps, at, runs)
 			if err != nil {
-				return fmt.Errorf("model %s: %w", name, err)
+				return err
 			}
 			results = append(results, rs...)
 		}
@@ -146,20 +146,21 @@ func benchModel(name string, opt models.Options, steps []int, at func(rate int) 
 		return nil, err
 	}
 	name, th := r.Manifest().Name, opt.Threads
+	fail := func(err error) ([]eval.BenchResult, error) { return nil, fmt.Errorf("model %s: %w", name, err) }
 	x := at(r.Manifest().SampleRate)
 	var results []eval.BenchResult
 	if r.NativeFrames() {
 		p, err := r.Frames()
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		for _, s := range list {
 			if err := p.SetSteps(s); err != nil {
-				return nil, err
+				return fail(err)
 			}
 			res, err := eval.BenchStream(name, p, th, x, runs)
 			if err != nil {
-				return nil, err
+				return nil, err // names the model
 			}
 			f := res.Frame
 			fmt.Fprintf(os.Stderr, "%s@%d threads %d: streaming RTF %.4f, per frame p50 %.3f ms p99 %.3f ms max %.3f ms\n",
@@ -169,12 +170,12 @@ func benchModel(name string, opt models.Options, steps []int, at func(rate int) 
 	}
 	m, err := offline(r)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	for _, s := range list {
 		res, err := eval.BenchOffline(name, m, s, th, x, runs)
 		if err != nil {
-			return nil, err
+			return nil, err // names the model
 		}
 		if !r.NativeFrames() {
 			fmt.Fprintf(os.Stderr, "%s@%d threads %d: RTF %.4f\n", res.Name, s, th, res.RTF)
