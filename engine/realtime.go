@@ -314,6 +314,20 @@ func (r *Realtime) Reset() {
 	clear(r.dryBuf)
 }
 
+// Warm runs the processor on frames of silence, uncounted and unmeasured, and resets it:
+// the first runs of a model are slow (memory, caches, lazy initialisation), and spent
+// before the devices start they cannot make the output late.
+func (r *Realtime) Warm(frames int) error {
+	zeros := make([]float32, r.n)
+	for range frames {
+		if err := r.p.Process(r.wet, zeros); err != nil {
+			return err
+		}
+	}
+	r.Reset()
+	return nil
+}
+
 // Stats returns a snapshot of the counters. Safe from any goroutine.
 func (r *Realtime) Stats() RealtimeStats {
 	r.mu.Lock()

@@ -63,16 +63,19 @@ type Stats struct {
 	Rate          int     `json:"device_rate"`
 	Block         int     `json:"block_samples"`
 	Callbacks     int64   `json:"callbacks"`
-	InputXruns    int64   `json:"input_xruns"`        // device input overflows + input ring full
-	OutputXruns   int64   `json:"output_xruns"`       // device output underflows + output ring empty once started
-	InputLost     int64   `json:"input_lost_samples"` // samples the input ring had no room for
-	OutputGaps    int64   `json:"output_gap_samples"` // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
-	DroppedFrames int64   `json:"dropped_frames"`     // model frames skipped by the worker to bound latency
-	InputPeak     float32 `json:"input_peak"`         // peak of the last worker chunk, linear
+	InputXruns    int64   `json:"input_xruns"`          // device input overflows + input ring full
+	OutputXruns   int64   `json:"output_xruns"`         // device output underflows + output ring empty once started
+	InputLost     int64   `json:"input_lost_samples"`   // samples the input ring had no room for
+	OutputGaps    int64   `json:"output_gap_samples"`   // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
+	DroppedFrames int64   `json:"dropped_frames"`       // model frames skipped by the worker to bound latency (input discarded, or output far behind)
+	DroppedInput  int64   `json:"dropped_input_frames"` // of DroppedFrames, those of input discarded because the worker was MaxBacklog behind
+	ShedSamples   int64   `json:"shed_samples"`         // output samples played up to 4% fast to shed latency after a stall
+	InputPeak     float32 `json:"input_peak"`           // peak of the last worker chunk, linear
 	OutputPeak    float32 `json:"output_peak"`
 	// Realtime says what scheduling the worker and audio-side threads got, e.g.
-	// "SCHED_FIFO 10/12", or "refused: ..." when the system said no.
+	// "SCHED_FIFO 3", or "refused: ..." when the system said no.
 	Realtime         string        `json:"realtime"`
+	ExtraCushion     time.Duration `json:"-"` // output margin added after underflows
 	DeviceLatency    time.Duration `json:"-"` // input + output latency reported by the backend (PulseAudio: measured, with the server's buffers)
 	SinkLatency      time.Duration `json:"-"` // the output device's own part of DeviceLatency (PulseAudio; 0 if unknown)
 	Buffered         time.Duration `json:"-"` // audio now waiting in the rings (and beyond the device's target)
@@ -92,7 +95,8 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		Algorithmic      float64 `json:"algorithmic_ms"`
 		EstimatedLatency float64 `json:"estimated_latency_ms"`
 		MeanLatency      float64 `json:"mean_latency_ms"`
-	}{plain(s), ms(s.DeviceLatency), ms(s.SinkLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency), ms(s.MeanLatency)})
+		ExtraCushion     float64 `json:"extra_cushion_ms"`
+	}{plain(s), ms(s.DeviceLatency), ms(s.SinkLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency), ms(s.MeanLatency), ms(s.ExtraCushion)})
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -118,6 +122,9 @@ type Stream struct {
 	outGaps        atomic.Int64
 	outPrimed      atomic.Bool
 	dropped        atomic.Int64
+	shed           atomic.Int64
+	droppedIn      atomic.Int64
+	extraCushion   atomic.Int64 // samples
 	inPeak         atomic.Uint32
 	outPeak        atomic.Uint32
 	algorithmic    atomic.Int64
@@ -131,10 +138,11 @@ type Stream struct {
 }
 
 // Real-time priorities (SCHED_FIFO): the audio side above the worker, both below the
-// sound server's own threads and within rtkit's usual limit of 20.
+// sound server's own threads (PulseAudio's run at 5, PipeWire's at 88) so that the model
+// never delays the server, and above every normal-priority thread.
 const (
-	audioPriority  = 12
-	workerPriority = 10
+	audioPriority  = 4
+	workerPriority = 3
 )
 
 // audioThread asks for real-time scheduling for the calling audio-side goroutine, once
@@ -254,9 +262,14 @@ func (s *Stream) Stats() Stats {
 		InputLost:     s.inLost.Load(),
 		OutputGaps:    s.outGaps.Load(),
 		DroppedFrames: s.dropped.Load(),
+		ShedSamples:   s.shed.Load(),
+		DroppedInput:  s.droppedIn.Load(),
 		InputPeak:     math.Float32frombits(s.inPeak.Load()),
 		OutputPeak:    math.Float32frombits(s.outPeak.Load()),
 		Algorithmic:   time.Duration(s.algorithmic.Load()),
+	}
+	if s.rate > 0 {
+		st.ExtraCushion = time.Duration(float64(s.extraCushion.Load()) / float64(s.rate) * float64(time.Second))
 	}
 	if p := s.workerSched.Load(); p != nil {
 		st.Realtime = *p

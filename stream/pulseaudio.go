@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jfreymuth/pulse/proto"
@@ -39,7 +41,7 @@ const (
 // pulseConn is one connection to the server.
 type pulseConn struct {
 	c      *proto.Client
-	conn   net.Conn
+	conn   io.ReadWriteCloser
 	closed atomic.Bool
 }
 
@@ -63,7 +65,7 @@ func dialPulse(handle func(msg any)) (*pulseConn, error) {
 			last = err
 			continue
 		}
-		pc := &pulseConn{c: &proto.Client{}, conn: conn}
+		pc := &pulseConn{c: &proto.Client{}, conn: blocking(conn)}
 		pc.c.SetTimeout(pulseRequestTimeout)
 		pc.c.Callback = func(msg any) {
 			if _, ok := msg.(*proto.ConnectionClosed); ok {
@@ -71,7 +73,7 @@ func dialPulse(handle func(msg any)) (*pulseConn, error) {
 			}
 			handle(msg)
 		}
-		pc.c.Open(conn)
+		pc.c.Open(pc.conn)
 		cookie, err := os.ReadFile(pulseCookiePath())
 		if err != nil {
 			cookie = make([]byte, 256) // servers with auth-anonymous (and PipeWire) accept any
@@ -100,6 +102,35 @@ func dialPulse(handle func(msg any)) (*pulseConn, error) {
 func (pc *pulseConn) close() {
 	pc.closed.Store(true)
 	pc.conn.Close()
+}
+
+// blocking returns a unix socket as a file in blocking mode, so that the connection's
+// reader goroutine, locked to a real-time thread (audioThread), waits for the server in
+// the kernel and is woken by it directly. Through Go's network poller its wake-up would
+// wait for one of the runtime's normal-priority threads, which a CPU hog delays. Other
+// connections are returned as they are.
+func blocking(conn net.Conn) io.ReadWriteCloser {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return conn
+	}
+	f, err := uc.File() // a duplicate of the descriptor
+	if err != nil {
+		return conn
+	}
+	conn.Close()
+	f.Fd() // puts the descriptor in blocking mode: reads and writes are plain system calls
+	return &blockingSocket{f}
+}
+
+// blockingSocket is a socket in blocking mode.
+type blockingSocket struct{ *os.File }
+
+// Close shuts the socket down first: closing a descriptor does not wake a thread
+// blocked reading it.
+func (s *blockingSocket) Close() error {
+	syscall.Shutdown(int(s.File.Fd()), syscall.SHUT_RDWR)
+	return s.File.Close()
 }
 
 func pulseCookiePath() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -46,4 +47,13 @@ func setScheduler(policy, prio int) error {
 		return e
 	}
 	return nil
+}
+
+// sleep blocks the calling thread in the kernel for d. The worker uses it instead of
+// time.Sleep: a goroutine locked to a real-time thread is woken from time.Sleep by the Go
+// scheduler, on whatever normal-priority thread runs the timers, which a CPU hog delays;
+// the kernel wakes a real-time thread on time.
+func sleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	syscall.Nanosleep(&ts, nil)
 }

@@ -28,6 +28,13 @@ type RunOptions struct {
 // backlogSetter is implemented by engine.Realtime: it is told how far behind the worker is.
 type backlogSetter interface{ SetBacklog(time.Duration) }
 
+// warmer is implemented by engine.Realtime: it runs the model a few times before the
+// devices start, so that its slow first runs do not make the output late.
+type warmer interface{ Warm(frames int) error }
+
+// warmFrames is how many frames a warmer runs before the devices start.
+const warmFrames = 20
+
 // Run starts the devices and runs the worker until ctx ends or the devices fail: it reads
 // input from the ring, resamples it to p's rate, runs p frame by frame, resamples back and
 // queues the result for output. p is typically an *engine.Realtime, which is also told the
@@ -64,9 +71,19 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	frame := make([]float32, n)
 	processed := make([]float32, n)
 	outDev := make([]float32, 0, down.MaxOutput(n)+64)
-	// Output queued beyond the cushion is latency: after a stall or an overload spike, skip
-	// frames until it is back within this bound.
-	maxOut := s.cushion + max(5*s.block, s.maxBacklog/4)
+	// Output queued beyond the cushion is latency. After a stall (of this process, or of the
+	// sound server, which pauses playback and then delivers the input late, in a burst)
+	// more is queued than the cushion: the excess is shed by playing up to 4% fast
+	// (shedder), and only beyond hardMax by skipping frames (dropped). Each output
+	// underflow raises the level kept by a block (extra, up to maxExtra): the margin
+	// grows to what this machine needs, and shrinks again after a quiet minute.
+	softMax := s.cushion + 2*s.block
+	hardMax := s.cushion + max(5*s.block, 2*s.maxBacklog)
+	maxExtra := max(8*s.block, s.rate/10)
+	extra := 0
+	lastXruns, lastGrow := s.outXruns.Load(), time.Now()
+	var shed shedder
+	shedOut := make([]float32, 0, down.MaxOutput(n)+64)
 
 	// The worker thread runs the model: ask for real-time scheduling so that other work
 	// on the machine cannot make it late.
@@ -80,6 +97,11 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 		}
 	}
 	s.workerSched.Store(&sched)
+	if w, ok := p.(warmer); ok {
+		if err := w.Warm(warmFrames); err != nil {
+			return fmt.Errorf("process: %w", err)
+		}
+	}
 
 	// The cushion is queued ahead of the first real output (not before the devices start,
 	// when the backends' priming would eat it); gaps count from then on.
@@ -119,11 +141,22 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 		// Bound the latency: if the worker fell far behind, drop the oldest input.
 		if excess := s.inRing.Len() - s.maxBacklog; excess > 0 {
 			k := s.inRing.Discard(excess)
-			s.dropped.Add(int64(math.Ceil(float64(k) * float64(mrate) / float64(s.rate) / float64(n))))
+			d := int64(math.Ceil(float64(k) * float64(mrate) / float64(s.rate) / float64(n)))
+			s.dropped.Add(d)
+			s.droppedIn.Add(d)
 		}
+		if x := s.outXruns.Load(); x != lastXruns {
+			lastXruns = x
+			extra = min(extra+s.block, maxExtra)
+			lastGrow = time.Now()
+		} else if extra > 0 && time.Since(lastGrow) > time.Minute {
+			extra -= s.block
+			lastGrow = time.Now()
+		}
+		s.extraCushion.Store(int64(extra))
 		m := s.inRing.Read(raw)
 		if m == 0 {
-			time.Sleep(poll)
+			sleep(poll)
 			continue
 		}
 		s.inPeak.Store(math.Float32bits(peak(raw[:m])))
@@ -151,16 +184,23 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 			if push != nil {
 				queued += push.queued()
 			}
-			if queued > maxOut {
-				// The worker was late (a stall, an overload before the controller reacted)
-				// or the output device is slower than the input (two clocks): skip a frame.
+			if queued > hardMax+extra {
+				// Far behind (a long stall, or an output clock slower than the input's):
+				// skip the frame.
 				s.dropped.Add(1)
 				continue
 			}
+			speed := 1.0
+			if excess := queued - (softMax + extra); excess > 0 {
+				// 1% faster per 100 ms of excess, at most maxShed.
+				speed = 1 + min(maxShed, float64(excess)/float64(s.rate)/10)
+				s.shed.Add(int64(len(outDev)))
+			}
+			shedOut = shed.process(shedOut[:0], outDev, speed)
 			if !s.outPrimed.Load() {
 				s.outRing.WriteZeros(s.cushion)
 			}
-			s.outRing.Write(outDev)
+			s.outRing.Write(shedOut)
 			s.outPrimed.Store(true)
 			if push != nil {
 				push.push()

@@ -360,6 +360,9 @@ func addStats(a *stream.Stats, b stream.Stats) {
 	a.InputLost += b.InputLost
 	a.OutputGaps += b.OutputGaps
 	a.DroppedFrames += b.DroppedFrames
+	a.DroppedInput += b.DroppedInput
+	a.ShedSamples += b.ShedSamples
+	a.ExtraCushion = b.ExtraCushion
 	a.Backend, a.Rate, a.Block, a.Realtime = b.Backend, b.Rate, b.Block, b.Realtime
 	a.InputPeak, a.OutputPeak = b.InputPeak, b.OutputPeak
 	a.DeviceLatency, a.Buffered, a.Algorithmic, a.EstimatedLatency = b.DeviceLatency, b.Buffered, b.Algorithmic, b.EstimatedLatency
