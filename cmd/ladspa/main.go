@@ -150,24 +150,38 @@ func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
 	return C.uintptr_t(cgo.NewHandle(inst))
 }
 
+// rgActivate starts a new stream; with RESTOREGRAD_LADSPA_VERBOSE set, the counters of the
+// stream before it are printed first.
+//
 //export rgActivate
-func rgActivate(h C.uintptr_t) { cgo.Handle(h).Value().(*instance).p.Activate() }
+func rgActivate(h C.uintptr_t) {
+	inst := cgo.Handle(h).Value().(*instance)
+	if inst.p.Stats().Calls > 0 {
+		inst.logStats()
+	}
+	inst.p.Activate()
+}
 
 //export rgCleanup
 func rgCleanup(h C.uintptr_t) {
 	inst := cgo.Handle(h).Value().(*instance)
+	inst.logStats()
+	inst.p.Close()
+	cgo.Handle(h).Delete()
+}
+
+// logStats prints the instance's counters when RESTOREGRAD_LADSPA_VERBOSE is set.
+func (inst *instance) logStats() {
 	if os.Getenv(envVerbose) != "" {
 		s := inst.p.Stats()
 		e := s.Engine
-		logf("%d ch at %d Hz: mode %s, latency %d frames (%.1f ms), %d blocks of %d..%d frames, late frames %d, lost %d, stalls %d, steps %d, step changes %d, bypasses %d, model RTF %.3f, model loads %d",
+		logf("%d ch at %d Hz: mode %s, latency %d frames (%.1f ms), %d blocks of %d..%d frames, late frames %d, lost %d, stalls %d, steps %d, step changes %d, bypasses %d, model RTF %.3f, model loads %d, ahead of the clock by up to %.1f ms, mode decided after %d frames",
 			inst.ch, inst.rate, s.Mode, s.Latency, 1000*float64(s.Latency)/float64(inst.rate), s.Calls, s.MinBlock, s.MaxBlock,
-			s.FallbackFrame, s.LostFrames, s.Stalls, e.Steps, e.StepChanges, e.BypassEntries, e.RTF, s.ModelLoads)
+			s.FallbackFrame, s.LostFrames, s.Stalls, e.Steps, e.StepChanges, e.BypassEntries, e.RTF, s.ModelLoads, float64(s.MaxAhead)/1e6, s.DecidedAt)
 		for _, err := range s.Errors {
 			logf("error: %v", err)
 		}
 	}
-	inst.p.Close()
-	cgo.Handle(h).Delete()
 }
 
 // rgRun is LADSPA run: ports are the C instance's port pointers (2·channels audio, then

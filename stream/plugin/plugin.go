@@ -71,6 +71,9 @@ const (
 	offlineMax = 5 * time.Second        // longest wait for the worker in offline mode
 	maxBehind  = time.Second            // how far behind the clock a host's pace is remembered
 	clockLeak  = 0.002                  // device clocks faster than the wall clock by this are real time
+	// rtToOffline is how far beyond a block a real-time host must get ahead of the clock
+	// to be taken for an offline one (a freewheeling graph).
+	rtToOffline = 250 * time.Millisecond
 )
 
 // Instance is one plugin instance. Run belongs to the host's audio thread; Activate,
@@ -112,6 +115,8 @@ type Instance struct {
 	maxBlock   atomic.Int64
 	calls      atomic.Int64
 	modelLoads atomic.Int64
+	maxAhead   atomic.Int64 // the most the host got ahead of the clock, ns
+	decidedAt  atomic.Int64 // audio frames when the mode was decided
 
 	w    *worker
 	quit chan struct{}
@@ -373,22 +378,31 @@ func (p *Instance) pace(k int) {
 	dt := (now - p.last).Seconds()
 	p.ahead = math.Max(-maxBehind.Seconds(), p.ahead+float64(k)/float64(p.rate)-dt*(1+clockLeak))
 	p.last = now
+	if a := int64(p.ahead * 1e9); a > p.maxAhead.Load() {
+		p.maxAhead.Store(a)
+	}
 	mode := p.mode.Load()
 	if mode == modeOffline {
 		return
 	}
-	// Until the mode is known the latency has room for the first block only: the output
-	// is still inside it when an offline host crosses this threshold.
+	// A real-time host's first call comes one block after its stream started, so it stays
+	// about that block ahead of the clock. Until the mode is known the latency has room
+	// for the first block only: the output is still inside it when an offline host crosses
+	// this threshold. Once a host has been real time, it must get far ahead to count as
+	// offline: a graph driven by a timer catches up late cycles in bursts, and a quantum
+	// change adds a block.
 	jitter := float64(p.alg.Load()) / float64(p.rate) / 4
 	block := float64(p.first) / float64(p.rate)
 	if mode == modeRealtime {
-		block = float64(p.planned) / float64(p.rate)
+		block = float64(max(p.planned, k))/float64(p.rate) + rtToOffline.Seconds()
 	}
 	switch {
 	case p.ahead > block+jitter:
 		p.mode.Store(modeOffline)
+		p.decidedAt.Store(p.inPos)
 	case mode == modeUndecided && now > decideRT:
 		p.mode.Store(modeRealtime)
+		p.decidedAt.Store(p.inPos)
 	}
 }
 
@@ -403,6 +417,8 @@ type Stats struct {
 	LostFrames    int64 // input frames dropped: the input ring was full
 	Stalls        int64 // offline waits that timed out
 	ModelLoads    int64
+	MaxAhead      time.Duration // the most the host got ahead of the wall clock
+	DecidedAt     int64         // input frames when the mode was decided
 	Engine        engine.RealtimeStats
 	Errors        []error
 }
@@ -415,6 +431,7 @@ func (p *Instance) Stats() Stats {
 	p.mu.Unlock()
 	return Stats{Mode: mode, Latency: p.Latency(), Calls: p.calls.Load(), MinBlock: p.minBlock.Load(), MaxBlock: p.maxBlock.Load(),
 		FallbackFrame: p.fallback.Load(), LostFrames: p.lost.Load(), Stalls: p.stalls.Load(), ModelLoads: p.modelLoads.Load(),
+		MaxAhead: time.Duration(p.maxAhead.Load()), DecidedAt: p.decidedAt.Load(),
 		Engine: p.w.stats(), Errors: errs}
 }
 
