@@ -10,6 +10,7 @@ APT_PACKAGES=(
   sox ffmpeg espeak-ng
   python3-torch python3-numpy python3-scipy python3-soundfile python3-onnx python3-pytest
   ladspa-sdk  # analyseplugin/applyplugin for the LADSPA plugin's host tests (sox has LADSPA built in)
+  pipewire-bin libpipewire-0.3-modules libspa-0.2-modules wireplumber dbus  # the plugin's PipeWire filter-chain test
 )
 ORT_VERSION=1.30.0
 ORT_DIR=.deps/onnxruntime

@@ -22,6 +22,16 @@ go test -count=1 $(go list ./... | grep -v -E '/stream(/|$)|/cmd/restoregrad$') 
 echo "== go test (audio path and CLI, serial)"
 go test -count=1 -p 1 ./stream/... ./cmd/restoregrad/ || status=1
 
+# The LADSPA plugin inside PipeWire's filter-chain (its own user-mode daemons; skips when
+# PipeWire is not installed). The plugin's sox/applyplugin tests ran with cmd/ladspa above.
+echo "== LADSPA plugin in PipeWire"
+if go build -buildmode=c-shared -o bin/librestoregrad_ladspa.so ./cmd/ladspa; then
+  rm -f bin/librestoregrad_ladspa.h
+  bash scripts/test-pipewire.sh || status=1
+else
+  status=1
+fi
+
 if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
   echo "== pytest models/train"
   /usr/bin/python3 -m pytest -q -p no:cacheprovider models/train/tests || status=1
