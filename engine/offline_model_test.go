@@ -64,3 +64,50 @@ func TestOfflineSeamsWithShippedModel(t *testing.T) {
 		t.Fatalf("chunked vs whole %.1f dB, want > 30", snr)
 	}
 }
+
+// With the shipped model and ONNX Runtime sessions shared by the workers, chunks enhanced
+// in parallel give the sequential output bit for bit.
+func TestOfflineWorkersWithShippedModel(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	b, err := zoo.Find(zoo.DefaultOffline)
+	if err != nil {
+		t.Skipf("no shipped offline model: %v", err)
+	}
+	m, err := models.OpenOffline(b, models.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	rate := m.SampleRate()
+	rng := rand.New(rand.NewPCG(5, 6))
+	y := make([]float32, 20*rate+321)
+	for i := range y {
+		y[i] = float32(0.1*math.Sin(2*math.Pi*180*float64(i)/float64(rate)) + 0.03*rng.NormFloat64())
+	}
+	run := func(workers int) []float32 {
+		o, err := engine.NewOffline(m, engine.ChunkConfig{Chunk: 3 * rate, Workers: workers}, b.Manifest.DefaultSteps, sampler.CounterNoise{Seed: 2}, 1.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []float32
+		emit := func(p []float32) error { out = append(out, p...); return nil }
+		for i := 0; i < len(y); i += 5000 {
+			if err := o.Write(y[i:min(len(y), i+5000)], emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := o.Flush(emit); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	seq, par := run(1), run(2)
+	if len(seq) != len(par) {
+		t.Fatalf("%d samples with 2 workers, %d with 1", len(par), len(seq))
+	}
+	for i := range seq {
+		if math.Float32bits(seq[i]) != math.Float32bits(par[i]) {
+			t.Fatalf("sample %d: %v with 2 workers, %v with 1", i, par[i], seq[i])
+		}
+	}
+}

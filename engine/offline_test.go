@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models/sampler"
@@ -118,5 +120,81 @@ func TestOfflineEmptyAndErrors(t *testing.T) {
 	}
 	if _, err := NewOffline(enh, ChunkConfig{}, 1, sampler.CounterNoise{}, 0); err == nil {
 		t.Error("gain 0: want error")
+	}
+}
+
+// safeFIR is firEnhancer without the call counter, safe for concurrent use, and slow
+// enough per chunk that several chunks overlap in time.
+type safeFIR struct{ taps []float32 }
+
+func (f safeFIR) SampleRate() int { return 16000 }
+func (f safeFIR) Context() int    { return len(f.taps) / 2 }
+func (f safeFIR) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
+	return (&firEnhancer{taps: f.taps}).Enhance(out, y, steps, noise, offset)
+}
+
+// Chunks enhanced on several goroutines give the sequential run's output bit for bit.
+func TestOfflineWorkersEqualSequential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	taps := make([]float32, 63)
+	for i := range taps {
+		taps[i] = float32(rng.NormFloat64()) / 10
+	}
+	y := make([]float32, 16000*10+77)
+	for i := range y {
+		y[i] = float32(math.Sin(float64(i)*0.003) + 0.2*rng.NormFloat64())
+	}
+	for _, cfg := range []ChunkConfig{
+		{Chunk: 1000, Margin: 64, Crossfade: 50},
+		{Chunk: 16000, Margin: 800, Crossfade: 800},
+		{},
+	} {
+		seq := runOffline(t, safeFIR{taps}, cfg, y, 4096, 0.7)
+		for _, w := range []int{2, 3, 8} {
+			c := cfg
+			c.Workers = w
+			par := runOffline(t, safeFIR{taps}, c, y, 4096, 0.7)
+			if len(par) != len(seq) {
+				t.Fatalf("%+v: %d samples, sequential %d", c, len(par), len(seq))
+			}
+			for i := range seq {
+				if math.Float32bits(par[i]) != math.Float32bits(seq[i]) {
+					t.Fatalf("%+v: sample %d = %v, sequential %v", c, i, par[i], seq[i])
+				}
+			}
+		}
+	}
+}
+
+// failAt fails on the chunk that starts at a given offset.
+type failAt struct {
+	safeFIR
+	offset int64
+}
+
+func (f failAt) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
+	if offset == f.offset {
+		return errors.New("model exploded")
+	}
+	return f.safeFIR.Enhance(out, y, steps, noise, offset)
+}
+
+func TestOfflineWorkersReportTheFirstError(t *testing.T) {
+	enh := failAt{safeFIR{[]float32{1}}, 3*1000 - 10}
+	o, err := NewOffline(enh, ChunkConfig{Chunk: 1000, Margin: 10, Crossfade: 10, Workers: 4}, 1, sampler.CounterNoise{Seed: 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emitted int
+	emit := func(p []float32) error { emitted += len(p); return nil }
+	err = o.Write(make([]float32, 20000), emit)
+	if err == nil {
+		err = o.Flush(emit)
+	}
+	if err == nil || !strings.Contains(err.Error(), "chunk 3") {
+		t.Fatalf("want the error of chunk 3, got %v", err)
+	}
+	if emitted > 3*1000 {
+		t.Fatalf("emitted %d samples, past the failed chunk", emitted)
 	}
 }

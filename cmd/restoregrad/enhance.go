@@ -46,7 +46,7 @@ func runEnhance(args []string) error {
 	registerAttenuation(fs, &atten)
 	out := fs.String("o", "", "output file (one input file) or folder")
 	seed := fs.Uint64("seed", 1, "seed of the diffusion noise: the same seed gives the same output")
-	jobs := fs.Int("jobs", max(1, runtime.NumCPU()/2), "files enhanced at the same time")
+	jobs := fs.Int("jobs", max(1, runtime.NumCPU()/2), "files enhanced at the same time (the remaining cores work on chunks of each file)")
 	chunk := fs.Float64("chunk", 8, "seconds of audio per chunk (memory scales with it)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	ins, err := parseFlags(fs, args)
@@ -87,6 +87,9 @@ func runEnhance(args []string) error {
 	man, steps := r.Manifest(), r.Steps()
 	opt := wavfile.Options{Steps: steps, Seed: *seed, InputRMS: r.InputRMS()}
 	opt.Chunk.Chunk = int(*chunk * float64(man.SampleRate))
+	// The cores the files running at once leave free enhance chunks of the same file in
+	// parallel (the output is the same bit for bit).
+	opt.Chunk.Workers = max(1, runtime.NumCPU()/min(*jobs, len(tasks)))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
