@@ -27,16 +27,16 @@ secs=$(soxi -D "$tmp/in-16000.wav")
 measure() {
   local name=$1; shift
   if ! /usr/bin/time -f '%e %U %S' -o "$tmp/time" "$@" >"$tmp/log" 2>&1; then
-    printf '%-44s failed: %s\n' "$name" "$(tail -1 "$tmp/log")"
+    printf '%-50s failed: %s\n' "$name" "$(tail -1 "$tmp/log")"
     return
   fi
   read -r wall user sys <"$tmp/time"
   awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v a="$secs" \
-    'BEGIN { printf "%-44s %7.2f %7.2f %8.4f %10.4f\n", n, w, u+s, w/a, (u+s)/a }'
+    'BEGIN { printf "%-50s %7.2f %7.2f %8.4f %10.4f\n", n, w, u+s, w/a, (u+s)/a }'
 }
 
 echo "audio: $secs s per file, model $MODEL, default steps, one ONNX Runtime thread; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-44s %7s %7s %8s %10s\n' "run" "wall s" "CPU s" "RTF" "CPU s/s"
+printf '%-50s %7s %7s %8s %10s\n' "run" "wall s" "CPU s" "RTF" "CPU s/s"
 for rate in 16000 48000; do
   in=$tmp/in-$rate.wav
   measure "sox (no effect), $rate Hz" sox "$in" -e floating-point -b 32 "$tmp/copy.wav"
