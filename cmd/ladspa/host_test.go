@@ -5,6 +5,7 @@ package main
 // output of `restoregrad enhance` with the same model, steps and attenuation limit.
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -294,4 +295,70 @@ func TestMissingRuntime(t *testing.T) {
 		t.Errorf("stderr does not say what is missing:\n%s", out)
 	}
 	t.Logf("host output:\n%s", out)
+}
+
+// TestExactBlocksMatchEnhance: a minimal C host (testdata/host.c) runs the plugin in blocks of
+// exactly 1, 64, 1024 and 4096 frames at 16, 44.1 and 48 kHz; after the latency it reports,
+// the output is enhance's.
+func TestExactBlocksMatchEnhance(t *testing.T) {
+	dir := setup(t, "sox", "gcc")
+	host := filepath.Join(dir, "host")
+	if _, err := os.Stat(host); err != nil {
+		if out, err := exec.Command("gcc", "-O2", "-o", host, "testdata/host.c", "-ldl").CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s", err, out)
+		}
+	}
+	so := filepath.Join(dir, "librestoregrad_ladspa.so")
+	for _, rate := range []int{16000, 44100, 48000} {
+		in := input(t, dir, rate, 1)
+		want, _, err := wav.ReadFile(enhance(t, dir, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := strings.TrimSuffix(in, ".wav") + ".f32"
+		run(t, "sox", in, "-t", "f32", raw)
+		for _, block := range []int{1, 64, 1024, 4096} {
+			out := filepath.Join(dir, fmt.Sprintf("host-%d-%d.f32", rate, block))
+			cmd := exec.Command(host, so, "restoregrad_mono", strconv.Itoa(rate), strconv.Itoa(block))
+			f, err := os.Open(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := os.Create(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr strings.Builder
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = f, o, &stderr
+			cmd.Env = append(os.Environ(), envVerbose+"=1")
+			err = cmd.Run()
+			f.Close()
+			o.Close()
+			if err != nil {
+				t.Fatalf("host %d Hz, block %d: %v\n%s", rate, block, err, stderr.String())
+			}
+			r := parseSummary(t, stderr.String())
+			if r.minBlock > block || r.maxBlock != block {
+				t.Errorf("host ran blocks of %d..%d frames, want %d", r.minBlock, r.maxBlock, block)
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, len(data)/4)
+			if err := binary.Read(strings.NewReader(string(data)), binary.LittleEndian, got); err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			n := min(len(got)-r.latency, len(want[0]))
+			for i := 0; i < n; i++ {
+				worst = math.Max(worst, math.Abs(float64(got[r.latency+i]-want[0][i])))
+			}
+			t.Logf("%5d Hz, blocks of %4d: mode %s, latency %d frames, max |plugin − enhance| %.2e over %d frames",
+				rate, block, r.mode, r.latency, worst, n)
+			if worst > tolerance || n < len(want[0])*9/10 || r.mode != "offline" {
+				t.Errorf("%d Hz, block %d: max difference %g over %d frames, mode %s", rate, block, worst, n, r.mode)
+			}
+		}
+	}
 }
