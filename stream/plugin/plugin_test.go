@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -288,6 +289,7 @@ func TestOverloadPassesThrough(t *testing.T) {
 	defer p.Close()
 	x := [][]float32{testSignal(2*rate, rate, 7)}
 	var slowest time.Duration
+	var took []time.Duration
 	in, o := make([][]float32, 1), make([][]float32, 1)
 	out := make([]float32, len(x[0]))
 	start := time.Now()
@@ -296,7 +298,8 @@ func TestOverloadPassesThrough(t *testing.T) {
 		in[0], o[0] = x[0][pos:pos+160], out[pos:pos+160]
 		t0 := time.Now()
 		lat = p.Run(in, o, 160, DefaultControls)
-		slowest = max(slowest, time.Since(t0))
+		took = append(took, time.Since(t0))
+		slowest = max(slowest, took[len(took)-1])
 		if d := time.Duration(float64(pos+160)/rate*float64(time.Second)) - time.Since(start); d > 0 {
 			time.Sleep(d)
 		}
@@ -316,8 +319,11 @@ func TestOverloadPassesThrough(t *testing.T) {
 	if e < 1 {
 		t.Errorf("output energy over the last 0.5 s is %g: silence", e)
 	}
-	if slowest > 5*time.Millisecond {
-		t.Errorf("slowest Run took %v", slowest)
+	// A frame of the model takes 20–40 ms: a Run that waited for it would take that long.
+	// The median is robust to the scheduler preempting the test on a loaded machine.
+	slices.Sort(took)
+	if med := took[len(took)/2]; med > 2*time.Millisecond {
+		t.Errorf("median Run took %v (slowest %v)", med, slowest)
 	}
 	t.Logf("latency %d, steps now %d, step changes %d, bypasses %d, late frames %d, slowest Run %v",
 		lat, st.Engine.Steps, st.Engine.StepChanges, st.Engine.BypassEntries, st.FallbackFrame, slowest)
