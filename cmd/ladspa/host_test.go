@@ -362,3 +362,44 @@ func TestExactBlocksMatchEnhance(t *testing.T) {
 		}
 	}
 }
+
+// TestSoxTwoInstances: sox -r runs one mono instance per channel of a stereo file, two
+// instances in one process; each channel is enhance's output for that channel alone.
+func TestSoxTwoInstances(t *testing.T) {
+	dir := setup(t, "sox")
+	in := input(t, dir, 48000, 2)
+	out := filepath.Join(dir, "sox-two-instances.wav")
+	log := run(t, "sox", in, "-e", "floating-point", "-b", "32", out,
+		"ladspa", "-r", "-l", filepath.Join(dir, "librestoregrad_ladspa.so"), "restoregrad_mono")
+	if n := strings.Count(log, "restoregrad LADSPA: 1 ch at 48000 Hz: mode offline"); n != 2 {
+		t.Fatalf("%d offline instances reported, want 2:\n%s", n, log)
+	}
+	r := parseSummary(t, log)
+	for c := 1; c <= 2; c++ {
+		mono := filepath.Join(dir, fmt.Sprintf("in-48000-channel%d.wav", c))
+		run(t, "sox", in, mono, "remix", strconv.Itoa(c))
+		got := filepath.Join(dir, fmt.Sprintf("sox-two-instances-%d.wav", c))
+		run(t, "sox", out, got, "remix", strconv.Itoa(c))
+		d := compare(t, got, enhance(t, dir, mono), 0)
+		t.Logf("channel %d (own instance): max |sox − enhance| %.2e, latency %d", c, d, r.latency)
+		if d > tolerance {
+			t.Errorf("channel %d: max difference %g", c, d)
+		}
+	}
+}
+
+// TestUnknownModel: a Model port value with no model behind it keeps the loaded model and
+// says why on stderr.
+func TestUnknownModel(t *testing.T) {
+	dir := setup(t, "applyplugin", "sox")
+	in := input(t, dir, 16000, 1)
+	out := filepath.Join(dir, "apply-model-7.wav")
+	log := run(t, "applyplugin", in, out, filepath.Join(dir, "librestoregrad_ladspa.so"), "restoregrad_mono", "100", "0", "7")
+	if !strings.Contains(log, "error: model 7") {
+		t.Errorf("no error for model 7:\n%s", log)
+	}
+	r := parseSummary(t, log)
+	if d := compare(t, out, enhance(t, dir, in), r.latency); d > tolerance {
+		t.Errorf("output with the default model kept: max difference %g", d)
+	}
+}
