@@ -272,8 +272,12 @@ func TestSoxStereo(t *testing.T) {
 // puts it relative to the plugin), the host cannot instantiate it and says why.
 func TestMissingRuntime(t *testing.T) {
 	dir := setup(t, "sox")
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libonnxruntime.so.1"); err == nil {
-		t.Skip("a system ONNX Runtime would be found")
+	for _, d := range []string{"/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib"} {
+		for _, name := range []string{"libonnxruntime.so.1", "libonnxruntime.so"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+				t.Skipf("a system ONNX Runtime (%s) would be found", filepath.Join(d, name))
+			}
+		}
 	}
 	alone := t.TempDir()
 	data, err := os.ReadFile(filepath.Join(dir, "librestoregrad_ladspa.so"))
