@@ -110,7 +110,7 @@ def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
         lr = latent_regulariser(x0, log_s, co.latent_weight)
     if obj == "restoregrad":
         pm = prior_matching(log_sp, log_s)
-    loss = dm + eta * lr + lam * pm + aux["aux"]
+    loss = nets.cfg.dm_weight * dm + eta * lr + lam * pm + aux["aux"]
     sp = torch.exp(log_sp) if log_sp is not None else sigma
     return {"loss": loss, "dm": dm, "lr": lr, "pm": pm, "sigma": sigma, "sigma_prior": sp,
             "spec": aux["spec"], "sisdr": aux["sisdr"]}

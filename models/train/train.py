@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True, help="run folder, e.g. runs/NAME (git-ignored)")
     ap.add_argument("--name", help="name under models/train/checkpoints/ (default: basename of --out)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    ap.add_argument("--init-from", help="start a new run from this checkpoint's weights (any objective)")
     ap.add_argument("--eta", type=float)
     ap.add_argument("--lam", type=float)
     ap.add_argument("--lr", type=float)
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--aux-spec", type=float, help="compressed-spectral loss weight (stft; 0 = plain objective)")
     ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
+    ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
                     help="scale each pair so that y has this RMS (a lever; 0 = off)")
@@ -116,7 +118,8 @@ def main(argv: list[str] | None = None) -> None:
                                    ("segment", a.segment),
                                    ("lr_weight", a.lr_weight), ("param", a.param),
                                    ("head", a.head), ("aux_spec", a.aux_spec),
-                                   ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last)) if v is not None}
+                                   ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
+                                   ("dm_weight", a.dm_weight)) if v is not None}
     base = params.get(a.config)
     overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
     overrides.setdefault("head", base.head)
@@ -147,6 +150,20 @@ def main(argv: list[str] | None = None) -> None:
         meta = {**ck["meta"], "overrides": {**ck["meta"].get("overrides", {}), **overrides},
                 "resumed": resumed}
         print(f"resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)")
+    elif a.init_from:
+        # A new run that starts from another run's (EMA) weights, e.g. under a different
+        # objective: the networks both have are copied; the optimizer starts afresh.
+        src = torch.load(a.init_from, map_location="cpu")
+        missing, unexpected = nets.load_state_dict(src["ema"] or src["nets"], strict=False)
+        if ema is not None:
+            ema.load_state_dict(nets.state_dict())
+        m = src["meta"]
+        meta["init_from"] = {"checkpoint": str(a.init_from), "step": src["step"],
+                             "objective": m.get("objective"), "wall_minutes": src["elapsed"] / 60,
+                             "command": m.get("command"), "resumed": m.get("resumed", []),
+                             "not_copied": sorted(set(k.split(".")[0] for k in missing + unexpected))}
+        print(f"initialised from {a.init_from} (step {src['step']}, {m.get('objective')}); "
+              f"not copied: {meta['init_from']['not_copied']}")
     elif a.resume:
         print(f"no checkpoint at {ckpt}: starting fresh")
     info = describe(nets)
