@@ -3,8 +3,12 @@
 # its own XDG_RUNTIME_DIR, D-Bus session bus, pipewire daemon and WirePlumber; the
 # configuration that `restoregrad virtual-mic --install-pipewire-config` writes; a virtual
 # source fed with the noisy demo sample; the denoised source recorded with pw-cat.
-# Checks: the graph links as configured, the plugin runs (its counters), and the denoised
-# source carries audio. Skips (exit 0) when PipeWire, WirePlumber or D-Bus are missing.
+# Checks: the graph links as configured, the plugin runs as a real-time plugin (its
+# counters), and the denoised source is the model's output: aligned by cross-correlation,
+# its 100 ms segments are closer to `restoregrad enhance` of the recorded source than to the
+# source itself (not sample-exact: the plugin's stream starts at a sample the recordings do
+# not know, so its diffusion noise is drawn at other positions). Skips (exit 0) when
+# PipeWire, WirePlumber or D-Bus are missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for tool in pipewire wireplumber dbus-daemon pw-cat pw-cli pw-link sox; do
@@ -70,6 +74,8 @@ timeout 10 pw-cli create-node adapter '{ factory.name = support.null-audio-sink 
 sleep 1
 timeout 30 pw-cat --record --target restoregrad_denoised_mic --rate 48000 --channels 1 --format f32 "$T/denoised.wav" >"$T/rec.log" 2>&1 & rec=$!
 pids+=($rec)
+timeout 30 pw-cat --record --target noisy_src --rate 48000 --channels 1 --format f32 "$T/source.wav" >"$T/src.log" 2>&1 & src=$!
+pids+=($src)
 timeout 20 pw-cat --playback -P '{ node.autoconnect = false node.name = rg_test_player }' "$T/noisy48.wav" >"$T/play.log" 2>&1 & play=$!
 pids+=($play)
 sleep 1
@@ -77,7 +83,8 @@ timeout 10 pw-link rg_test_player:output_MONO noisy_src:input_MONO >>"$T/play.lo
 wait "$play"
 sleep 0.5
 timeout 10 pw-link -l >"$T/links.txt" 2>&1
-kill -INT "$rec"; wait "$rec"
+kill -INT "$rec" "$src"; wait "$rec" "$src"
+[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$T"/*.wav "$T"/*.log "$T/links.txt" "$KEEP"/
 kill "${pids[1]}"; kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 
 fail=0
@@ -89,8 +96,50 @@ summary=$(grep "restoregrad LADSPA: 1 ch at 48000 Hz: mode real-time" "$T/pipewi
 [ -n "$summary" ] || { echo "test-pipewire: FAIL: the plugin never ran as a real-time plugin"; fail=1; }
 rms=$(sox "$T/denoised.wav" -n stat 2>&1 | awk '/RMS.*amplitude/ { print $3 }')
 awk -v r="${rms:-0}" 'BEGIN { exit !(r > 0.01) }' || { echo "test-pipewire: FAIL: denoised source RMS ${rms:-none}"; fail=1; }
+# snr OUT REF SRC [LAG]: median SNR (dB) of OUT (shifted by LAG, or by its cross-correlation
+# lag with REF) against REF, over the 100 ms segments where SRC is not silent; prints it and
+# the lag.
+snr() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys, numpy as np, soundfile as sf
+out, ref, src = (sf.read(f)[0] for f in sys.argv[1:4])
+if len(sys.argv) > 4:
+    lag = int(sys.argv[4])
+else:
+    n = min(len(out), len(ref))
+    c = np.fft.irfft(np.fft.rfft(out[:n], 2 * n) * np.conj(np.fft.rfft(ref[:n], 2 * n)))
+    lag = int(np.argmax(c[:n // 2]))
+a, b = out[lag:], ref
+m = min(len(a), len(b), len(src)) // 4800 * 4800
+a, b = a[:m].reshape(-1, 4800), b[:m].reshape(-1, 4800)
+keep = np.sqrt((src[:m].reshape(-1, 4800) ** 2).mean(axis=1)) > 1e-3
+err = np.maximum(((a - b) ** 2).sum(axis=1), 1e-30)
+print(f"{np.median(10 * np.log10((b ** 2).sum(axis=1)[keep] / err[keep])):.1f} {lag}")
+PY
+}
+if [ $fail = 0 ]; then
+  "$BIN" enhance "$T/source.wav" -o "$T/enhanced.wav" --model restoregrad-rt --quiet 2>>"$T/enhance.log" ||
+    { echo "test-pipewire: FAIL: enhance of the recorded source"; cat "$T/enhance.log"; fail=1; }
+fi
+if [ $fail = 0 ]; then
+  read -r snr_enh lag < <(snr "$T/denoised.wav" "$T/enhanced.wav" "$T/source.wav")
+  read -r snr_src _ < <(snr "$T/denoised.wav" "$T/source.wav" "$T/source.wav" "$lag")
+  awk -v e="$snr_enh" -v s="$snr_src" 'BEGIN { exit !(e >= 20 && e >= s + 5) }' ||
+    { echo "test-pipewire: FAIL: median SNR against enhance ${snr_enh} dB, against the noisy source ${snr_src} dB (want ≥ 20 dB and 5 dB more)"; fail=1; }
+  # The source recorder may start before the plugin's stream (by whole graph cycles):
+  # enhance the source from each candidate first sample, so that the diffusion noise is
+  # drawn at the plugin's positions; the best match shows whether the path is sample-exact.
+  exact=none
+  for skip in 0 1024 2048 3072 4096; do
+    [ $fail = 0 ] || break
+    sox "$T/source.wav" "$T/source-skip.wav" trim "${skip}s" 2>/dev/null
+    "$BIN" enhance "$T/source-skip.wav" -o "$T/enhanced-skip.wav" --model restoregrad-rt --quiet 2>>"$T/enhance.log" || continue
+    read -r e _ < <(snr "$T/denoised.wav" "$T/enhanced-skip.wav" "$T/source-skip.wav")
+    if [ "$exact" = none ] || awk -v a="$e" -v b="$exact" 'BEGIN { exit !(a > b) }'; then exact=$e; fi
+  done
+fi
 if [ $fail = 1 ]; then
   sed 's/^/  /' "$T/links.txt" "$T/play.log" "$T/rec.log"; grep -iE 'error|restoregrad' "$T/pipewire.log" | sed 's/^/  /'
   exit 1
 fi
-echo "test-pipewire: ok ($(pipewire --version | tail -1), denoised RMS $rms; plugin: ${summary#*: })"
+echo "test-pipewire: ok ($(pipewire --version | tail -1); output lags the recorded source by $lag frames; median 100 ms SNR against enhance $snr_enh dB, against the noisy source $snr_src dB, best against enhance of the source from a whole cycle later $exact dB; plugin: ${summary#*: })"
