@@ -117,6 +117,7 @@ type Instance struct {
 	modelLoads atomic.Int64
 	maxAhead   atomic.Int64 // the most the host got ahead of the clock, ns
 	decidedAt  atomic.Int64 // audio frames when the mode was decided
+	modelFrom  atomic.Int64 // input frame where the model in use took over
 
 	w    *worker
 	quit chan struct{}
@@ -419,6 +420,7 @@ type Stats struct {
 	ModelLoads    int64
 	MaxAhead      time.Duration // the most the host got ahead of the wall clock
 	DecidedAt     int64         // input frames when the mode was decided
+	ModelFrom     int64         // input frame where the model in use took over (a new stream from there)
 	Engine        engine.RealtimeStats
 	Errors        []error
 }
@@ -431,7 +433,7 @@ func (p *Instance) Stats() Stats {
 	p.mu.Unlock()
 	return Stats{Mode: mode, Latency: p.Latency(), Calls: p.calls.Load(), MinBlock: p.minBlock.Load(), MaxBlock: p.maxBlock.Load(),
 		FallbackFrame: p.fallback.Load(), LostFrames: p.lost.Load(), Stalls: p.stalls.Load(), ModelLoads: p.modelLoads.Load(),
-		MaxAhead: time.Duration(p.maxAhead.Load()), DecidedAt: p.decidedAt.Load(),
+		MaxAhead: time.Duration(p.maxAhead.Load()), DecidedAt: p.decidedAt.Load(), ModelFrom: p.modelFrom.Load(),
 		Engine: p.w.stats(), Errors: errs}
 }
 
@@ -489,6 +491,7 @@ func (w *worker) loop(quit, done chan struct{}) {
 			p.in.Discard(p.in.Len())
 			w.pipe.reset()
 			w.inFrames, w.outDone = 0, 0
+			p.modelFrom.Store(0)
 			close(ack)
 			continue
 		default:
@@ -577,5 +580,6 @@ func (w *worker) switchModel(index int) {
 	if gap := w.inFrames - w.outDone; gap > 0 {
 		w.write(make([]float32, int(gap)*p.ch))
 	}
+	p.modelFrom.Store(w.inFrames)
 	p.alg.Store(int64(min(pipe.alg, maxLatency/2)))
 }

@@ -415,3 +415,71 @@ func TestModelChoices(t *testing.T) {
 		t.Errorf("got %v, want [rt a b]", got)
 	}
 }
+
+// TestModelSwitch: changing the Model control mid-stream loads the other model; once it has
+// settled, the output is that model's, aligned at the new latency (a real-time host, so
+// the latency may change; the debt mechanism re-aligns the output).
+func TestModelSwitch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time pacing (1.5 s)")
+	}
+	const rate = 44100
+	open := func(index, channels int) ([]Model, error) {
+		switch index {
+		case 0:
+			return firOpener(256, 256, 0)(0, channels)
+		case 1: // the same filter with another frame and no latency, 4 steps
+			f := newFIR(160, 0)
+			f.steps = 4
+			return []Model{f}, nil
+		}
+		return nil, fmt.Errorf("no model %d", index)
+	}
+	p, err := New(Config{Rate: rate, Channels: 1, Open: open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := testSignal(3*rate/2, rate, 11)
+	out := make([]float32, len(x))
+	in, o := make([][]float32, 1), make([][]float32, 1)
+	switchAt := rate / 2
+	var lat0, lat1 int
+	for pos := 0; pos < len(x); pos += 512 {
+		k := min(512, len(x)-pos)
+		ctl := DefaultControls
+		if pos >= switchAt {
+			ctl.Model = 1
+		}
+		in[0], o[0] = x[pos:pos+k], out[pos:pos+k]
+		lat := p.Run(in, o, k, ctl)
+		if pos < switchAt {
+			lat0 = lat
+		}
+		lat1 = lat
+	}
+	st := p.Stats()
+	if st.ModelLoads != 2 || len(st.Errors) != 0 {
+		t.Fatalf("model loads %d, errors %v", st.ModelLoads, st.Errors)
+	}
+	if lat1 >= lat0 {
+		t.Errorf("latency %d → %d: the model without latency should need less", lat0, lat1)
+	}
+	// The last 0.5 s: the new model's output (4 steps) on a stream that starts where it
+	// took over, at the new latency.
+	from := int(st.ModelFrom)
+	// The worker takes a control change before the input it has not read yet, which may
+	// be from a block before the one the host changed it on.
+	if from < switchAt-4096 || from > switchAt+512 {
+		t.Fatalf("the new model took over at frame %d, the switch was asked at %d", from, switchAt)
+	}
+	ref := reference(t, x[from:], rate, 4, engine.FullStrength)
+	var worst float64
+	for i := len(x) - rate/2; i < len(x); i++ {
+		worst = math.Max(worst, math.Abs(float64(out[i]-ref[i-lat1-from])))
+	}
+	t.Logf("latency %d → %d frames; max difference over the last 0.5 s %.2e; late frames %d", lat0, lat1, worst, st.FallbackFrame)
+	if worst > 1e-5 {
+		t.Errorf("after the switch: max difference %g against the new model", worst)
+	}
+}
