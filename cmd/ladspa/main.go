@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/cgo"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/restoregrad/restoregrad/models/bundle"
@@ -127,6 +127,16 @@ type instance struct {
 	in, out [][]float32 // reused slice headers over the host's buffers
 }
 
+// instances are the live instances; the C side holds slot index + 1. A fixed table read
+// with an atomic load, so that run() finds its instance without a lock (a cgo.Handle's
+// map may lock).
+var (
+	instances [1024]atomic.Pointer[instance]
+	slotsMu   sync.Mutex // instantiate and cleanup only
+)
+
+func lookup(h C.uintptr_t) *instance { return instances[h-1].Load() }
+
 //export rgModelCount
 func rgModelCount() C.int {
 	bs, err := shippedModels()
@@ -147,7 +157,17 @@ func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
 		return 0
 	}
 	inst := &instance{p: p, ch: int(channels), rate: int(rate), in: make([][]float32, channels), out: make([][]float32, channels)}
-	return C.uintptr_t(cgo.NewHandle(inst))
+	slotsMu.Lock()
+	defer slotsMu.Unlock()
+	for i := range instances {
+		if instances[i].Load() == nil {
+			instances[i].Store(inst)
+			return C.uintptr_t(i + 1)
+		}
+	}
+	p.Close()
+	logf("cannot start: %d instances already in this process", len(instances))
+	return 0
 }
 
 // rgActivate starts a new stream; with RESTOREGRAD_LADSPA_VERBOSE set, the counters of the
@@ -155,7 +175,7 @@ func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
 //
 //export rgActivate
 func rgActivate(h C.uintptr_t) {
-	inst := cgo.Handle(h).Value().(*instance)
+	inst := lookup(h)
 	if inst.p.Stats().Calls > 0 {
 		inst.logStats()
 	}
@@ -164,10 +184,12 @@ func rgActivate(h C.uintptr_t) {
 
 //export rgCleanup
 func rgCleanup(h C.uintptr_t) {
-	inst := cgo.Handle(h).Value().(*instance)
+	inst := lookup(h)
 	inst.logStats()
 	inst.p.Close()
-	cgo.Handle(h).Delete()
+	slotsMu.Lock()
+	instances[h-1].Store(nil)
+	slotsMu.Unlock()
 }
 
 // logStats prints the instance's counters when RESTOREGRAD_LADSPA_VERBOSE is set.
@@ -185,11 +207,11 @@ func (inst *instance) logStats() {
 }
 
 // rgRun is LADSPA run: ports are the C instance's port pointers (2·channels audio, then
-// attenuation limit, steps, model, latency). It does not allocate.
+// attenuation limit, steps, model, latency). It does not allocate or lock.
 //
 //export rgRun
 func rgRun(h C.uintptr_t, n C.ulong, ports **C.float) {
-	inst := cgo.Handle(h).Value().(*instance)
+	inst := lookup(h)
 	ps := unsafe.Slice(ports, 2*inst.ch+4)
 	k := int(n)
 	for c := 0; c < inst.ch; c++ {
