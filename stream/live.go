@@ -51,8 +51,8 @@ type Config struct {
 	// (the virtual mic's own source and its sink's monitor: recording them feeds the
 	// output back into the input). The monitor of Output is always avoided.
 	Avoid []string
-	// MaxBacklog bounds the input waiting for the worker: older input beyond it is dropped
-	// and counted (0: 200 ms).
+	// MaxBacklog bounds the input waiting for the worker: older input beyond twice it is
+	// dropped and counted (0: 200 ms).
 	MaxBacklog time.Duration
 }
 

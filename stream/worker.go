@@ -138,8 +138,10 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 		} else if time.Since(lastChange) > opt.Watchdog {
 			return ErrStalled
 		}
-		// Bound the latency: if the worker fell far behind, drop the oldest input.
-		if excess := s.inRing.Len() - s.maxBacklog; excess > 0 {
+		// Bound the latency: if the worker fell far behind, drop the oldest input. The bound
+		// is twice MaxBacklog: a server that stalled hands over that much input at once,
+		// which the worker catches up on and the output sheds without a drop.
+		if excess := s.inRing.Len() - 2*s.maxBacklog; excess > 0 {
 			k := s.inRing.Discard(excess)
 			d := int64(math.Ceil(float64(k) * float64(mrate) / float64(s.rate) / float64(n)))
 			s.dropped.Add(d)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,11 @@ type liveSummary struct {
 
 // runLivePipeline runs proc between the devices of o until ctx ends, printing status to w.
 func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProcessor, w io.Writer) error {
+	// Collect garbage rarely: every collection stops all goroutines, the real-time worker
+	// too, until each thread reaches a safe point, and under a CPU hog a normal-priority
+	// thread can take tens of milliseconds to get there. The live heap is a few MB, so the
+	// heap may grow to 5× that before the next collection.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	events := make(chan engine.RealtimeEvent, 64)
 	proc, err := o.attenuation.limited(proc)
 	if err != nil {
