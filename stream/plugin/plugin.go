@@ -74,6 +74,10 @@ const (
 	// rtToOffline is how far beyond a block a real-time host must get ahead of the clock
 	// to be taken for an offline one (a freewheeling graph).
 	rtToOffline = 250 * time.Millisecond
+	// offlineCheck and offlinePace: an offline host that then delivers this much audio at
+	// this fraction of real time or slower is a real-time one after all.
+	offlineCheck = 500 * time.Millisecond
+	offlinePace  = 0.9
 )
 
 // Instance is one plugin instance. Run belongs to the host's audio thread; Activate,
@@ -97,7 +101,9 @@ type Instance struct {
 	started bool
 	base    time.Time
 	last    time.Duration
-	ahead   float64 // seconds of audio delivered beyond the wall clock since the first call
+	ahead   float64       // seconds of audio delivered beyond the wall clock since the first call
+	offAt   time.Duration // when the host was taken for an offline one
+	offFrom int64         // input frames then
 	timer   *time.Timer
 	ctl     Controls
 
@@ -384,6 +390,15 @@ func (p *Instance) pace(k int) {
 	}
 	mode := p.mode.Load()
 	if mode == modeOffline {
+		// A real-time host taken for an offline one (a burst of cycles as its graph
+		// started) keeps the clock's pace although Run waits: after half a second of audio
+		// at 90% of real time or slower, it is real time again. An offline host waiting
+		// for the model runs at the model's speed, far faster.
+		audio := float64(p.inPos-p.offFrom) / float64(p.rate)
+		if audio >= offlineCheck.Seconds() && (now-p.offAt).Seconds() >= offlinePace*audio {
+			p.mode.Store(modeRealtime)
+			p.decidedAt.Store(p.inPos)
+		}
 		return
 	}
 	// A real-time host's first call comes one block after its stream started, so it stays
@@ -401,10 +416,22 @@ func (p *Instance) pace(k int) {
 	case p.ahead > block+jitter:
 		p.mode.Store(modeOffline)
 		p.decidedAt.Store(p.inPos)
-	case mode == modeUndecided && now > decideRT:
+		p.offAt, p.offFrom = now, p.inPos
+	case mode == modeUndecided && (now > decideRT || p.paced(now, jitter)):
 		p.mode.Store(modeRealtime)
 		p.decidedAt.Store(p.inPos)
 	}
+}
+
+// paced reports positive evidence of a real-time host: it has delivered two first blocks
+// and twice the jitter allowance, and that took at least half as long as the audio lasts.
+// (An offline host crosses the offline threshold before it has delivered that much, unless
+// it runs at less than twice real time.) Deciding early keeps a real-time host whose
+// blocks grow soon after it starts (PipeWire changing the quantum) from being taken for
+// an offline one.
+func (p *Instance) paced(now time.Duration, jitter float64) bool {
+	audio := float64(p.inPos) / float64(p.rate)
+	return audio >= 2*float64(p.first)/float64(p.rate)+2*jitter && now.Seconds() >= audio/2
 }
 
 // Stats are an instance's counters, for the host's log.

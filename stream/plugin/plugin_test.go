@@ -483,3 +483,41 @@ func TestModelSwitch(t *testing.T) {
 		t.Errorf("after the switch: max difference %g against the new model", worst)
 	}
 }
+
+// TestBurstThenRealtime: a real-time host whose graph starts with a burst of cycles looks
+// offline at first; once it keeps the clock's pace, it is real time again.
+func TestBurstThenRealtime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time pacing (1.5 s)")
+	}
+	const rate, block = 48000, 1024
+	p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := testSignal(3*rate/2, rate, 13)
+	out := make([]float32, len(x))
+	in, o := make([][]float32, 1), make([][]float32, 1)
+	var start time.Time
+	for pos, n := 0, 0; pos+block <= len(x); pos, n = pos+block, n+1 {
+		in[0], o[0] = x[pos:pos+block], out[pos:pos+block]
+		p.Run(in, o, block, DefaultControls)
+		if n == 3 { // four cycles back to back, then the clock's pace
+			start = time.Now()
+			if p.Stats().Mode != "offline" {
+				t.Fatalf("after a burst of 4 blocks the mode is %s, want offline (the test's premise)", p.Stats().Mode)
+			}
+		}
+		if n >= 3 {
+			if d := time.Duration(float64(pos+block-4*block)/rate*float64(time.Second)) - time.Since(start); d > 0 {
+				time.Sleep(d)
+			}
+		}
+	}
+	st := p.Stats()
+	if st.Mode != "real-time" {
+		t.Errorf("mode %s after 1.4 s at the clock's pace, want real-time (%+v)", st.Mode, st)
+	}
+	t.Logf("mode %s decided again after %d frames; latency %d", st.Mode, st.DecidedAt, st.Latency)
+}
