@@ -10,7 +10,12 @@
 // such a host has no deadline, and its output is then the full model output, sample for
 // sample the signal `restoregrad enhance` writes. Before that, and for real-time hosts
 // always, Run never waits: output the worker has not produced in time is the input
-// delayed by the same latency.
+// delayed by the same latency. A host taken for offline that then keeps the clock's pace
+// is real time again.
+//
+// Files: plugin.go (the host side: Run, latency, pace), worker.go (the worker goroutine
+// and controls), pipeline.go (resamplers, model, limit and controller between the rings),
+// interleave.go (several channels as one processor).
 package plugin
 
 import (
@@ -80,8 +85,8 @@ const (
 	offlinePace  = 0.9
 )
 
-// Instance is one plugin instance. Run belongs to the host's audio thread; Activate,
-// Deactivate and Close to its other thread, never concurrent with Run.
+// Instance is one plugin instance. Run belongs to the host's audio thread; Activate, Stats
+// and Close to its other threads, Activate and Close never concurrent with Run.
 type Instance struct {
 	ch, rate int
 	open     Opener
@@ -470,143 +475,4 @@ func (p *Instance) fail(err error) {
 		p.errs = append(p.errs, err)
 	}
 	p.mu.Unlock()
-}
-
-// worker runs the pipeline on its own goroutine.
-type worker struct {
-	p        *Instance
-	pipe     *pipeline
-	resetReq chan chan struct{}
-	model    int
-	steps    int
-	atten    float64
-	raw      []float32
-	outBuf   []float32
-	inFrames int64 // host frames taken from the input ring since the last reset
-	outDone  int64 // host frames written to the output ring since the last reset
-	events   atomic.Int64
-	statsMu  sync.Mutex
-	rtStats  engine.RealtimeStats
-}
-
-func (w *worker) event(engine.RealtimeEvent) { w.events.Add(1) }
-
-func (w *worker) stats() engine.RealtimeStats {
-	w.statsMu.Lock()
-	defer w.statsMu.Unlock()
-	return w.pipe.rt.Stats()
-}
-
-// warmUp runs the model once on silence so the first real frame does not pay for ONNX
-// Runtime's first-run set-up, then resets it.
-func (w *worker) warmUp() {
-	q := w.pipe
-	for range 2 {
-		q.lim.Process(q.frameOut, q.frameIn)
-	}
-	q.reset()
-}
-
-func (w *worker) loop(quit, done chan struct{}) {
-	defer close(done)
-	p := w.p
-	for {
-		select {
-		case <-quit:
-			return
-		case ack := <-w.resetReq:
-			p.in.Discard(p.in.Len())
-			w.pipe.reset()
-			w.inFrames, w.outDone = 0, 0
-			p.modelFrom.Store(0)
-			close(ack)
-			continue
-		default:
-		}
-		w.controls()
-		m := p.in.Read(w.raw)
-		if m == 0 {
-			time.Sleep(pollInterval)
-			continue
-		}
-		w.inFrames += int64(m / p.ch)
-		realtime := p.mode.Load() == modeRealtime
-		backlog := time.Duration(float64(p.in.Len()/p.ch) / float64(p.rate) * float64(time.Second))
-		var err error
-		w.outBuf, err = w.pipe.feed(w.outBuf[:0], w.raw[:m], realtime, backlog)
-		if err != nil {
-			p.fail(err)
-		}
-		w.write(w.outBuf)
-	}
-}
-
-// write queues output frames for Run and wakes a waiting offline Run.
-func (w *worker) write(frames []float32) {
-	p := w.p
-	n := len(frames) / p.ch
-	if free := p.out.Free() / p.ch; free < n { // the host stopped taking output: drop what does not fit
-		n = free
-	}
-	p.out.Write(frames[:n*p.ch])
-	w.outDone += int64(len(frames) / p.ch)
-	select {
-	case p.outReady <- struct{}{}:
-	default:
-	}
-}
-
-// controls applies the host's control values. Before the stream's first input they apply
-// from its first sample (no ramp, no step change inside the stream).
-func (w *worker) controls() {
-	p := w.p
-	if w.inFrames == 0 && p.in.Len() > 0 {
-		defer w.pipe.reset()
-	}
-	if db := float64(math.Float32frombits(p.atten.Load())); db != w.atten && !math.IsNaN(db) {
-		w.atten = db
-		w.pipe.lim.SetLimit(max(db, 0))
-	}
-	if m := int(p.model.Load()); m != w.model {
-		w.switchModel(m)
-	}
-	if s := int(p.steps.Load()); s != w.steps {
-		w.steps = s
-		w.pipe.setSteps(s, p.mode.Load() == modeRealtime)
-	}
-}
-
-// switchModel loads another model. The frames the old pipeline still held are written as
-// silence, so the output stays aligned; the host's latency follows the new pipeline.
-func (w *worker) switchModel(index int) {
-	p := w.p
-	w.model = index
-	models, err := p.open(index, p.ch)
-	if err == nil && len(models) != p.ch {
-		err = fmt.Errorf("model opener returned %d models for %d channels", len(models), p.ch)
-	}
-	var pipe *pipeline
-	if err == nil {
-		pipe, err = newPipeline(models, p.rate, max(w.atten, 0), w.event)
-	}
-	if err != nil {
-		for _, m := range models {
-			m.Close()
-		}
-		p.fail(fmt.Errorf("model %d: %w", index, err))
-		return
-	}
-	p.modelLoads.Add(1)
-	old := w.pipe
-	w.statsMu.Lock()
-	w.pipe = pipe
-	w.statsMu.Unlock()
-	old.close()
-	w.warmUp()
-	pipe.setSteps(w.steps, p.mode.Load() == modeRealtime)
-	if gap := w.inFrames - w.outDone; gap > 0 {
-		w.write(make([]float32, int(gap)*p.ch))
-	}
-	p.modelFrom.Store(w.inFrames)
-	p.alg.Store(int64(min(pipe.alg, maxLatency/2)))
 }
