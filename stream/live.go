@@ -70,6 +70,7 @@ type Stats struct {
 	DroppedFrames int64   `json:"dropped_frames"`       // model frames skipped by the worker to bound latency (input discarded, or output far behind)
 	DroppedInput  int64   `json:"dropped_input_frames"` // of DroppedFrames, those of input discarded because the worker was MaxBacklog behind
 	ShedSamples   int64   `json:"shed_samples"`         // output samples played up to 4% fast to shed latency after a stall
+	TrimmedFrames int64   `json:"trimmed_frames"`       // silent output frames (under −50 dBFS) left out to shed latency
 	InputPeak     float32 `json:"input_peak"`           // peak of the last worker chunk, linear
 	OutputPeak    float32 `json:"output_peak"`
 	// Realtime says what scheduling the worker and audio-side threads got, e.g.
@@ -123,6 +124,7 @@ type Stream struct {
 	outPrimed      atomic.Bool
 	dropped        atomic.Int64
 	shed           atomic.Int64
+	trimmed        atomic.Int64
 	droppedIn      atomic.Int64
 	extraCushion   atomic.Int64 // samples
 	inPeak         atomic.Uint32
@@ -263,6 +265,7 @@ func (s *Stream) Stats() Stats {
 		OutputGaps:    s.outGaps.Load(),
 		DroppedFrames: s.dropped.Load(),
 		ShedSamples:   s.shed.Load(),
+		TrimmedFrames: s.trimmed.Load(),
 		DroppedInput:  s.droppedIn.Load(),
 		InputPeak:     math.Float32frombits(s.inPeak.Load()),
 		OutputPeak:    math.Float32frombits(s.outPeak.Load()),

@@ -73,8 +73,9 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 	outDev := make([]float32, 0, down.MaxOutput(n)+64)
 	// Output queued beyond the cushion is latency. After a stall (of this process, or of the
 	// sound server, which pauses playback and then delivers the input late, in a burst)
-	// more is queued than the cushion: the excess is shed by playing up to 4% fast
-	// (shedder), and only beyond hardMax by skipping frames (dropped). Each output
+	// more is queued than the cushion: the excess is shed by leaving out frames of silence
+	// (trimmed) or, where there is none, by playing up to 4% fast (shedder), and only
+	// beyond hardMax by skipping frames whatever they hold (dropped). Each output
 	// underflow raises the level kept by a block (extra, up to maxExtra): the margin
 	// grows to what this machine needs, and shrinks again after a quiet minute.
 	softMax := s.cushion + 2*s.block
@@ -194,6 +195,11 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 			}
 			speed := 1.0
 			if excess := queued - (softMax + extra); excess > 0 {
+				if peak(outDev) < quiet {
+					// Silence: leaving it out costs nothing.
+					s.trimmed.Add(1)
+					continue
+				}
 				// 1% faster per 100 ms of excess, at most maxShed.
 				speed = 1 + min(maxShed, float64(excess)/float64(s.rate)/10)
 				s.shed.Add(int64(len(outDev)))
@@ -213,6 +219,10 @@ func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOption
 		s.pendingAtModel.Store(int64(len(acc)))
 	}
 }
+
+// quiet is the peak level (−50 dBFS) under which an output frame is silence, which may be
+// left out to shed latency.
+const quiet = 0.003
 
 func peak(x []float32) float32 {
 	var p float32

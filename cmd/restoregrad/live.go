@@ -368,6 +368,7 @@ func addStats(a *stream.Stats, b stream.Stats) {
 	a.DroppedFrames += b.DroppedFrames
 	a.DroppedInput += b.DroppedInput
 	a.ShedSamples += b.ShedSamples
+	a.TrimmedFrames += b.TrimmedFrames
 	a.ExtraCushion = b.ExtraCushion
 	a.Backend, a.Rate, a.Block, a.Realtime = b.Backend, b.Rate, b.Block, b.Realtime
 	a.InputPeak, a.OutputPeak = b.InputPeak, b.OutputPeak
