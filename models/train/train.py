@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
     ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
+    ap.add_argument("--sigma-hidden", type=int, help="Prior/Posterior Net width (stft configs; default: the config's)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
                     help="scale each pair so that y has this RMS (a lever; 0 = off)")
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
                                    ("lr_weight", a.lr_weight), ("param", a.param),
                                    ("head", a.head), ("aux_spec", a.aux_spec),
                                    ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
-                                   ("dm_weight", a.dm_weight)) if v is not None}
+                                   ("dm_weight", a.dm_weight), ("sigma_hidden", a.sigma_hidden)) if v is not None}
     base = params.get(a.config)
     overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
     overrides.setdefault("head", base.head)
