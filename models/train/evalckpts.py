@@ -1,13 +1,16 @@
 """PESQ-WB, STOI and SI-SDR of every saved checkpoint of some runs, through the Go engine.
 
     /usr/bin/python3 -m models.train.evalckpts compare-restoregrad compare-cdiffuse ... \
-        [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/train/results/eval_curves.csv]
+        [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/train/results/eval_curves.csv] \
+        [--runs-dir runs] [--limit N] [--per-file] [--binary PATH]
 
 Each runs/NAME/stepNNNNNN.pt is exported to a temporary bundle (a streaming bundle for
 causal configs, run frame by frame) and scored by `restoregrad eval` on the validation split
 (data/valid.npz, written once as WAVs under data/valid-wav/), never on the dev set. Rows
 already in the CSV are kept, so the command can be rerun as training goes on. Also writes
-PNG plots (one line per run) next to the CSV.
+PNG plots (one line per run) next to the CSV. Time-frequency bundles always carry the uniform
+schedules, so their rows are labelled "uniform" whatever --schedule-floor says. --per-file keeps
+the Go eval's per-file scores as runs/NAME/perfile/stepNNNNNN.csv (paired comparisons).
 """
 from __future__ import annotations
 
@@ -31,7 +34,9 @@ from . import stream_export as SE
 from . import train as TR
 
 FIELDS = ["run", "objective", "config", "step", "schedule", "sampler_steps", "pesq_wb", "stoi", "si_sdr",
-          "noisy_pesq_wb", "noisy_stoi", "noisy_si_sdr"]
+          "noisy_pesq_wb", "noisy_stoi", "noisy_si_sdr", "estoi", "noisy_estoi", "files",
+          "pesq_wb_ci95", "stoi_ci95", "estoi_ci95", "si_sdr_ci95"]
+METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr")
 
 
 def validation_wavs() -> tuple[Path, Path]:
@@ -54,13 +59,82 @@ def build_cli() -> Path:
     return binary
 
 
-def go_eval(binary: Path, bundle: Path, steps: str, clean: Path, noisy: Path) -> list[dict]:
+def go_eval(binary: Path, bundle: Path, steps: str, clean: Path, noisy: Path, limit: int = 0,
+            per_file: Path | None = None) -> list[dict]:
+    """The eval JSON's systems; with per_file, the per-file CSV is kept there (written whole)."""
     with tempfile.TemporaryDirectory() as tmp:
-        js = Path(tmp) / "eval.json"
+        js, pf = Path(tmp) / "eval.json", Path(tmp) / "files.csv"
         subprocess.run([str(binary), "eval", "--clean", str(clean), "--noisy", str(noisy), "--model", str(bundle),
-                        "--steps", steps, "--dnsmos", "off", "--jobs", "1", "--json", str(js)],
+                        "--steps", steps, "--dnsmos", "off", "--jobs", "1", "--threads", "1",
+                        "--limit", str(limit), "--json", str(js), "--csv", str(pf)],
                        check=True, stdout=subprocess.DEVNULL)
+        if per_file is not None:
+            per_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp_out = per_file.with_suffix(f".tmp{os.getpid()}")
+            tmp_out.write_bytes(pf.read_bytes())
+            os.replace(tmp_out, per_file)
         return json.loads(js.read_text())["systems"]
+
+
+def ckpt_step(ck: Path) -> int:
+    return int(re.sub(r"\D", "", ck.stem))
+
+
+def checkpoints(run_dir: Path, every: int = 1) -> list[Path]:
+    """Every `every`-th saved checkpoint of a run, in step order, the last always."""
+    ckpts = sorted(run_dir.glob("step*.pt"), key=ckpt_step)
+    return [c for i, c in enumerate(ckpts) if i % every == 0 or i == len(ckpts) - 1]
+
+
+def schedule_of(ck: Path, floor: float | None) -> str:
+    """The schedule label of a checkpoint's bundle: time-frequency bundles are always uniform."""
+    import torch
+    from . import params
+    meta = torch.load(ck, map_location="cpu")["meta"]
+    return "uniform" if params.get(meta["config"]).domain == "stft" else schedule_name(floor)
+
+
+def _num(v) -> str:
+    return "" if v is None else f"{v:.4f}"
+
+
+def score_run(run: str, run_dir: Path, binary: Path, want: list[int], floor: float | None, out: Path,
+              every: int = 1, limit: int = 0, per_file: bool = False) -> list[dict]:
+    """Scores the run's checkpoints (those not in `out` yet) with the Go eval, saving `out` after
+    each checkpoint, so an interrupted call loses at most one checkpoint's work. Returns the rows."""
+    rows: list[dict] = []
+    if out.exists():
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+    done = {(r["run"], int(r["step"]), r["schedule"], int(r["sampler_steps"])) for r in rows}
+    clean, noisy = validation_wavs()
+    for ck in checkpoints(run_dir, every):
+        step, sched = ckpt_step(ck), schedule_of(ck, floor)
+        todo = [s for s in want if (run, step, sched, s) not in done]
+        if not todo:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle = Path(tmp) / run
+            objective, config = export_bundle(ck, bundle, floor)
+            pf = run_dir / "perfile" / f"step{step:06d}-{'-'.join(map(str, todo))}.csv" if per_file else None
+            systems = go_eval(binary, bundle, ",".join(map(str, todo)), clean, noisy, limit, pf)
+        base = next(s for s in systems if s["kind"] == "input")
+        for s in systems:
+            if s["kind"] != "model":
+                continue
+            ci = s.get("ci95") or {}
+            rows.append({"run": run, "objective": objective, "config": config, "step": step,
+                         "schedule": sched, "sampler_steps": s["steps"], "pesq_wb": f"{s['pesq_wb']:.4f}",
+                         "stoi": f"{s['stoi']:.4f}", "si_sdr": f"{s['si_sdr']:.3f}",
+                         "noisy_pesq_wb": f"{base['pesq_wb']:.4f}", "noisy_stoi": f"{base['stoi']:.4f}",
+                         "noisy_si_sdr": f"{base['si_sdr']:.3f}", "estoi": _num(s.get("estoi")),
+                         "noisy_estoi": _num(base.get("estoi")), "files": s.get("files", ""),
+                         **{f"{m}_ci95": _num(ci.get(m)) for m in METRICS}})
+            print(f"{run} step {step} {sched}@{s['steps']}: PESQ-WB {s['pesq_wb']:.3f} STOI {s['stoi']:.4f} "
+                  f"SI-SDR {s['si_sdr']:.2f} (noisy {base['pesq_wb']:.3f} / {base['stoi']:.4f} / "
+                  f"{base['si_sdr']:.2f})", flush=True)
+        rows = save_rows(out, rows)
+    return rows
 
 
 def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]:
@@ -85,46 +159,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--binary", help="a restoregrad binary to score with (default: build bin/restoregrad from this tree)")
     ap.add_argument("--only-collect", action="store_true", help="rewrite plots and summary.md from the CSV")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "eval_curves.csv"))
+    ap.add_argument("--runs-dir", default=str(TR.ROOT / "runs"), help="folder holding the run folders")
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N validation files (0 = all)")
+    ap.add_argument("--per-file", action="store_true", help="keep per-file scores under runs/NAME/perfile/")
     a = ap.parse_args(argv)
     out = Path(a.out)
     rows: list[dict] = []
     if out.exists():
         with open(out) as f:
             rows = list(csv.DictReader(f))
-    sched = schedule_name(a.schedule_floor)
-    done = {(r["run"], int(r["step"]), r["schedule"], int(r["sampler_steps"])) for r in rows}
     if a.only_collect:
         write_plots(rows, out.parent)
         (out.parent / "summary.md").write_text(summary(rows))
         return
-    clean, noisy = validation_wavs()
+    import torch
+    torch.set_num_threads(1)
     binary = Path(a.binary) if a.binary else build_cli()
     want = [int(s) for s in a.steps.split(",")]
     for run in a.runs:
-        ckpts = sorted((TR.ROOT / "runs" / run).glob("step*.pt"))
-        picked = [c for i, c in enumerate(ckpts) if i % a.every == 0 or i == len(ckpts) - 1]
-        for ck in picked:
-            step = int(re.sub(r"\D", "", ck.stem))
-            todo = [s for s in want if (run, step, sched, s) not in done]
-            if not todo:
-                continue
-            with tempfile.TemporaryDirectory() as tmp:
-                bundle = Path(tmp) / run
-                objective, config = export_bundle(ck, bundle, a.schedule_floor)
-                systems = go_eval(binary, bundle, ",".join(map(str, todo)), clean, noisy)
-            base = next(s for s in systems if s["kind"] == "input")
-            for s in systems:
-                if s["kind"] != "model":
-                    continue
-                rows.append({"run": run, "objective": objective, "config": config, "step": step,
-                             "schedule": sched, "sampler_steps": s["steps"], "pesq_wb": f"{s['pesq_wb']:.4f}",
-                             "stoi": f"{s['stoi']:.4f}", "si_sdr": f"{s['si_sdr']:.3f}",
-                             "noisy_pesq_wb": f"{base['pesq_wb']:.4f}", "noisy_stoi": f"{base['stoi']:.4f}",
-                             "noisy_si_sdr": f"{base['si_sdr']:.3f}"})
-                print(f"{run} step {step} {sched}@{s['steps']}: PESQ-WB {s['pesq_wb']:.3f} STOI {s['stoi']:.4f} "
-                      f"SI-SDR {s['si_sdr']:.2f} (noisy {base['pesq_wb']:.3f} / {base['stoi']:.4f} / "
-                      f"{base['si_sdr']:.2f})", flush=True)
-            rows = save_rows(out, rows)
+        rows = score_run(run, Path(a.runs_dir) / run, binary, want, a.schedule_floor, out, a.every,
+                         a.limit, a.per_file)
     write_plots(rows, out.parent)
     (out.parent / "summary.md").write_text(summary(rows))
 

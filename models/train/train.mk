@@ -4,7 +4,10 @@
 #   make export CKPT=runs/run1/last.pt BUNDLE=restoregrad-small [BLEND=0.2]
 #   make export-untrained CONFIG=tiny OBJECTIVE=restoregrad BUNDLE=/tmp/bundle
 #   make pytest-train                           fast CPU tests of the pipeline
-#   make compare STEPS=10000                    four-way like-for-like comparison (batch 8 x 0.5 s)
+#   make compare [STEPS=4000] [CONFIG=tf-rt] [SEED=1] [COMPARE_ARGS=...]
+#                                               issue 12: six tf-rt runs, two at a time, resumable,
+#                                               scored by the Go eval (models/train/compare.py)
+#   make compare-eval [same variables]          only (re)score saved checkpoints and summarise
 #   make eval-ckpts RUNS="compare-restoregrad compare-cdiffuse" [FLOOR=0]
 #                                               PESQ/STOI of every checkpoint (Go eval, validation split)
 #   make tune CKPT=runs/run1/last.pt            sampler schedule floor on the validation split
@@ -38,7 +41,13 @@ export-tf:
 	$(TRAIN_PY) -m models.train.tf_export --checkpoint $(CKPT) \
 	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS)
 
-.PHONY: data train export export-untrained pytest-train compare eval-ckpts tune
+.PHONY: data train export export-untrained pytest-train compare compare-eval eval-ckpts tune
+
+# compare's own defaults (tf-rt, 4000 steps) hold unless STEPS/CONFIG/SEED are given.
+cmp_opt = $(if $(filter command line environment%,$(origin $(1))),$(2) $($(1)),)
+COMPARE_ARGS ?=
+COMPARE_OPTS = $(call cmp_opt,STEPS,--steps) $(call cmp_opt,CONFIG,--config) $(call cmp_opt,SEED,--seed) \
+  $(COMPARE_ARGS)
 
 data:
 	$(TRAIN_PY) -m models.train.data prepare
@@ -61,7 +70,10 @@ pytest-train:
 	$(TRAIN_PY) -m pytest -q models/train/tests
 
 compare:
-	$(TRAIN_PY) -m models.train.compare --steps $(STEPS) --seed $(SEED)
+	$(TRAIN_PY) -m models.train.compare --resume $(COMPARE_OPTS)
+
+compare-eval:
+	$(TRAIN_PY) -m models.train.compare --only-eval $(COMPARE_OPTS)
 
 eval-ckpts:
 	$(TRAIN_PY) -m models.train.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
