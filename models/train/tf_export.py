@@ -244,7 +244,8 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "
 
 
 def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, final_blend: float = 0.0,
-           default_steps: int = 2, description: str | None = None, version: str = "0.2.0") -> dict:
+           default_steps: int = 2, description: str | None = None, version: str = "0.2.0",
+           schedule_floor: float = 0.0) -> dict:
     cfg = nets.cfg
     if cfg.domain != "stft":
         raise SystemExit(f"tf_export: config {cfg.name!r} is not a time-frequency config (use models.train.export)")
@@ -252,7 +253,9 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, fi
         raise SystemExit(f"tf_export: final blend {final_blend} outside 0..0.2 (no blend as a quality crutch)")
     out.mkdir(parents=True, exist_ok=True)
     nets.eval()
-    schedules = {str(n): [float(b) for b in I.uniform_betas(n)] for n in range(1, 7)}
+    # n steps evenly spaced in training t from the floor to T-1 (floor 0 = uniform); the
+    # floor is chosen on the validation split (models.train.tune).
+    schedules = {str(n): [float(b) for b in S.floor_betas(schedule_floor, n)] for n in range(1, 7)}
     if str(default_steps) not in schedules:
         raise SystemExit(f"tf_export: no {default_steps}-step schedule (1..6)")
     networks = export_graphs(nets, out)
@@ -292,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--default-steps", type=int, default=2)
+    ap.add_argument("--schedule-floor", type=float, default=0.0,
+                    help="the schedules' lowest training step (0 = uniform; models.train.tune picks it)")
     ap.add_argument("--description")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -311,7 +316,8 @@ def main(argv: list[str] | None = None) -> None:
         trained = True
     else:
         raise SystemExit("tf_export: give --checkpoint or --untrained")
-    m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, a.default_steps, a.description)
+    m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, a.default_steps, a.description,
+               schedule_floor=a.schedule_floor)
     print(f"tf_export: wrote {out} ({m['description']}, {m['kind']})")
 
 
