@@ -541,7 +541,10 @@ def main(argv: list[str] | None = None) -> None:
         if started:
             raise SystemExit(f"compare: {Path(a.runs_dir) / started[0]} already has checkpoints; "
                              "pass --resume to continue it (or remove it to start over)")
-    binary = Path(a.binary) if a.binary else EC.build_cli()
+    try:
+        binary = Path(a.binary) if a.binary else EC.build_cli()
+    except subprocess.CalledProcessError:
+        raise SystemExit("compare: `go build ./cmd/restoregrad` failed; pass --binary PATH to a built one") from None
     if not binary.exists():
         raise SystemExit(f"compare: no restoregrad binary at {binary}")
     EC.validation_wavs()  # written once, before two children could race to write them
