@@ -143,7 +143,8 @@ def score_task(run: Run, a: argparse.Namespace, binary: Path) -> None:
     say(f"score {name}")
     cmd = ["nice", "-n", str(a.nice), sys.executable, "-m", "models.train.compare", "--score-run", run.label,
            "--config", a.config, "--runs-dir", a.runs_dir, "--binary", str(binary),
-           "--eval-limit", str(a.eval_limit)] + (["--rescore"] if a.rescore else [])
+           "--eval-limit", str(a.eval_limit), "--schedule-floor", f"{a.schedule_floor:g}"] \
+        + (["--rescore"] if a.rescore else [])
     call(cmd, rdir / "score.log")
     say(f"score {name}: done")
 
@@ -157,8 +158,8 @@ def score_one(a: argparse.Namespace) -> None:
     out = rdir / "eval.csv"
     if a.rescore and out.exists():
         out.rename(rdir / f"eval.{time.strftime('%Y%m%d-%H%M%S')}.csv")
-    EC.score_run(a.score_run, rdir, Path(a.binary), list(SAMPLER_STEPS), 0.0, out, limit=a.eval_limit,
-                 per_file=True)
+    EC.score_run(a.score_run, rdir, Path(a.binary), list(SAMPLER_STEPS), a.schedule_floor, out,
+                 limit=a.eval_limit, per_file=True)
     leak_run(rdir, a.score_run, a.eval_limit)
 
 
@@ -250,10 +251,10 @@ def run_info(rdir: Path, run: Run) -> dict | None:
             "params_posterior": m.get("params_posterior"), "command": m.get("command")}
 
 
-def per_file_scores(rdir: Path, step: int, metric: str = "pesq_wb") -> dict[int, dict[str, float]]:
+def per_file_scores(rdir: Path, step: int, sched: str, metric: str = "pesq_wb") -> dict[int, dict[str, float]]:
     """{sampler steps: {file: score}} of one checkpoint from its kept per-file CSVs."""
     out: dict[int, dict[str, float]] = {}
-    for p in sorted(rdir.glob(f"perfile/step{step:06d}-*.csv")):
+    for p in sorted(rdir.glob(f"perfile/step{step:06d}-{sched}-*.csv")):
         for r in read_csv(p):
             if r["system"] != "noisy" and r.get(metric, "") != "":
                 out.setdefault(int(r["steps"]), {})[r["file"]] = float(r[metric])
@@ -266,17 +267,18 @@ def collect(a: argparse.Namespace, runs: list[Run]) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, leak, info, perfile = [], [], {}, {}
+    sched = EC.schedule_name(a.schedule_floor)
     for run in runs:
         rdir = Path(a.runs_dir) / run_name(a.config, run.label)
         i = run_info(rdir, run)
         if i is None:
             continue
         info[run.label] = i
-        rows += read_csv(rdir / "eval.csv")
+        mine = [r for r in read_csv(rdir / "eval.csv") if r["schedule"] == sched]
+        rows += mine
         leak += read_csv(rdir / "leak.csv")
-        scored = [int(r["step"]) for r in read_csv(rdir / "eval.csv")]
-        if scored:
-            perfile[run.label] = per_file_scores(rdir, max(scored))
+        if mine:
+            perfile[run.label] = per_file_scores(rdir, max(int(r["step"]) for r in mine), sched)
     write_csv(out / "eval_curves.csv", EC.FIELDS, sorted(rows, key=EC.row_key))
     write_csv(out / "leak.csv", LEAK_FIELDS, leak)
     (out / "runs.json").write_text(json.dumps(info, indent=1))
@@ -349,7 +351,9 @@ def summarize(rows: list[dict], info: dict, leak: list[dict], perfile: dict, a) 
     L = ["# Issue 12: objectives on one backbone, one budget", "",
          f"Config `{a.config}`, plain objective ({' '.join(PLAIN)}), seed {a.seed}, batch {a.batch}, "
          f"budget {a.steps} steps, checkpoints every {a.ckpt_every} steps, EMA weights. Scores: Go "
-         f"`restoregrad eval` on the validation split ({files} files), uniform schedules, raw output. "
+         f"`restoregrad eval` on the validation split ({files} files), "
+         + ("uniform schedules" if not a.schedule_floor else f"schedules from training step {a.schedule_floor:g}")
+         + ", raw output. "
          f"Noisy input: PESQ-WB {float(n0['noisy_pesq_wb']):.3f}, STOI {float(n0['noisy_stoi']):.4f}, "
          + (f"ESTOI {float(n0['noisy_estoi']):.4f}, " if n0.get("noisy_estoi") else "")
          + f"SI-SDR {float(n0['noisy_si_sdr']):.2f} dB.", "",
@@ -516,6 +520,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only-eval", action="store_true", help="no training: score what is saved, summarise")
     ap.add_argument("--only-summary", action="store_true", help="only rewrite summary.md and the PNGs")
     ap.add_argument("--rescore", action="store_true", help="score every checkpoint again (old scores kept aside)")
+    ap.add_argument("--schedule-floor", type=float, default=0.0,
+                    help="sampler schedules from this training step (0 = uniform, issue 12's)")
     ap.add_argument("--eval-limit", type=int, default=0, help="score only the first N validation files (smoke tests)")
     ap.add_argument("--binary", help="restoregrad binary (default: go build -o bin/restoregrad from this tree)")
     ap.add_argument("--runs-dir", default=str(ROOT / "runs"))

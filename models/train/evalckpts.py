@@ -8,9 +8,9 @@ Each runs/NAME/stepNNNNNN.pt is exported to a temporary bundle (a streaming bund
 causal configs, run frame by frame) and scored by `restoregrad eval` on the validation split
 (data/valid.npz, written once as WAVs under data/valid-wav/), never on the dev set. Rows
 already in the CSV are kept, so the command can be rerun as training goes on. Also writes
-PNG plots (one line per run) next to the CSV. Time-frequency bundles always carry the uniform
-schedules, so their rows are labelled "uniform" whatever --schedule-floor says. --per-file keeps
-the Go eval's per-file scores as runs/NAME/perfile/stepNNNNNN.csv (paired comparisons).
+PNG plots (one line per run) next to the CSV. Time-frequency bundles have no CDiffuSE schedules:
+without --schedule-floor they get (and their rows are labelled) the uniform ones. --per-file keeps
+the Go eval's per-file scores as runs/NAME/perfile/stepNNNNNN-SCHEDULE-STEPS.csv (paired comparisons).
 """
 from __future__ import annotations
 
@@ -87,11 +87,14 @@ def checkpoints(run_dir: Path, every: int = 1) -> list[Path]:
 
 
 def schedule_of(ck: Path, floor: float | None) -> str:
-    """The schedule label of a checkpoint's bundle: time-frequency bundles are always uniform."""
+    """The schedule label of a checkpoint's bundle: time-frequency bundles have no CDiffuSE
+    schedules, so no floor means floor 0 (uniform) there."""
     import torch
     from . import params
     meta = torch.load(ck, map_location="cpu")["meta"]
-    return "uniform" if params.get(meta["config"]).domain == "stft" else schedule_name(floor)
+    if params.get(meta["config"]).domain == "stft":
+        return schedule_name(floor or 0.0)
+    return schedule_name(floor)
 
 
 def _num(v) -> str:
@@ -116,7 +119,8 @@ def score_run(run: str, run_dir: Path, binary: Path, want: list[int], floor: flo
         with tempfile.TemporaryDirectory() as tmp:
             bundle = Path(tmp) / run
             objective, config = export_bundle(ck, bundle, floor)
-            pf = run_dir / "perfile" / f"step{step:06d}-{'-'.join(map(str, todo))}.csv" if per_file else None
+            pf = (run_dir / "perfile" / f"step{step:06d}-{sched}-{'-'.join(map(str, todo))}.csv"
+                  if per_file else None)
             systems = go_eval(binary, bundle, ",".join(map(str, todo)), clean, noisy, limit, pf)
         base = next(s for s in systems if s["kind"] == "input")
         for s in systems:
@@ -141,7 +145,7 @@ def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]
     nets, meta = N.load_networks(ckpt)
     if nets.cfg.domain == "stft":
         from . import tf_export
-        tf_export.export(nets, out, out.name, meta, True)
+        tf_export.export(nets, out, out.name, meta, True, schedule_floor=floor or 0.0)
     elif nets.cfg.causal:
         SE.streaming_bundle(nets, out, out.name, meta, True, 160, schedule_floor=floor)
     else:

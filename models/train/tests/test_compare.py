@@ -56,7 +56,7 @@ def info() -> dict:
 
 
 def args() -> argparse.Namespace:
-    return argparse.Namespace(config="tf-rt", seed=1, batch=8, steps=2000, ckpt_every=500)
+    return argparse.Namespace(config="tf-rt", seed=1, batch=8, steps=2000, ckpt_every=500, schedule_floor=0.0)
 
 
 LEAK = [{"run": "restoregrad", "step": "2000", "prior": "10.98", "post": "17.85", "noisy": "6.0", "files": "64"},
