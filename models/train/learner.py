@@ -79,7 +79,7 @@ def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
     aux = {"aux": zero, "spec": zero, "sisdr": zero}
     log_sp = None
     if obj == "cdiffuse":
-        log_s = torch.zeros_like(y)
+        log_s = torch.zeros_like(y[:, :1])  # one sigma per bin (stft) or per sample (wave)
     elif obj == "priorgrad":
         log_s = torch.log(nets.prior(y))
     elif obj == "restoregrad-noposterior":
