@@ -102,6 +102,22 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// AddCounts adds the counts of an earlier stream to s (the callbacks, xruns, lost, gap,
+// dropped, shed and trimmed counts: every int64 field) and keeps s's own values of the
+// rest, which describe the stream now. A session that reopens its devices reports its
+// totals this way.
+func (s *Stats) AddCounts(earlier Stats) {
+	s.Callbacks += earlier.Callbacks
+	s.InputXruns += earlier.InputXruns
+	s.OutputXruns += earlier.OutputXruns
+	s.InputLost += earlier.InputLost
+	s.OutputGaps += earlier.OutputGaps
+	s.DroppedFrames += earlier.DroppedFrames
+	s.DroppedInput += earlier.DroppedInput
+	s.ShedSamples += earlier.ShedSamples
+	s.TrimmedFrames += earlier.TrimmedFrames
+}
+
 // Stream is a live input → output path with lock-free rings on both sides of the audio
 // callbacks. Open, then Run (which starts the devices), then Close.
 type Stream struct {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/restoregrad/restoregrad/dsp/resample"
-	"github.com/restoregrad/restoregrad/engine"
 )
 
 // ErrStalled is returned by Run when the devices stop calling back (unplugged, server
@@ -25,6 +24,17 @@ type RunOptions struct {
 	Watchdog time.Duration
 }
 
+// Processor is what Run needs of the denoiser: engine.Realtime (any
+// engine.FrameProcessor) is one. Process reads exactly FrameSize samples from in at
+// SampleRate and writes as many to out, lagging in by Latency samples; Run calls it from
+// the worker goroutine, never from the audio side.
+type Processor interface {
+	SampleRate() int
+	FrameSize() int
+	Latency() int
+	Process(out, in []float32) error
+}
+
 // backlogSetter is implemented by engine.Realtime: it is told how far behind the worker is.
 type backlogSetter interface{ SetBacklog(time.Duration) }
 
@@ -39,7 +49,7 @@ const warmFrames = 20
 // input from the ring, resamples it to p's rate, runs p frame by frame, resamples back and
 // queues the result for output. p is typically an *engine.Realtime, which is also told the
 // backlog. Run returns nil when ctx ends.
-func (s *Stream) Run(ctx context.Context, p engine.FrameProcessor, opt RunOptions) error {
+func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	if opt.Watchdog == 0 {
 		opt.Watchdog = 2 * time.Second
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/restoregrad/restoregrad/dsp/metrics"
 	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
+	"github.com/restoregrad/restoregrad/stream/session"
 )
 
 // buildBinary builds restoregrad once per test binary run.
@@ -70,7 +71,7 @@ func TestLiveCLIStopsCleanlyOnSIGTERM(t *testing.T) {
 	if !strings.Contains(out, "stopped (signal)") || !strings.Contains(out, "xruns: input 0") {
 		t.Errorf("no clean summary with zero input xruns:\n%s", out)
 	}
-	var s liveSummary
+	var s session.Summary
 	b, err := os.ReadFile(stats)
 	if err != nil || json.Unmarshal(b, &s) != nil {
 		t.Fatalf("json stats: %v %s", err, b)

@@ -5,16 +5,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/restoregrad/restoregrad/engine"
-	"github.com/restoregrad/restoregrad/stream"
 	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
 )
@@ -73,51 +69,5 @@ func TestDevicesWithoutServer(t *testing.T) {
 	out = strings.TrimSpace(out)
 	if strings.Count(out, "\n") != 0 || !strings.Contains(out, "no audio devices") || strings.Contains(out, "pa_context") {
 		t.Fatalf("want one clear line, got:\n%s", out)
-	}
-}
-
-// The JSON stats use snake_case keys only, durations in ms, and name the backend.
-func TestLiveJSONStatsKeys(t *testing.T) {
-	var s liveSummary
-	s.Error = "x"
-	s.Stream = stream.Stats{DeviceLatency: 50 * time.Millisecond, EstimatedLatency: 70 * time.Millisecond}
-	s.Engine = engine.RealtimeStats{BypassTime: 2 * time.Second, ComputeTime: time.Second}
-	var total stream.Stats
-	addStats(&total, stream.Stats{Backend: stream.BackendPulse})
-	if total.Backend != stream.BackendPulse {
-		t.Errorf("addStats drops the backend: %+v", total)
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	snake := regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*$`)
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		for k, v := range obj {
-			if !snake.MatchString(k) {
-				t.Errorf("key %s%s is not snake_case", prefix, k)
-			}
-			if f, ok := v.(float64); ok && f >= 1e6 {
-				t.Errorf("key %s%s = %v: a duration in ns?", prefix, k, f)
-			}
-			walk(prefix+k+".", v)
-		}
-	}
-	walk("", m)
-	st := m["stream"].(map[string]any)
-	if st["device_latency_ms"] != 50.0 || st["estimated_latency_ms"] != 70.0 {
-		t.Errorf("stream latencies not in ms: %v", st)
-	}
-	if e := m["engine"].(map[string]any); e["bypass_ms"] != 2000.0 {
-		t.Errorf("engine bypass not in ms: %v", e)
 	}
 }
