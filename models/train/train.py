@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         if ema is not None and ck.get("ema"):
             ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
+        if a.lr is not None:  # a resumed run may lower the learning rate (the saved state holds the old one)
+            for g in opt.param_groups:
+                g["lr"] = a.lr
         step, elapsed = ck["step"], ck["elapsed"]
         mixer.rng.bit_generator.state = ck["mixer_rng"]
         gen.set_state(ck["torch_gen"])
