@@ -155,8 +155,8 @@ func (d Direction) channels(dev Device) int {
 }
 
 // FindDevice picks the device for spec among devs: "" is the default device; a number is
-// a device index; otherwise a case-insensitive exact name, then a unique name substring,
-// among the devices with channels in that direction. The error lists the candidates.
+// a device index; otherwise a name as matchName finds it, among the devices with channels
+// in that direction. The error lists the candidates.
 func FindDevice(devs []Device, spec string, dir Direction) (Device, error) {
 	var usable []Device
 	for _, d := range devs {
@@ -186,26 +186,45 @@ func FindDevice(devs []Device, spec string, dir Direction) (Device, error) {
 		}
 		return Device{}, fmt.Errorf("%w: no device with index %d (%s devices: %s)", ErrNoDevice, i, dir, names(usable))
 	}
-	lower := strings.ToLower(spec)
-	for _, d := range usable {
-		if strings.ToLower(d.Name) == lower {
-			return d, nil
-		}
-	}
-	var match []Device
-	for _, d := range usable {
-		if strings.Contains(strings.ToLower(d.Name), lower) {
-			match = append(match, d)
-		}
-	}
-	switch len(match) {
-	case 1:
-		return match[0], nil
-	case 0:
+	d, match, ok := matchName(usable, spec, func(d Device) (string, string) { return d.Name, "" })
+	switch {
+	case ok:
+		return d, nil
+	case len(match) == 0:
 		return Device{}, fmt.Errorf("%w: no %s device matches %q (%s devices: %s)", ErrNoDevice, dir, spec, dir, names(usable))
 	default:
 		return Device{}, fmt.Errorf("%w: %q matches several %s devices: %s (give an index)", ErrNoDevice, spec, dir, names(match))
 	}
+}
+
+// matchName is how every backend finds a device by name: the candidate named spec, else
+// the one named spec ignoring case, else the only one whose name or description contains
+// spec ignoring case. Without a pick it returns the candidates that contain spec (none, or
+// several) for the error message.
+func matchName[T any](cands []T, spec string, label func(T) (name, description string)) (T, []T, bool) {
+	var zero T
+	for _, c := range cands {
+		if name, _ := label(c); name == spec {
+			return c, nil, true
+		}
+	}
+	for _, c := range cands {
+		if name, _ := label(c); strings.EqualFold(name, spec) {
+			return c, nil, true
+		}
+	}
+	lower := strings.ToLower(spec)
+	var match []T
+	for _, c := range cands {
+		name, desc := label(c)
+		if strings.Contains(strings.ToLower(name), lower) || (desc != "" && strings.Contains(strings.ToLower(desc), lower)) {
+			match = append(match, c)
+		}
+	}
+	if len(match) == 1 {
+		return match[0], nil, true
+	}
+	return zero, match, false
 }
 
 func names(devs []Device) string {

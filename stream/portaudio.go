@@ -189,25 +189,15 @@ func resolve(devs []Device, spec string, dir Direction) (Device, string, int, er
 	if lerr != nil {
 		return d, "", 0, err
 	}
-	var match []pulse.Object
-	for _, o := range objs {
-		if o.Name == spec {
-			match = []pulse.Object{o}
-			break
-		}
-		if strings.Contains(strings.ToLower(o.Name), strings.ToLower(spec)) ||
-			strings.Contains(strings.ToLower(o.Description), strings.ToLower(spec)) {
-			match = append(match, o)
-		}
-	}
-	if len(match) != 1 {
+	o, _, ok := matchName(objs, spec, func(o pulse.Object) (string, string) { return o.Name, o.Description })
+	if !ok {
 		var names []string
 		for _, o := range objs {
 			names = append(names, o.Name)
 		}
 		return d, "", 0, fmt.Errorf("%w (PulseAudio %s: %s)", err, what, strings.Join(names, ", "))
 	}
-	return pd, match[0].Name, match[0].Rate, nil
+	return pd, o.Name, o.Rate, nil
 }
 
 // callback runs on PortAudio's audio thread: copy, count, return. No locks, no allocation.

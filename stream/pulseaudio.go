@@ -207,9 +207,9 @@ func propString(p proto.PropList, key string) string {
 	return ""
 }
 
-// findPulseNode picks the node for spec: "" is the default; otherwise an exact name, then
-// a unique case-insensitive substring of a name or description. A number is never a
-// PulseAudio node (it is a PortAudio device index).
+// findPulseNode picks the node for spec: "" is the default; otherwise a name or description
+// as matchName finds it. A number is never a PulseAudio node (it is a PortAudio device
+// index).
 func findPulseNode(nodes []pulseNode, def, spec string, dir Direction) (pulseNode, error) {
 	if spec == "" {
 		spec = def
@@ -224,18 +224,9 @@ func findPulseNode(nodes []pulseNode, def, spec string, dir Direction) (pulseNod
 	if dir == Output {
 		what = "sinks"
 	}
-	var match []pulseNode
-	lower := strings.ToLower(spec)
-	for _, n := range nodes {
-		if n.name == spec {
-			return n, nil
-		}
-		if strings.Contains(strings.ToLower(n.name), lower) || strings.Contains(strings.ToLower(n.description), lower) {
-			match = append(match, n)
-		}
-	}
-	if len(match) == 1 {
-		return match[0], nil
+	n, match, ok := matchName(nodes, spec, func(n pulseNode) (string, string) { return n.name, n.description })
+	if ok {
+		return n, nil
 	}
 	list := func(ns []pulseNode) string {
 		s := make([]string, len(ns))
