@@ -22,7 +22,12 @@ const (
 // backend is one way of reaching the sound devices. Its constructor resolves the devices,
 // sets the Stream's rate with Stream.setup, and opens the devices without starting them.
 // From start on, the backend's audio side hands every input chunk to Stream.capture and
-// fills every output request with Stream.render, on a thread or goroutine of its own.
+// fills every output request with Stream.render (a pusher sends what Stream.drain gives,
+// once Stream.outputStarted, and asks Stream.outputWaiting whether more is queued), on a
+// thread or goroutine of its own; it counts each callback with Stream.called and each
+// device underflow with Stream.outputXrun, and may ask for real-time scheduling with
+// Stream.audioThread. It touches the Stream through nothing else: the rings and counters
+// are the Stream's.
 type backend interface {
 	// start starts the devices. The output ring already holds what is to be played first.
 	start() error

@@ -256,6 +256,24 @@ func (s *Stream) render(mono []float32) bool {
 	return true
 }
 
+// called counts one audio-side callback: the worker's watchdog takes it as a sign of life.
+func (s *Stream) called() { s.callbacks.Add(1) }
+
+// outputXrun counts an output underflow that the device reported.
+func (s *Stream) outputXrun() { s.outXruns.Add(1) }
+
+// outputStarted says whether the worker has queued its first output; until then the
+// audio side plays silence, which is no gap.
+func (s *Stream) outputStarted() bool { return s.outPrimed.Load() }
+
+// drain moves the output the worker queued into mono, as much as there is up to
+// len(mono), without filling the rest, and returns how much: for a backend that pushes
+// output to its device (pusher) rather than answering callbacks with render.
+func (s *Stream) drain(mono []float32) int { return s.outRing.Read(mono) }
+
+// outputWaiting is how much output the worker queued that the audio side has not taken.
+func (s *Stream) outputWaiting() int { return s.outRing.Len() }
+
 // Rate is the device sample rate.
 func (s *Stream) Rate() int { return s.rate }
 

@@ -203,9 +203,9 @@ func resolve(devs []Device, spec string, dir Direction) (Device, string, int, er
 // callback runs on PortAudio's audio thread: copy, count, return. No locks, no allocation.
 func (b *paBackend) callback(in, out []float32, _ portaudio.StreamCallbackTimeInfo, flags portaudio.StreamCallbackFlags) {
 	s := b.s
-	s.callbacks.Add(1)
+	s.called()
 	if flags&(portaudio.OutputUnderflow|portaudio.OutputOverflow) != 0 {
-		s.outXruns.Add(1)
+		s.outputXrun()
 	}
 	if len(in) > 0 {
 		xrun := flags&(portaudio.InputOverflow|portaudio.InputUnderflow) != 0
@@ -250,7 +250,7 @@ func (b *paBackend) callback(in, out []float32, _ portaudio.StreamCallbackTimeIn
 			}
 		}
 		if gap {
-			s.outXruns.Add(1)
+			s.outputXrun()
 		}
 	}
 }

@@ -479,7 +479,7 @@ func (b *pulseBackend) onInput(msg any) {
 		data = data[4*n:]
 	}
 	b.carried = copy(b.carry[:], data)
-	s.callbacks.Add(1)
+	s.called()
 }
 
 // onOutput runs on the output connection's reader goroutine: the server asks for data.
@@ -492,10 +492,10 @@ func (b *pulseBackend) onOutput(msg any) {
 		b.s.audioThread(&b.outRT)
 		b.requested.Add(int64(m.Length / 4))
 		b.pump()
-		b.s.callbacks.Add(1)
+		b.s.called()
 	case *proto.Underflow:
-		if m.StreamIndex == b.play && b.s.outPrimed.Load() {
-			b.s.outXruns.Add(1)
+		if m.StreamIndex == b.play && b.s.outputStarted() {
+			b.s.outputXrun()
 		}
 	case *proto.PlaybackStreamKilled:
 		if m.StreamIndex == b.play {
@@ -533,10 +533,10 @@ func (b *pulseBackend) pump() {
 }
 
 func (b *pulseBackend) pending() bool {
-	if !b.s.outPrimed.Load() {
+	if !b.s.outputStarted() {
 		return b.requested.Load() > b.written.Load()
 	}
-	return b.s.outRing.Len() > 0
+	return b.s.outputWaiting() > 0
 }
 
 // send runs inside pump only (one goroutine at a time): it is the output ring's reader.
@@ -544,13 +544,13 @@ func (b *pulseBackend) send() {
 	s := b.s
 	for {
 		var n int
-		if !s.outPrimed.Load() {
+		if !s.outputStarted() {
 			n = int(min(b.requested.Load()-b.written.Load(), int64(len(b.outMono))))
 			if n <= 0 {
 				return
 			}
 			s.render(b.outMono[:n])
-		} else if n = s.outRing.Read(b.outMono); n == 0 {
+		} else if n = s.drain(b.outMono); n == 0 {
 			return
 		}
 		for i, v := range b.outMono[:n] {
