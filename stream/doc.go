@@ -1,7 +1,8 @@
 // Package stream moves live audio between sound devices and the denoising engine: device
 // input and output through one of two backends, lock-free rings between the audio side and
 // a worker goroutine, device-rate ↔ model-rate conversion, xrun counters.
-// (Virtual devices live in stream/pulse, the rings in stream/ring.)
+// (Virtual devices live in stream/pulse, the rings in stream/ring, the supervised live
+// session of the live and virtual-mic commands in stream/session.)
 //
 // The backends: PulseAudio's native protocol (pure Go, used when a PulseAudio or
 // pipewire-pulse server answers and the devices are its sources and sinks), and PortAudio
