@@ -19,8 +19,9 @@ const (
 	BackendPortAudio = "portaudio"
 )
 
-// backend is one way of reaching the sound devices. Its constructor resolves the devices,
-// sets the Stream's rate with Stream.setup, and opens the devices without starting them.
+// backend is one way of reaching the sound devices. Its constructor resolves the devices
+// and says which with Stream.resolved, sets the Stream's rate with Stream.setup, and opens
+// the devices without starting them.
 // From start on, the backend's audio side hands every input chunk to Stream.capture and
 // fills every output request with Stream.render (a pusher sends what Stream.drain gives,
 // once Stream.outputStarted, and asks Stream.outputWaiting whether more is queued), on a
@@ -42,19 +43,28 @@ type backend interface {
 // BackendAuto then uses PortAudio.
 var errNotPulse = errors.New("not a PulseAudio device")
 
-// openBackend opens the backend that cfg.Backend names on s.
+// openBackend opens the backend that cfg.Backend names on s, and records its name.
 func openBackend(s *Stream) (backend, error) {
+	named := func(name string, b backend, err error) (backend, error) {
+		if err == nil {
+			s.backendName = name
+		}
+		return b, err
+	}
 	switch s.cfg.Backend {
 	case "", BackendAuto:
 		b, err := openPulse(s)
 		if err == nil || !errors.Is(err, errNotPulse) {
-			return b, err
+			return named(BackendPulse, b, err)
 		}
-		return openPortAudio(s)
+		b, err = openPortAudio(s)
+		return named(BackendPortAudio, b, err)
 	case BackendPulse:
-		return openPulse(s)
+		b, err := openPulse(s)
+		return named(BackendPulse, b, err)
 	case BackendPortAudio:
-		return openPortAudio(s)
+		b, err := openPortAudio(s)
+		return named(BackendPortAudio, b, err)
 	}
 	return nil, fmt.Errorf("unknown audio backend %q (want %s, %s or %s)", s.cfg.Backend, BackendAuto, BackendPulse, BackendPortAudio)
 }

@@ -256,6 +256,12 @@ func (s *Stream) render(mono []float32) bool {
 	return true
 }
 
+// resolved records the devices a backend found (for PulseAudio, Devices that describe the
+// source and sink) and their PulseAudio names ("" when not PulseAudio).
+func (s *Stream) resolved(in, out Device, inPulse, outPulse string) {
+	s.in, s.out, s.inPulse, s.outPulse = in, out, inPulse, outPulse
+}
+
 // called counts one audio-side callback: the worker's watchdog takes it as a sign of life.
 func (s *Stream) called() { s.callbacks.Add(1) }
 

@@ -31,7 +31,6 @@ func openPortAudio(s *Stream) (backend, error) {
 		b.close()
 		return nil, err
 	}
-	s.backendName = BackendPortAudio
 	return b, nil
 }
 
@@ -41,21 +40,21 @@ func (b *paBackend) open() error {
 	if err != nil {
 		return err
 	}
-	var inRate, outRate int
-	s.in, s.inPulse, inRate, err = resolve(devs, s.cfg.Input, Input)
+	in, inPulse, inRate, err := resolve(devs, s.cfg.Input, Input)
 	if err != nil {
 		return err
 	}
-	s.out, s.outPulse, outRate, err = resolve(devs, s.cfg.Output, Output)
+	out, outPulse, outRate, err := resolve(devs, s.cfg.Output, Output)
 	if err != nil {
 		return err
 	}
+	s.resolved(in, out, inPulse, outPulse)
 	// The pulse ALSA plugin reads these when the stream opens.
-	if s.inPulse != "" {
-		os.Setenv("PULSE_SOURCE", s.inPulse)
+	if inPulse != "" {
+		os.Setenv("PULSE_SOURCE", inPulse)
 	}
-	if s.outPulse != "" {
-		os.Setenv("PULSE_SINK", s.outPulse)
+	if outPulse != "" {
+		os.Setenv("PULSE_SINK", outPulse)
 	}
 	rate := s.cfg.SampleRate
 	if rate == 0 {
@@ -142,17 +141,17 @@ func (b *paBackend) open() error {
 		}
 		return nil
 	}
-	if s.in.HostAPI == s.out.HostAPI && !s.cfg.Separate {
-		if err := openOne(&s.in, &s.out); err == nil {
+	if in.HostAPI == out.HostAPI && !s.cfg.Separate {
+		if err := openOne(&in, &out); err == nil {
 			return nil
 		}
 		// Some host APIs cannot pair two devices in one stream: fall back to two.
 		b.closeStreams()
 	}
-	if err := openOne(&s.in, nil); err != nil {
+	if err := openOne(&in, nil); err != nil {
 		return err
 	}
-	return openOne(nil, &s.out)
+	return openOne(nil, &out)
 }
 
 func describe(in, out *Device) string {

@@ -299,7 +299,6 @@ func openPulse(s *Stream) (backend, error) {
 		b.close()
 		return nil, err
 	}
-	s.backendName = BackendPulse
 	return b, nil
 }
 
@@ -333,10 +332,10 @@ func (b *pulseBackend) open() error {
 	if err := s.setup(rate); err != nil {
 		return err
 	}
-	s.inPulse, s.outPulse = src.name, sink.name
 	b.srcName, b.sinkName = src.name, sink.name
-	s.in = Device{Index: -1, Name: src.name, HostAPI: "PulseAudio", MaxInputChannels: src.channels, DefaultSampleRate: float64(src.rate)}
-	s.out = Device{Index: -1, Name: sink.name, HostAPI: "PulseAudio", MaxOutputChannels: sink.channels, DefaultSampleRate: float64(sink.rate)}
+	s.resolved(Device{Index: -1, Name: src.name, HostAPI: "PulseAudio", MaxInputChannels: src.channels, DefaultSampleRate: float64(src.rate)},
+		Device{Index: -1, Name: sink.name, HostAPI: "PulseAudio", MaxOutputChannels: sink.channels, DefaultSampleRate: float64(sink.rate)},
+		src.name, sink.name)
 
 	bytesOf := func(d time.Duration) uint32 { return 4 * uint32(math.Round(d.Seconds()*float64(rate))) }
 	spec := proto.SampleSpec{Format: proto.FormatFloat32LE, Channels: 1, Rate: uint32(rate)}
