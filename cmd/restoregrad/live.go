@@ -31,13 +31,9 @@ type liveOptions struct {
 	block         time.Duration
 	cushion       time.Duration
 	quiet         bool
-	separate      bool // two PortAudio streams instead of one duplex stream
 	backend       string
-	avoid         []string                        // sources never to record from (our own)
-	prepare       func(ctx context.Context) error // before each open: (re)create the devices
-	freshSink     bool                            // the output is the virtual mic's new null sink
-	runtime       modelFlags                      // --threads, --provider, --cpu-fallback, --ort-lib
-	attenuation   attenuationLimit                // --attenuation-limit
+	runtime       modelFlags       // --threads, --provider, --cpu-fallback, --ort-lib
+	attenuation   attenuationLimit // --attenuation-limit
 }
 
 func runLive(args []string) error {
@@ -78,11 +74,11 @@ func runLive(args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	proc, err := openProcessor(o.model, o.steps, o.runtime)
+	proc, err := openLiveProcessor(o)
 	if err != nil {
 		return err
 	}
-	return runLivePipeline(ctx, o, proc, os.Stderr)
+	return session.Run(ctx, proc, o.sessionConfig(os.Stderr), os.Stderr)
 }
 
 // durationFlag is a duration flag with bounds (max 0: none) and errors that say what is
@@ -120,20 +116,24 @@ func (f durationFlag) Set(s string) error {
 	return nil
 }
 
-// runLivePipeline runs proc between the devices of o until ctx ends, printing status to w.
-func runLivePipeline(ctx context.Context, o liveOptions, proc engine.FrameProcessor, w io.Writer) error {
-	proc, err := o.attenuation.limited(proc)
-	if err != nil {
-		return err
-	}
-	return session.Run(ctx, proc, session.Config{
+// sessionConfig is the live session that o's flags ask for, writing its status to w.
+func (o liveOptions) sessionConfig(w io.Writer) session.Config {
+	return session.Config{
 		Model: o.model, Steps: o.steps,
 		Stream: stream.Config{Input: o.input, Output: o.output, Backend: o.backend,
-			SampleRate: o.rate, Block: o.block, Cushion: o.cushion, Separate: o.separate, FreshSink: o.freshSink,
-			Avoid: o.avoid},
+			SampleRate: o.rate, Block: o.block, Cushion: o.cushion},
 		Record: o.record, JSONStats: o.jsonStats, Reconnect: o.reconnect, Quiet: o.quiet,
-		Terminal: isTerminal(w), Prepare: o.prepare,
-	}, w)
+		Terminal: isTerminal(w),
+	}
+}
+
+// openLiveProcessor opens the model of o for live use, under o's attenuation limit.
+func openLiveProcessor(o liveOptions) (engine.FrameProcessor, error) {
+	proc, err := openProcessor(o.model, o.steps, o.runtime)
+	if err != nil {
+		return nil, err
+	}
+	return o.attenuation.limited(proc)
 }
 
 // isTerminal says whether w is a terminal (the status line and the progress bar redraw in

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/restoregrad/restoregrad/stream/pulse"
+	"github.com/restoregrad/restoregrad/stream/session"
 )
 
 func init() {
@@ -93,7 +94,7 @@ func runVirtualMic(args []string) error {
 	if err != nil {
 		return err
 	}
-	proc, err := openProcessor(o.model, o.steps, o.runtime)
+	proc, err := openLiveProcessor(o)
 	if err != nil {
 		return err
 	}
@@ -113,30 +114,31 @@ func runVirtualMic(args []string) error {
 			fmt.Fprintf(os.Stderr, "virtual-mic: removing the virtual devices: %v\n", err)
 		}
 	}()
+	cfg := o.sessionConfig(os.Stderr)
 	// After a sound-server restart our modules are gone: each reconnect re-creates them
 	// (a no-op while they exist).
-	o.prepare = func(ctx context.Context) error {
+	cfg.Prepare = func(ctx context.Context) error {
 		_, err := pulse.CreateVirtualMic(ctx, *name)
 		return err
 	}
-	o.avoid = []string{pulse.SourceName, pulse.SinkName + ".monitor"}
+	cfg.Stream.Avoid = []string{pulse.SourceName, pulse.SinkName + ".monitor"}
 	server := "PulseAudio"
 	if info.PipeWire {
 		server = "PipeWire (pipewire-pulse)"
 	}
 	fmt.Fprintf(os.Stderr, "virtual-mic: %q is ready on %s (source %s); pick it in your call app\n", vm.Description, server, vm.Source)
-	o.output = vm.Sink
-	o.rate = pulse.Rate
-	o.block = 10 * time.Millisecond
-	o.cushion = 10 * time.Millisecond
+	cfg.Stream.Output = vm.Sink
+	cfg.Stream.SampleRate = pulse.Rate
+	cfg.Stream.Block = 10 * time.Millisecond
+	cfg.Stream.Cushion = 10 * time.Millisecond
 	// A freshly created null sink has rendered 2 s ahead and takes no audio until that has
 	// passed: the PulseAudio backend restarts it at the stream's latency. With PortAudio
 	// (no PulseAudio backend possible here, but the ALSA plugin), separate streams keep
 	// the input flowing meanwhile.
-	o.freshSink = true
-	o.separate = true
-	o.reconnect = true // a microphone that comes and goes should not tear the device down
-	return runLivePipeline(sigCtx, o, proc, os.Stderr)
+	cfg.Stream.FreshSink = true
+	cfg.Stream.Separate = true
+	cfg.Reconnect = true // a microphone that comes and goes should not tear the device down
+	return session.Run(sigCtx, proc, cfg, os.Stderr)
 }
 
 // serviceDir is where systemd looks for user units.
