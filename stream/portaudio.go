@@ -1,14 +1,12 @@
 package stream
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/gordonklaus/portaudio"
-	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
 // paBackend is the PortAudio backend: one duplex stream, or an input and an output stream.
@@ -184,19 +182,24 @@ func resolve(devs []Device, spec string, dir Direction) (Device, string, int, er
 	if dir == Output {
 		what = "sinks"
 	}
-	objs, lerr := pulse.List(context.Background(), what)
+	pc, cerr := dialPulse(func(any) {})
+	if cerr != nil {
+		return d, "", 0, err
+	}
+	defer pc.close()
+	nodes, _, lerr := pulseNodes(pc, dir)
 	if lerr != nil {
 		return d, "", 0, err
 	}
-	o, _, ok := matchName(objs, spec, func(o pulse.Object) (string, string) { return o.Name, o.Description })
+	n, _, ok := matchName(nodes, spec, func(n pulseNode) (string, string) { return n.name, n.description })
 	if !ok {
-		var names []string
-		for _, o := range objs {
-			names = append(names, o.Name)
+		names := make([]string, len(nodes))
+		for i, n := range nodes {
+			names[i] = n.name
 		}
 		return d, "", 0, fmt.Errorf("%w (PulseAudio %s: %s)", err, what, strings.Join(names, ", "))
 	}
-	return pd, o.Name, o.Rate, nil
+	return pd, n.name, n.rate, nil
 }
 
 // callback runs on PortAudio's audio thread: copy, count, return. No locks, no allocation.
