@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 func TestPipewireConf(t *testing.T) {
@@ -50,7 +52,7 @@ func TestPipewireConfigInstall(t *testing.T) {
 	if !strings.Contains(string(data), `"Attenuation limit (dB)" = 24`) || !strings.Contains(string(data), plugin) {
 		t.Errorf("installed config:\n%s", data)
 	}
-	if err := pipewireConfig(liveOptions{model: "restoregrad-small"}, "x", plugin, false); err == nil {
+	if err := pipewireConfig(liveOptions{model: zoo.DefaultOffline}, "x", plugin, false); err == nil {
 		t.Error("an offline model was accepted for the plugin")
 	}
 	if err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", filepath.Join(dir, "missing.so"), false); err == nil {

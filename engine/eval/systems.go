@@ -25,7 +25,7 @@ const (
 	KindDir   = "dir"   // outputs made elsewhere, read from a folder
 )
 
-// Label is the name with the step count, unique within a run: "restoregrad-small@6".
+// Label is the name with the step count, unique within a run: "restoregrad-offline@6".
 func (s SystemInfo) Label() string {
 	if s.Steps > 0 {
 		return s.Name + "@" + strconv.Itoa(s.Steps)

@@ -152,8 +152,9 @@ func (m *Manifest) StepCounts() []int {
 }
 
 // Schedule returns the inference betas for a step count: the manifest's schedule for it,
-// the full training schedule for T steps, or else one derived from the default schedule
-// (see DeriveSchedule), so that a live engine can step down one step at a time.
+// the full training schedule for T steps, or else one derived from the manifest's longest
+// schedule (see DeriveSchedule), so that a live engine can step down one step at a time.
+// The longest, not the default: a one-step default has no noise levels to interpolate.
 func (m *Manifest) Schedule(steps int) ([]float64, error) {
 	if s, ok := m.InferenceSchedules[strconv.Itoa(steps)]; ok {
 		return s, nil
@@ -161,8 +162,13 @@ func (m *Manifest) Schedule(steps int) ([]float64, error) {
 	if steps == len(m.TrainingBetas) {
 		return m.TrainingBetas, nil
 	}
-	base, ok := m.InferenceSchedules[strconv.Itoa(m.DefaultSteps)]
-	if !ok || steps < 1 || steps > len(m.TrainingBetas) {
+	var base []float64
+	for _, s := range m.InferenceSchedules {
+		if len(s) > len(base) {
+			base = s
+		}
+	}
+	if base == nil || steps < 1 || steps > len(m.TrainingBetas) {
 		return nil, fmt.Errorf("model %s has no %d-step schedule (available: %v, %d (the full schedule), and 1..%d derived)",
 			m.Name, steps, m.StepCounts(), len(m.TrainingBetas), len(m.TrainingBetas))
 	}

@@ -211,6 +211,9 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "
     cfg = params.get(manifest["config"])
     steps = manifest["default_steps"]
     ov = meta.get("overrides") or {}
+    init = meta.get("init_from") or {}
+    init_note = (f", starting from step {init['step']} of a `{init['objective']}` run "
+                 f"(`{init['checkpoint']}`, {init.get('wall_minutes', 0):.1f} min)") if init else ""
     lines = [
         f"# {manifest['name']}", "", manifest["description"], "",
         "| field | value |", "|---|---|",
@@ -225,15 +228,20 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "
         f"{steps * info['gmac_per_s_denoiser'] + info.get('gmac_per_s_prior', 0):.3f} GMAC/s |",
         f"| time context | {'causal GRUs (streams frame by frame)' if cfg.causal else 'bidirectional GRUs (looks ahead; offline)'} |",
         f"| training steps | {meta.get('steps_done', 0)} (batch {meta.get('batch', '-')} x "
-        f"{ov.get('segment', cfg.segment) / cfg.sample_rate:g} s) |",
-        f"| wall time | {meta.get('wall_minutes', 0):.1f} min of one CPU thread |",
+        f"{ov.get('segment', cfg.segment) / cfg.sample_rate:g} s){init_note} |",
+        f"| wall time | {meta.get('wall_minutes', 0) + init.get('wall_minutes', 0):.1f} min of one CPU thread "
+        f"(shared 2-core machine) |",
         f"| seed | {meta.get('seed', '-')} |",
         f"| EMA / final_blend | {meta.get('ema', 0)} / {manifest['final_blend']} |",
         f"| levers | aux spectral {ov.get('aux_spec', cfg.aux_spec)}, aux SI-SDR {ov.get('aux_sisdr', cfg.aux_sisdr)}, "
         f"P(t = T-1) {ov.get('t_last', cfg.t_last)} (models/train/README.md) |",
         f"| data | {DATA_LINE} |",
     ]
-    lines += ["", "Reproduce:", "", "```", meta.get("command", "(untrained export)")]
+    lines += ["", "Reproduce (in order):", "", "```"]
+    if init:
+        lines.append(init.get("command") or "")
+        lines += [r.get("command", "") for r in init.get("resumed", [])]
+    lines.append(meta.get("command", "(untrained export)"))
     for r in meta.get("resumed", []):
         lines.append(r.get("command", ""))
     lines += [meta.get("export_command", ""), "```", "",
@@ -301,7 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
-    cmd = "/usr/bin/python3 -m models.train.tf_export " + " ".join(argv if argv is not None else sys.argv[1:])
+    import shlex
+    cmd = "/usr/bin/python3 -m models.train.tf_export " + shlex.join(argv if argv is not None else sys.argv[1:])
     if a.untrained:
         torch.manual_seed(a.seed)
         nets = L.Networks(params.get(a.config), a.objective)

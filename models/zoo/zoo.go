@@ -23,7 +23,7 @@ var shipped embed.FS
 
 // Default bundle names.
 const (
-	DefaultOffline   = "restoregrad-small"
+	DefaultOffline   = "restoregrad-offline"
 	DefaultStreaming = "restoregrad-rt"
 )
 
