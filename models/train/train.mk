@@ -27,19 +27,25 @@ RUNS       ?= compare-restoregrad compare-priorgrad compare-cdiffuse compare-res
 FLOOR      ?=
 
 # Time-frequency models (the shipped ones; README.md "Time-frequency models"):
-#   make train-tf | train-tf-rt [RESUME=1]      one thread each; run both at once
-#   make export-tf CKPT=runs/tf-rt-restoregrad/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=2]
-TF_STEPS   ?= 200000
-DEFAULT_STEPS ?= 2
+#   make train-tf | train-tf-rt [RESUME=1]      one thread each; run both at once. RESUME=1
+#       continues runs/<cfg>-noposterior (or, on a fresh machine, the committed copy in
+#       models/train/checkpoints/) with the settings it was trained with
+#   make export-tf CKPT=runs/tf-rt-noposterior/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=1 FLOOR=40]
+TF_STEPS      ?= 200000
+# the shipped runs are runs/<cfg>-noposterior
+TF_OBJECTIVE  ?= restoregrad-noposterior
+DEFAULT_STEPS ?= 1
+TF_FLOOR      ?= 40
 .PHONY: train-tf train-tf-rt export-tf
 train-tf train-tf-rt: train-%:
-	nice -n 10 $(TRAIN_PY) -m models.train.train --config $* --objective restoregrad --steps $(TF_STEPS) \
-	  --batch 8 --seed 1 --ema 0.999 --threads 1 --ckpt-minutes 8 --out runs/$*-restoregrad \
+	nice -n 10 $(TRAIN_PY) -m models.train.train --config $* --objective $(TF_OBJECTIVE) --steps $(TF_STEPS) \
+	  --batch 8 --seed 1 --ema 0.999 --threads 1 --ckpt-minutes 6 --out runs/$*-noposterior \
 	  $(if $(RESUME),--resume,) $(TRAIN_ARGS)
 
 export-tf:
 	$(TRAIN_PY) -m models.train.tf_export --checkpoint $(CKPT) \
-	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS)
+	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS) \
+	  --schedule-floor $(TF_FLOOR)
 
 .PHONY: data train export export-untrained pytest-train compare compare-eval eval-ckpts tune
 

@@ -121,6 +121,18 @@ def main(argv: list[str] | None = None) -> None:
                                    ("head", a.head), ("aux_spec", a.aux_spec),
                                    ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
                                    ("dm_weight", a.dm_weight), ("sigma_hidden", a.sigma_hidden)) if v is not None}
+    cli_overrides = dict(overrides)
+    ckpt = out / "last.pt"
+    ck = None
+    if a.resume:
+        # A fresh machine has no runs/: resume from the committed copy of the last checkpoint.
+        if not ckpt.exists() and (keep / "last.pt").exists():
+            shutil.copy(keep / "last.pt", ckpt)
+            print(f"resume: {ckpt} missing, copied {keep / 'last.pt'}")
+        if ckpt.exists():
+            ck = torch.load(ckpt, map_location="cpu")
+            # The run goes on with the settings it was trained with, unless the command changes them.
+            overrides = {**(ck["meta"].get("overrides") or {}), **overrides}
     base = params.get(a.config)
     overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
     overrides.setdefault("head", base.head)
@@ -136,20 +148,18 @@ def main(argv: list[str] | None = None) -> None:
             "batch": a.batch, "input_rms": a.input_rms, "ema": a.ema,
             "command": "/usr/bin/python3 -m models.train.train " + " ".join(argv or os.sys.argv[1:])}
     step, elapsed = 0, 0.0
-    ckpt = out / "last.pt"
-    if a.resume and ckpt.exists():
-        ck = torch.load(ckpt, map_location="cpu")
+    if ck is not None:
         nets.load_state_dict(ck["nets"])
         if ema is not None and ck.get("ema"):
             ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
-        if a.lr is not None:  # a resumed run may lower the learning rate (the saved state holds the old one)
+        if "lr" in overrides:  # a resumed run may have lowered the learning rate (--lr)
             for g in opt.param_groups:
-                g["lr"] = a.lr
+                g["lr"] = cfg.lr
         step, elapsed = ck["step"], ck["elapsed"]
         mixer.rng.bit_generator.state = ck["mixer_rng"]
         gen.set_state(ck["torch_gen"])
-        resumed = ck["meta"].get("resumed", []) + [{"step": step, "overrides": overrides,
+        resumed = ck["meta"].get("resumed", []) + [{"step": step, "overrides": cli_overrides,
                                                      "command": meta["command"]}]
         meta = {**ck["meta"], "overrides": {**ck["meta"].get("overrides", {}), **overrides},
                 "resumed": resumed}
