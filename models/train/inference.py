@@ -91,6 +91,14 @@ def enhance_stft(cfg, denoiser, prior, y: torch.Tensor, betas, seed: int = 0,
     return stft.synthesise(stft.decompress(xc, cfg.compress), n, cfg.n_fft, cfg.hop).unsqueeze(1)
 
 
+def enhance_stft_batches(cfg, denoiser, prior, y: torch.Tensor, betas, seed: int = 0,
+                         batch: int = 16) -> torch.Tensor:
+    """enhance_stft over y [B, 1, N] in batches of `batch` clips (bounded memory); each batch
+    draws its noise from `seed`, as the validation scores have always done."""
+    return torch.cat([enhance_stft(cfg, denoiser, prior, y[i:i + batch], betas, seed)
+                      for i in range(0, len(y), batch)])
+
+
 def si_sdr(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Scale-invariant SDR in dB over the last axis (zero-mean signals)."""
     est = est - est.mean(axis=-1, keepdims=True)

@@ -35,8 +35,8 @@ def loud_frame_gain_db(out: np.ndarray, ref: np.ndarray, n_fft: int = 512, hop: 
 
 @torch.no_grad()
 def enhance(nets, x: np.ndarray, steps: int) -> np.ndarray:
-    return torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, torch.from_numpy(x[i:i + 16]),
-                                     I.uniform_betas(steps)) for i in range(0, len(x), 16)]).numpy()[:, 0]
+    return I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, torch.from_numpy(x),
+                                  I.uniform_betas(steps)).numpy()[:, 0]
 
 
 def main(argv: list[str] | None = None) -> None:

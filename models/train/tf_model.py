@@ -24,7 +24,6 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from . import model as M
 from .params import Config
@@ -341,9 +340,6 @@ def macs_per_second(module: nn.Module, cfg: Config, seconds: float = 1.0, inputs
         steps = x.shape[0] * x.shape[1]
         dirs = 2 if m.bidirectional else 1
         total[0] += steps * dirs * 3 * m.hidden_size * (m.input_size + m.hidden_size)
-
-    def bands(m, inp, out):
-        pass
 
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

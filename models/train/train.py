@@ -42,8 +42,7 @@ def validate(nets: L.Networks, input_rms: float, blend: float = 0.2) -> dict[str
     res = {"val_noisy": float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean())}
     if nets.cfg.domain == "stft":  # the raw output at the uniform 1-, 2- and 3-step schedules
         for n in (1, 2, 3):
-            out = torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, y[i:i + 16],
-                                            I.uniform_betas(n), seed=0) for i in range(0, len(y), 16)])
+            out = I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, y, I.uniform_betas(n), seed=0)
             res[f"val_{n}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
         return res
     mult = length_multiple(nets.cfg)

@@ -24,8 +24,7 @@ def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
     y = torch.from_numpy(noisy)
     def run(seed: int) -> torch.Tensor:
         if nets.cfg.domain == "stft":
-            return torch.cat([I.enhance_stft(nets.cfg, nets.denoiser, nets.prior, y[i:i + 16], betas, seed)
-                              for i in range(0, len(y), 16)])
+            return I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, y, betas, seed)
         return I.enhance(nets.denoiser, nets.prior, y, betas, seed, N.length_multiple(nets.cfg),
                          input_rms=input_rms)
     vals = [float(I.si_sdr(run(seed).numpy()[:, 0], clean[:, 0]).mean()) for seed in seeds]
