@@ -3,26 +3,15 @@ package stream_test
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/stream"
+	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
 )
-
-// loadSink loads a 48 kHz mono null sink named name and returns its module index.
-func loadSink(t *testing.T, name string) string {
-	t.Helper()
-	out, err := exec.Command("pactl", "load-module", "module-null-sink", "sink_name="+name, "rate=48000", "channels=1",
-		"format=float32le", "sink_properties=device.description="+name).Output()
-	if err != nil {
-		t.Fatalf("load null sink %s: %v", name, err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // A device that goes away must end Run with ErrDeviceLost at once, never leave the
 // stream on the server's fallback device (issue 15, item 2: once that was our own
@@ -31,8 +20,8 @@ func TestRunReportsLostDevice(t *testing.T) {
 	pulsetest.Require(t)
 	for _, which := range []string{"input", "output"} {
 		t.Run(which, func(t *testing.T) {
-			mod := loadSink(t, "rg_tmp")
-			defer exec.Command("pactl", "unload-module", mod).Run()
+			mod := pulsetest.LoadModule(t, "module-null-sink", "sink_name=rg_tmp", "rate=48000", "channels=1",
+				"format=float32le", "sink_properties=device.description=rg_tmp")
 			cfg := stream.Config{Input: "rg_tmp.monitor", Output: "rg_out", SampleRate: pulsetest.Rate}
 			if which == "output" {
 				cfg = stream.Config{Input: "rg_mic.monitor", Output: "rg_tmp", SampleRate: pulsetest.Rate}
@@ -50,7 +39,7 @@ func TestRunReportsLostDevice(t *testing.T) {
 			go func() { done <- st.Run(context.Background(), rt, stream.RunOptions{Watchdog: 10 * time.Second}) }()
 			time.Sleep(time.Second)
 			unloaded := time.Now()
-			if err := exec.Command("pactl", "unload-module", mod).Run(); err != nil {
+			if err := pulse.UnloadModule(context.Background(), mod); err != nil {
 				t.Fatal(err)
 			}
 			select {

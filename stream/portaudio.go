@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gordonklaus/portaudio"
+
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
 // paBackend is the PortAudio backend: one duplex stream, or an input and an output stream.
@@ -186,20 +188,20 @@ func resolve(devs []Device, spec string, dir Direction) (Device, string, int, er
 	if cerr != nil {
 		return d, "", 0, err
 	}
-	defer pc.close()
+	defer pc.Close()
 	nodes, _, lerr := pulseNodes(pc, dir)
 	if lerr != nil {
 		return d, "", 0, err
 	}
-	n, _, ok := matchName(nodes, spec, func(n pulseNode) (string, string) { return n.name, n.description })
+	n, _, ok := matchName(nodes, spec, func(n pulse.Object) (string, string) { return n.Name, n.Description })
 	if !ok {
 		names := make([]string, len(nodes))
 		for i, n := range nodes {
-			names[i] = n.name
+			names[i] = n.Name
 		}
 		return d, "", 0, fmt.Errorf("%w (PulseAudio %s: %s)", err, what, strings.Join(names, ", "))
 	}
-	return pd, n.name, n.rate, nil
+	return pd, n.Name, n.Rate, nil
 }
 
 // callback runs on PortAudio's audio thread: copy, count, return. No locks, no allocation.

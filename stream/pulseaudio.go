@@ -1,26 +1,24 @@
 package stream
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/jfreymuth/pulse/proto"
+
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
-// The PulseAudio backend talks the server's native protocol (github.com/jfreymuth/pulse/proto,
-// pure Go) over two connections: one carries a record stream from the source, the other a
-// playback stream to the sink. Each connection's reader goroutine is this backend's audio
+// The PulseAudio backend talks the server's native protocol over two stream/pulse
+// connections: one carries a record stream from the source, the other a playback stream
+// to the sink. Each connection's reader goroutine is this backend's audio
 // side: a data packet from the record stream is converted and written to the input ring;
 // a request from the playback stream is answered at once from the output ring (zeros where
 // it runs dry). Neither takes a lock of ours, allocates, logs or calls the model; the only
@@ -35,210 +33,66 @@ import (
 const (
 	pulseCaptureLatency  = 10 * time.Millisecond // fragsize: the server sends input this often
 	pulsePlaybackLatency = 40 * time.Millisecond // tlength with ADJUST_LATENCY: sink latency + the server-side queue
-	pulseRequestTimeout  = 5 * time.Second
 )
 
-// pulseConn is one connection to the server.
-type pulseConn struct {
-	c      *proto.Client
-	conn   io.ReadWriteCloser
-	closed atomic.Bool
-}
-
-// dialPulse connects and authenticates to the server named by PULSE_SERVER, or the
-// default one under XDG_RUNTIME_DIR. Messages from the server go to handle, on the
-// connection's reader goroutine.
-func dialPulse(handle func(msg any)) (*pulseConn, error) {
-	var addrs [][2]string // network, address
-	if s := os.Getenv("PULSE_SERVER"); s != "" {
-		addrs = parsePulseServer(s)
-	} else if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		addrs = [][2]string{{"unix", filepath.Join(d, "pulse", "native")}}
-	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%w: no PulseAudio server configured (PULSE_SERVER and XDG_RUNTIME_DIR unset)", errNotPulse)
-	}
-	var last error
-	for _, a := range addrs {
-		conn, err := net.DialTimeout(a[0], a[1], 2*time.Second)
-		if err != nil {
-			last = err
-			continue
-		}
-		pc := &pulseConn{c: &proto.Client{}, conn: blocking(conn)}
-		pc.c.SetTimeout(pulseRequestTimeout)
-		pc.c.Callback = func(msg any) {
-			if _, ok := msg.(*proto.ConnectionClosed); ok {
-				pc.closed.Store(true)
-			}
-			handle(msg)
-		}
-		pc.c.Open(pc.conn)
-		cookie, err := os.ReadFile(pulseCookiePath())
-		if err != nil {
-			cookie = make([]byte, 256) // servers with auth-anonymous (and PipeWire) accept any
-		}
-		var auth proto.AuthReply
-		if err := pc.c.Request(&proto.Auth{Version: pc.c.Version(), Cookie: cookie}, &auth); err != nil {
-			conn.Close()
-			last = fmt.Errorf("authenticate: %w", err)
-			continue
-		}
-		pc.c.SetVersion(auth.Version)
-		props := proto.PropList{
-			"application.name":       proto.PropListString("restoregrad"),
-			"application.process.id": proto.PropListString(strconv.Itoa(os.Getpid())),
-		}
-		if err := pc.c.Request(&proto.SetClientName{Props: props}, &proto.SetClientNameReply{}); err != nil {
-			conn.Close()
-			last = err
-			continue
-		}
-		return pc, nil
-	}
-	return nil, fmt.Errorf("%w: no PulseAudio server answers at %s: %v", errNotPulse, addrs[0][1], last)
-}
-
-func (pc *pulseConn) close() {
-	pc.closed.Store(true)
-	pc.conn.Close()
-}
-
-// blocking returns a unix socket as a file in blocking mode, so that the connection's
-// reader goroutine, locked to a real-time thread (audioThread), waits for the server in
-// the kernel and is woken by it directly. Through Go's network poller its wake-up would
-// wait for one of the runtime's normal-priority threads, which a CPU hog delays. Other
-// connections are returned as they are.
-func blocking(conn net.Conn) io.ReadWriteCloser {
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return conn
-	}
-	f, err := uc.File() // a duplicate of the descriptor
+// dialPulse connects to the server for one direction of the stream. Messages from the
+// server go to handle, on the connection's reader goroutine, which its socket in blocking
+// mode lets a real-time thread wait on (pulse.Options.Blocking). No server is errNotPulse,
+// so that BackendAuto tries PortAudio.
+func dialPulse(handle func(msg any)) (*pulse.Conn, error) {
+	pc, err := pulse.Dial(context.Background(), pulse.Options{Handle: handle, Blocking: true})
 	if err != nil {
-		return conn
+		return nil, fmt.Errorf("%w: %w", errNotPulse, err)
 	}
-	conn.Close()
-	f.Fd() // puts the descriptor in blocking mode: reads and writes are plain system calls
-	return &blockingSocket{f}
-}
-
-// blockingSocket is a socket in blocking mode.
-type blockingSocket struct{ *os.File }
-
-// Close shuts the socket down first: closing a descriptor does not wake a thread
-// blocked reading it.
-func (s *blockingSocket) Close() error {
-	syscall.Shutdown(int(s.File.Fd()), syscall.SHUT_RDWR)
-	return s.File.Close()
-}
-
-func pulseCookiePath() string {
-	if p := os.Getenv("PULSE_COOKIE"); p != "" {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".config", "pulse", "cookie")
-}
-
-// parsePulseServer reads a PulseAudio server string: addresses separated by spaces, each
-// optionally prefixed by {host}, as unix:PATH, /PATH, tcp:HOST:PORT, tcp4: or tcp6:.
-func parsePulseServer(s string) [][2]string {
-	var out [][2]string
-	for _, f := range strings.Fields(s) {
-		if strings.HasPrefix(f, "{") {
-			if i := strings.IndexByte(f, '}'); i >= 0 {
-				f = f[i+1:]
-			}
-		}
-		switch {
-		case strings.HasPrefix(f, "/"):
-			out = append(out, [2]string{"unix", f})
-		case strings.HasPrefix(f, "unix:"):
-			out = append(out, [2]string{"unix", f[5:]})
-		case strings.HasPrefix(f, "tcp:"), strings.HasPrefix(f, "tcp4:"), strings.HasPrefix(f, "tcp6:"):
-			network, addr, _ := strings.Cut(f, ":")
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				addr = net.JoinHostPort(addr, "4713")
-			}
-			out = append(out, [2]string{network, addr})
-		}
-	}
-	return out
-}
-
-// pulseNode is a source or sink.
-type pulseNode struct {
-	name, description string
-	rate, channels    int
+	return pc, nil
 }
 
 // pulseNodes lists the sources (input) or sinks (output) and says which is the default.
-func pulseNodes(pc *pulseConn, dir Direction) ([]pulseNode, string, error) {
-	var info proto.GetServerInfoReply
-	if err := pc.c.Request(&proto.GetServerInfo{}, &info); err != nil {
-		return nil, "", fmt.Errorf("PulseAudio server info: %w", err)
+func pulseNodes(pc *pulse.Conn, dir Direction) ([]pulse.Object, string, error) {
+	info, err := pc.Info()
+	if err != nil {
+		return nil, "", err
 	}
-	var nodes []pulseNode
 	if dir == Input {
-		var list proto.GetSourceInfoListReply
-		if err := pc.c.Request(&proto.GetSourceInfoList{}, &list); err != nil {
-			return nil, "", fmt.Errorf("list PulseAudio sources: %w", err)
-		}
-		for _, s := range list {
-			nodes = append(nodes, pulseNode{s.SourceName, propString(s.Properties, "device.description"), int(s.Rate), int(s.Channels)})
-		}
-		return nodes, info.DefaultSourceName, nil
+		nodes, err := pc.Sources()
+		return nodes, info.DefaultSource, err
 	}
-	var list proto.GetSinkInfoListReply
-	if err := pc.c.Request(&proto.GetSinkInfoList{}, &list); err != nil {
-		return nil, "", fmt.Errorf("list PulseAudio sinks: %w", err)
-	}
-	for _, s := range list {
-		nodes = append(nodes, pulseNode{s.SinkName, propString(s.Properties, "device.description"), int(s.Rate), int(s.Channels)})
-	}
-	return nodes, info.DefaultSinkName, nil
-}
-
-func propString(p proto.PropList, key string) string {
-	if v, ok := p[key]; ok {
-		return strings.TrimRight(string(v), "\x00")
-	}
-	return ""
+	nodes, err := pc.Sinks()
+	return nodes, info.DefaultSink, err
 }
 
 // findPulseNode picks the node for spec: "" is the default; otherwise a name or description
 // as matchName finds it. A number is never a PulseAudio node (it is a PortAudio device
 // index).
-func findPulseNode(nodes []pulseNode, def, spec string, dir Direction) (pulseNode, error) {
+func findPulseNode(nodes []pulse.Object, def, spec string, dir Direction) (pulse.Object, error) {
 	if spec == "" {
 		spec = def
 		if spec == "" {
-			return pulseNode{}, fmt.Errorf("%w: the PulseAudio server has no default %s", errNotPulse, dir)
+			return pulse.Object{}, fmt.Errorf("%w: the PulseAudio server has no default %s", errNotPulse, dir)
 		}
 	}
 	if _, err := strconv.Atoi(spec); err == nil {
-		return pulseNode{}, fmt.Errorf("%w: %q is a device index", errNotPulse, spec)
+		return pulse.Object{}, fmt.Errorf("%w: %q is a device index", errNotPulse, spec)
 	}
 	what := "sources"
 	if dir == Output {
 		what = "sinks"
 	}
-	n, match, ok := matchName(nodes, spec, func(n pulseNode) (string, string) { return n.name, n.description })
+	n, match, ok := matchName(nodes, spec, func(n pulse.Object) (string, string) { return n.Name, n.Description })
 	if ok {
 		return n, nil
 	}
-	list := func(ns []pulseNode) string {
+	list := func(ns []pulse.Object) string {
 		s := make([]string, len(ns))
 		for i, n := range ns {
-			s[i] = n.name
+			s[i] = n.Name
 		}
 		return strings.Join(s, ", ")
 	}
 	if len(match) == 0 {
-		return pulseNode{}, fmt.Errorf("%w: %w: no PulseAudio %s matches %q (%s: %s)", errNotPulse, ErrNoDevice, what, spec, what, list(nodes))
+		return pulse.Object{}, fmt.Errorf("%w: %w: no PulseAudio %s matches %q (%s: %s)", errNotPulse, ErrNoDevice, what, spec, what, list(nodes))
 	}
-	return pulseNode{}, fmt.Errorf("%w: %w: %q matches several PulseAudio %s: %s", errNotPulse, ErrNoDevice, spec, what, list(match))
+	return pulse.Object{}, fmt.Errorf("%w: %w: %q matches several PulseAudio %s: %s", errNotPulse, ErrNoDevice, spec, what, list(match))
 }
 
 // ErrFeedback is wrapped by the error of opening a stream whose input would record its
@@ -264,7 +118,7 @@ func checkFeedback(source, sink, spec string, avoid []string) error {
 // pulseBackend is the native PulseAudio backend.
 type pulseBackend struct {
 	s             *Stream
-	inc, outc     *pulseConn
+	inc, outc     *pulse.Conn
 	rec, play     uint32 // stream indices
 	inMono        []float32
 	outMono       []float32
@@ -319,23 +173,23 @@ func (b *pulseBackend) open() error {
 	if err != nil {
 		return err
 	}
-	if err := checkFeedback(src.name, sink.name, s.cfg.Input, s.cfg.Avoid); err != nil {
+	if err := checkFeedback(src.Name, sink.Name, s.cfg.Input, s.cfg.Avoid); err != nil {
 		return err
 	}
 	rate := s.cfg.SampleRate
 	if rate == 0 {
-		rate = src.rate
+		rate = src.Rate
 	}
 	if rate == 0 {
-		rate = sink.rate
+		rate = sink.Rate
 	}
 	if err := s.setup(rate); err != nil {
 		return err
 	}
-	b.srcName, b.sinkName = src.name, sink.name
-	s.resolved(Device{Index: -1, Name: src.name, HostAPI: "PulseAudio", MaxInputChannels: src.channels, DefaultSampleRate: float64(src.rate)},
-		Device{Index: -1, Name: sink.name, HostAPI: "PulseAudio", MaxOutputChannels: sink.channels, DefaultSampleRate: float64(sink.rate)},
-		src.name, sink.name)
+	b.srcName, b.sinkName = src.Name, sink.Name
+	s.resolved(Device{Index: -1, Name: src.Name, HostAPI: "PulseAudio", MaxInputChannels: src.Channels, DefaultSampleRate: float64(src.Rate)},
+		Device{Index: -1, Name: sink.Name, HostAPI: "PulseAudio", MaxOutputChannels: sink.Channels, DefaultSampleRate: float64(sink.Rate)},
+		src.Name, sink.Name)
 
 	bytesOf := func(d time.Duration) uint32 { return 4 * uint32(math.Round(d.Seconds()*float64(rate))) }
 	spec := proto.SampleSpec{Format: proto.FormatFloat32LE, Channels: 1, Rate: uint32(rate)}
@@ -351,7 +205,7 @@ func (b *pulseBackend) open() error {
 		SampleSpec:         spec,
 		ChannelMap:         proto.ChannelMap{proto.ChannelMono},
 		SourceIndex:        proto.Undefined,
-		SourceName:         src.name,
+		SourceName:         src.Name,
 		BufferMaxLength:    proto.Undefined,
 		Corked:             true,
 		BufferFragSize:     bytesOf(capture),
@@ -364,8 +218,8 @@ func (b *pulseBackend) open() error {
 		ChannelVolumes: proto.ChannelVolumes{0x10000},
 	}
 	var recRep proto.CreateRecordStreamReply
-	if err := b.inc.c.Request(&recReq, &recRep); err != nil {
-		return fmt.Errorf("PulseAudio: record from %s: %w", src.name, err)
+	if err := b.inc.Request(&recReq, &recRep); err != nil {
+		return fmt.Errorf("PulseAudio: record from %s: %w", src.Name, err)
 	}
 	b.rec = recRep.StreamIndex
 	b.inLat = time.Duration(recRep.SourceLatency)*time.Microsecond + time.Duration(float64(recRep.BufferFragSize)/4/float64(rate)*float64(time.Second))
@@ -384,7 +238,7 @@ func (b *pulseBackend) open() error {
 		SampleSpec:            spec,
 		ChannelMap:            proto.ChannelMap{proto.ChannelMono},
 		SinkIndex:             proto.Undefined,
-		SinkName:              sink.name,
+		SinkName:              sink.Name,
 		BufferMaxLength:       proto.Undefined, // the server's default (seconds): never drop what we send
 		Corked:                true,
 		BufferTargetLength:    bytesOf(playback),
@@ -397,14 +251,14 @@ func (b *pulseBackend) open() error {
 		Properties:            proto.PropList{"media.name": proto.PropListString("RestoreGrad output"), "media.role": proto.PropListString("phone")},
 	}
 	var playRep proto.CreatePlaybackStreamReply
-	if err := b.outc.c.Request(&playReq, &playRep); err != nil {
-		return fmt.Errorf("PulseAudio: play to %s: %w", sink.name, err)
+	if err := b.outc.Request(&playReq, &playRep); err != nil {
+		return fmt.Errorf("PulseAudio: play to %s: %w", sink.Name, err)
 	}
 	b.play = playRep.StreamIndex
 	if s.cfg.FreshSink {
 		for _, suspend := range []bool{true, false} {
-			if err := b.outc.c.Request(&proto.SuspendSink{SinkIndex: proto.Undefined, SinkName: sink.name, Suspend: suspend}, nil); err != nil {
-				return fmt.Errorf("PulseAudio: restart %s: %w", sink.name, err)
+			if err := b.outc.Request(&proto.SuspendSink{SinkIndex: proto.Undefined, SinkName: sink.Name, Suspend: suspend}, nil); err != nil {
+				return fmt.Errorf("PulseAudio: restart %s: %w", sink.Name, err)
 			}
 		}
 	}
@@ -431,7 +285,7 @@ func (b *pulseBackend) failure() error {
 	if e := b.lost.Load(); e != nil {
 		return *e
 	}
-	if b.inc.closed.Load() || (b.outc != nil && b.outc.closed.Load()) {
+	if b.inc.Closed() || (b.outc != nil && b.outc.Closed()) {
 		return fmt.Errorf("%w: the PulseAudio server closed the connection (restarted or stopped?)", ErrDeviceLost)
 	}
 	return nil
@@ -555,7 +409,7 @@ func (b *pulseBackend) send() {
 		for i, v := range b.outMono[:n] {
 			binary.LittleEndian.PutUint32(b.outBytes[4*i:], math.Float32bits(v))
 		}
-		if b.outc.c.Send(b.play, b.outBytes[:4*n]) != nil {
+		if b.outc.Send(b.play, b.outBytes[:4*n]) != nil {
 			return
 		}
 		b.written.Add(int64(n))
@@ -588,12 +442,12 @@ func (b *pulseBackend) watchLatency(stop chan struct{}) {
 		case <-tick.C:
 		}
 		var rec proto.GetRecordLatencyReply
-		if b.inc.c.Request(&proto.GetRecordLatency{StreamIndex: b.rec}, &rec) == nil {
+		if b.inc.Request(&proto.GetRecordLatency{StreamIndex: b.rec}, &rec) == nil {
 			d := int64(rec.Latency+rec.MonitorLatency)*int64(time.Microsecond) + int64(float64(max(0, rec.WriteIndex-rec.ReadIndex))*perSample)
 			b.measuredIn.Store(max(d, 1))
 		}
 		var play proto.GetPlaybackLatencyReply
-		if b.outc.c.Request(&proto.GetPlaybackLatency{StreamIndex: b.play}, &play) == nil {
+		if b.outc.Request(&proto.GetPlaybackLatency{StreamIndex: b.play}, &play) == nil {
 			sink := int64(play.Latency) * int64(time.Microsecond)
 			d := sink + int64(float64(max(0, play.WriteIndex-play.ReadIndex))*perSample)
 			b.sinkLat.Store(sink)
@@ -606,10 +460,10 @@ func (b *pulseBackend) watchLatency(stop chan struct{}) {
 // uncorks both streams.
 func (b *pulseBackend) start() error {
 	b.pump()
-	if err := b.inc.c.Request(&proto.CorkRecordStream{StreamIndex: b.rec, Corked: false}, nil); err != nil {
+	if err := b.inc.Request(&proto.CorkRecordStream{StreamIndex: b.rec, Corked: false}, nil); err != nil {
 		return fmt.Errorf("PulseAudio: start recording: %w", err)
 	}
-	if err := b.outc.c.Request(&proto.CorkPlaybackStream{StreamIndex: b.play, Corked: false}, nil); err != nil {
+	if err := b.outc.Request(&proto.CorkPlaybackStream{StreamIndex: b.play, Corked: false}, nil); err != nil {
 		return fmt.Errorf("PulseAudio: start playback: %w", err)
 	}
 	b.stopWatch = make(chan struct{})
@@ -623,7 +477,7 @@ func (b *pulseBackend) close() {
 		close(b.stopWatch)
 	}
 	for _, x := range []struct {
-		pc  *pulseConn
+		pc  *pulse.Conn
 		req proto.RequestArgs
 		idx uint32
 	}{
@@ -633,9 +487,9 @@ func (b *pulseBackend) close() {
 		if x.pc == nil {
 			continue
 		}
-		if x.idx != proto.Undefined && !x.pc.closed.Load() {
-			_ = withTimeout(time.Second, "close", func() error { return x.pc.c.Request(x.req, nil) })
+		if x.idx != proto.Undefined && !x.pc.Closed() {
+			_ = withTimeout(time.Second, "close", func() error { return x.pc.Request(x.req, nil) })
 		}
-		x.pc.close()
+		x.pc.Close()
 	}
 }

@@ -2,25 +2,18 @@ package stream
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
-func TestParsePulseServer(t *testing.T) {
-	got := parsePulseServer("{host}unix:/run/pulse/native /tmp/x tcp:localhost tcp4:10.0.0.1:4714 bogus")
-	want := [][2]string{{"unix", "/run/pulse/native"}, {"unix", "/tmp/x"}, {"tcp", "localhost:4713"}, {"tcp4", "10.0.0.1:4714"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-}
-
 func TestFindPulseNode(t *testing.T) {
-	nodes := []pulseNode{
-		{name: "rg_mic.monitor", description: "Monitor of rg_mic"},
-		{name: "alsa_input.usb-Blue_Yeti", description: "Yeti Stereo Microphone"},
-		{name: "alsa_input.pci-0000_00_1f.3", description: "Built-in Audio"},
+	nodes := []pulse.Object{
+		{Name: "rg_mic.monitor", Description: "Monitor of rg_mic"},
+		{Name: "alsa_input.usb-Blue_Yeti", Description: "Yeti Stereo Microphone"},
+		{Name: "alsa_input.pci-0000_00_1f.3", Description: "Built-in Audio"},
 	}
 	for spec, want := range map[string]string{
 		"":               "rg_mic.monitor", // the default
@@ -29,8 +22,8 @@ func TestFindPulseNode(t *testing.T) {
 		"built-in":       "alsa_input.pci-0000_00_1f.3",
 	} {
 		n, err := findPulseNode(nodes, "rg_mic.monitor", spec, Input)
-		if err != nil || n.name != want {
-			t.Errorf("%q: got %q, %v; want %q", spec, n.name, err, want)
+		if err != nil || n.Name != want {
+			t.Errorf("%q: got %q, %v; want %q", spec, n.Name, err, want)
 		}
 	}
 	for _, spec := range []string{"alsa_input", "no-such-mic", "3"} {

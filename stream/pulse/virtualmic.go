@@ -49,7 +49,16 @@ var pidRE = regexp.MustCompile(regexp.QuoteMeta(pidProp) + `=(\d+)`)
 
 // Ours lists the modules we loaded (any process), in load order.
 func Ours(ctx context.Context) ([]Module, error) {
-	objs, err := List(ctx, "modules")
+	var mods []Module
+	err := with(ctx, func(c *Conn) (err error) {
+		mods, err = ours(c)
+		return err
+	})
+	return mods, err
+}
+
+func ours(c *Conn) ([]Module, error) {
+	objs, err := c.Modules()
 	if err != nil {
 		return nil, err
 	}
@@ -76,27 +85,23 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// Remove unloads our modules: those of pid only when pid > 0, else all. Sources go
-// before the sinks they remap. It returns how many it unloaded.
-func Remove(ctx context.Context, pid int) (int, error) {
-	mods, err := Ours(ctx)
-	if err != nil {
-		return 0, err
-	}
+// unload unloads mods, the remap sources before the null sinks they read, skipping
+// those keep refuses. It returns how many it unloaded and the first error; with stop it
+// stops at that error, else it goes on with the others.
+func unload(c *Conn, mods []Module, keep func(Module) bool, stop bool) (int, error) {
 	n := 0
 	var firstErr error
 	for pass := 0; pass < 2; pass++ {
 		for _, m := range mods {
-			if pid > 0 && m.PID != pid {
+			if keep(m) || (pass == 0) != (m.Name == "module-remap-source") {
 				continue
 			}
-			isSource := m.Name == "module-remap-source"
-			if (pass == 0) != isSource {
-				continue
-			}
-			if err := UnloadModule(ctx, m.Index); err != nil {
+			if err := c.UnloadModule(m.Index); err != nil {
 				if firstErr == nil {
-					firstErr = fmt.Errorf("unload module %d (%s): %w", m.Index, m.Name, err)
+					firstErr = fmt.Errorf("%s: %w", m.Name, err)
+				}
+				if stop {
+					return n, firstErr
 				}
 				continue
 			}
@@ -106,45 +111,68 @@ func Remove(ctx context.Context, pid int) (int, error) {
 	return n, firstErr
 }
 
-// Owner returns the pid of a live process other than this one that owns some of our
-// modules, or 0.
-func Owner(ctx context.Context) (int, error) {
-	mods, err := Ours(ctx)
+// Remove unloads our modules: those of pid only when pid > 0, else all. Sources go
+// before the sinks they remap. It returns how many it unloaded.
+func Remove(ctx context.Context, pid int) (int, error) {
+	n := 0
+	err := with(ctx, func(c *Conn) (err error) {
+		n, err = remove(c, pid)
+		return err
+	})
+	return n, err
+}
+
+func remove(c *Conn, pid int) (int, error) {
+	mods, err := ours(c)
 	if err != nil {
 		return 0, err
 	}
+	return unload(c, mods, func(m Module) bool { return pid > 0 && m.PID != pid }, false)
+}
+
+// Owner returns the pid of a live process other than this one that owns some of our
+// modules, or 0.
+func Owner(ctx context.Context) (int, error) {
+	pid := 0
+	err := with(ctx, func(c *Conn) error {
+		mods, err := ours(c)
+		pid = owner(mods)
+		return err
+	})
+	return pid, err
+}
+
+func owner(mods []Module) int {
 	for _, m := range mods {
 		if m.PID != os.Getpid() && alive(m.PID) {
-			return m.PID, nil
+			return m.PID
 		}
 	}
-	return 0, nil
+	return 0
 }
 
 // RemoveStale unloads our modules whose creating process is gone (after a SIGKILL). It
 // fails with ErrInUse if a live process other than this one owns some.
 func RemoveStale(ctx context.Context) (int, error) {
-	mods, err := Ours(ctx)
+	n := 0
+	err := with(ctx, func(c *Conn) (err error) {
+		n, err = removeStale(c)
+		return err
+	})
+	return n, err
+}
+
+func removeStale(c *Conn) (int, error) {
+	mods, err := ours(c)
 	if err != nil {
 		return 0, err
 	}
-	self := os.Getpid()
-	for _, m := range mods {
-		if m.PID != self && alive(m.PID) {
-			return 0, fmt.Errorf("%w (pid %d); stop that process first (kill %d)", ErrInUse, m.PID, m.PID)
-		}
+	if pid := owner(mods); pid != 0 {
+		return 0, fmt.Errorf("%w (pid %d); stop that process first (kill %d)", ErrInUse, pid, pid)
 	}
-	n := 0
-	for pass := 0; pass < 2; pass++ {
-		for _, m := range mods {
-			if m.PID == self || (pass == 0) != (m.Name == "module-remap-source") {
-				continue
-			}
-			if err := UnloadModule(ctx, m.Index); err != nil {
-				return n, fmt.Errorf("remove stale module %d (%s): %w", m.Index, m.Name, err)
-			}
-			n++
-		}
+	n, err := unload(c, mods, func(m Module) bool { return m.PID == os.Getpid() }, true)
+	if err != nil {
+		return n, fmt.Errorf("remove stale module: %w", err)
 	}
 	return n, nil
 }
@@ -162,9 +190,19 @@ func sanitize(s string) string {
 
 // CreateVirtualMic removes stale modules of ours and creates the null sink and the remap
 // source, tagged with this process's pid. If this process already created them it returns
-// them unchanged (idempotent). description is what apps show ("" for the default).
+// them unchanged (idempotent), so that a caller can call it again after the server
+// restarted to get them back. description is what apps show ("" for the default).
 func CreateVirtualMic(ctx context.Context, description string) (*VirtualMic, error) {
-	info, err := Info(ctx)
+	var vm *VirtualMic
+	err := with(ctx, func(c *Conn) (err error) {
+		vm, err = createVirtualMic(c, description)
+		return err
+	})
+	return vm, err
+}
+
+func createVirtualMic(c *Conn, description string) (*VirtualMic, error) {
+	info, err := c.Info()
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +210,11 @@ func CreateVirtualMic(ctx context.Context, description string) (*VirtualMic, err
 	if description == "" {
 		description = DefaultDescription
 	}
-	if _, err := RemoveStale(ctx); err != nil {
+	if _, err := removeStale(c); err != nil {
 		return nil, err
 	}
 	vm := &VirtualMic{Description: description, Sink: SinkName, Source: SourceName, PipeWire: info.PipeWire}
-	mods, err := Ours(ctx)
+	mods, err := ours(c)
 	if err != nil {
 		return nil, err
 	}
@@ -184,27 +222,28 @@ func CreateVirtualMic(ctx context.Context, description string) (*VirtualMic, err
 		vm.Modules = mods
 		return vm, nil
 	}
+	self := os.Getpid()
 	if len(mods) > 0 { // half a set from an interrupted create
-		if _, err := Remove(ctx, os.Getpid()); err != nil {
+		if _, err := remove(c, self); err != nil {
 			return nil, err
 		}
 	}
-	tag := fmt.Sprintf("%s %s=%d", Tag, pidProp, os.Getpid())
-	sinkIdx, err := LoadModule(ctx, "module-null-sink",
+	tag := fmt.Sprintf("%s %s=%d", Tag, pidProp, self)
+	sinkIdx, err := c.LoadModule("module-null-sink",
 		"sink_name="+SinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
 		fmt.Sprintf(`sink_properties="device.description='%s (playback side)' %s"`, description, tag))
 	if err != nil {
 		return nil, err
 	}
-	vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: os.Getpid()})
-	srcIdx, err := LoadModule(ctx, "module-remap-source",
+	vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: self})
+	srcIdx, err := c.LoadModule("module-remap-source",
 		"master="+SinkName+".monitor", "source_name="+SourceName, "channels=1", "channel_map=mono",
 		fmt.Sprintf(`source_properties="device.description='%s' device.class=sound device.icon_name=audio-input-microphone %s"`, description, tag))
 	if err != nil {
-		_ = UnloadModule(ctx, sinkIdx)
+		_ = c.UnloadModule(sinkIdx)
 		return nil, err
 	}
-	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: os.Getpid()})
+	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: self})
 	return vm, nil
 }
 

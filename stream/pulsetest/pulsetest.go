@@ -1,6 +1,6 @@
 // Package pulsetest gives tests a real PulseAudio server (scripts/pulse-test-server.sh):
-// it skips the test when none answers, and plays, records and generates test audio with
-// pacat at 48 kHz mono float32.
+// it skips the test when none answers, loads modules for a test's length, and plays,
+// records and generates test audio with pacat at 48 kHz mono float32.
 package pulsetest
 
 import (
@@ -13,13 +13,15 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
 // Rate is the rate of the test server's null sinks.
 const Rate = 48000
 
-// Require skips t unless `pactl info` reaches a server with the test sinks rg_mic and
-// rg_out.
+// Require skips t unless a server answers with the test sinks rg_mic and rg_out, and
+// pacat is there to play and record.
 func Require(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("pacat"); err != nil {
@@ -27,13 +29,27 @@ func Require(t testing.TB) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := exec.CommandContext(ctx, "pactl", "info").Run(); err != nil {
-		t.Skip("no PulseAudio server reachable (run: eval \"$(scripts/pulse-test-server.sh start)\"); skipping the live audio test")
+	sinks, err := pulse.List(ctx, "sinks")
+	if err != nil {
+		t.Skipf("no PulseAudio server reachable (run: eval \"$(scripts/pulse-test-server.sh start)\"); skipping the live audio test: %v", err)
 	}
-	out, err := exec.CommandContext(ctx, "pactl", "list", "short", "sinks").Output()
-	if err != nil || !bytes.Contains(out, []byte("rg_mic")) || !bytes.Contains(out, []byte("rg_out")) {
+	_, mic := pulse.Find(sinks, "rg_mic")
+	_, out := pulse.Find(sinks, "rg_out")
+	if !mic || !out {
 		t.Skip("the PulseAudio server has no rg_mic/rg_out sinks (start it with scripts/pulse-test-server.sh start); skipping")
 	}
+}
+
+// LoadModule loads a module for the length of t (it is unloaded when t ends) and returns
+// its index.
+func LoadModule(t testing.TB, name string, args ...string) int {
+	t.Helper()
+	idx, err := pulse.LoadModule(context.Background(), name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pulse.UnloadModule(context.Background(), idx) })
+	return idx
 }
 
 func args(kind, dev string) []string {
