@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/restoregrad/restoregrad/dsp/metrics"
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/stream"
+	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -190,13 +190,9 @@ func TestLivePassthroughEndToEnd(t *testing.T) {
 // between the direct copy and the copy that went through live: the mic-to-speaker latency.
 func measureLatency(t testing.TB) (measured, estimated time.Duration, err error) {
 	pulsetest.Require(t)
-	out, err := exec.Command("pactl", "load-module", "module-combine-sink", "sink_name=rg_both", "slaves=rg_mic,rg_out",
-		"rate=48000", "channels=1", "adjust_time=0").Output()
-	if err != nil {
-		t.Fatalf("load module-combine-sink: %v", err)
-	}
-	mod := string(out[:len(out)-1])
-	defer exec.Command("pactl", "unload-module", mod).Run()
+	mod := pulsetest.LoadModule(t, "module-combine-sink", "sink_name=rg_both", "slaves=rg_mic,rg_out",
+		"rate=48000", "channels=1", "adjust_time=0")
+	defer pulse.UnloadModule(context.Background(), mod) // retries load it again
 	x := pulsetest.Noise(3*time.Second, 7)
 	r := runLive(t, &copyProc{rate: 16000, n: 160, steps: 6}, "rg_both", x)
 	// Cross-correlate the recording with the signal and find the two strongest lags.

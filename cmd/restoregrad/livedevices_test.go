@@ -19,14 +19,12 @@ import (
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
 )
 
-func loadTestSink(t *testing.T, name string) string {
+// loadTestSink loads a 48 kHz mono null sink named name for the length of t and returns
+// its module index.
+func loadTestSink(t *testing.T, name string) int {
 	t.Helper()
-	out, err := exec.Command("pactl", "load-module", "module-null-sink", "sink_name="+name, "rate=48000", "channels=1",
-		"format=float32le", "sink_properties=device.description="+name).Output()
-	if err != nil {
-		t.Fatalf("load null sink %s: %v", name, err)
-	}
-	return strings.TrimSpace(string(out))
+	return pulsetest.LoadModule(t, "module-null-sink", "sink_name="+name, "rate=48000", "channels=1",
+		"format=float32le", "sink_properties=device.description="+name)
 }
 
 type statsFile struct {
@@ -58,8 +56,8 @@ func TestLiveMicrophoneGoesAndReturns(t *testing.T) {
 	pulsetest.Require(t)
 	dir := t.TempDir()
 
+	ctx := context.Background()
 	mod := loadTestSink(t, "rg_tmpmic")
-	defer func() { exec.Command("pactl", "unload-module", mod).Run() }()
 	cmd := exec.Command(binary(t), "live", "--model", "passthrough", "--input", "rg_tmpmic.monitor", "--output", "rg_out", "--duration", "20s")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -67,7 +65,7 @@ func TestLiveMicrophoneGoesAndReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	exec.Command("pactl", "unload-module", mod).Run()
+	pulse.UnloadModule(ctx, mod)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -90,7 +88,7 @@ func TestLiveMicrophoneGoesAndReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	exec.Command("pactl", "unload-module", mod).Run()
+	pulse.UnloadModule(ctx, mod)
 	time.Sleep(2 * time.Second)
 	if s := readStats(t, stats); s.Error == "" || s.Reconnects == 0 {
 		t.Errorf("while the device is away: want the error and a reconnect, got %+v", s)
@@ -164,16 +162,19 @@ func privateServer(t *testing.T) (env []string, restart func()) {
 // it looped forever on the missing sink).
 func TestVirtualMicSurvivesServerRestart(t *testing.T) {
 	env, restart := privateServer(t)
-	pactl := func(args ...string) string {
-		cmd := exec.Command("pactl", args...)
-		cmd.Env = append(os.Environ(), env...)
-		out, _ := cmd.Output()
-		return string(out)
+	for _, kv := range env { // this process observes the private server too
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
+	ctx := context.Background()
 	waitSource := func(what string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(pactl("list", "short", "sources"), pulse.SourceName) {
+		for {
+			sources, _ := pulse.List(ctx, "sources")
+			if _, ok := pulse.Find(sources, pulse.SourceName); ok {
+				return
+			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: the virtual source did not appear", what)
 			}
@@ -200,7 +201,7 @@ func TestVirtualMicSurvivesServerRestart(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 	t.Log(stderr.String())
-	if strings.Contains(pactl("list", "short", "modules"), pulse.Tag) {
-		t.Errorf("modules left after SIGTERM")
+	if mods, err := pulse.Ours(ctx); err != nil || len(mods) != 0 {
+		t.Errorf("modules left after SIGTERM: %+v %v", mods, err)
 	}
 }

@@ -71,6 +71,9 @@ func Dial(ctx context.Context, opts Options) (*Conn, error) {
 		if err == nil {
 			return c, nil
 		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to the PulseAudio server at %s: %w", a.addr, ctx.Err())
+		}
 		if first == nil {
 			first = err // the address the user configured, or the per-user one
 		}

@@ -373,3 +373,12 @@ func TestServerRefusesABadModule(t *testing.T) {
 		t.Fatalf("want a refusal, got %v", err)
 	}
 }
+
+func TestCancelledBeforeDialIsNotNoServer(t *testing.T) {
+	newFakeServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Info(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, ErrNoServer) {
+		t.Fatalf("want context.Canceled, not ErrNoServer: %v", err)
+	}
+}
