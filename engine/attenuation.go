@@ -41,7 +41,8 @@ func limitMix(est, noisy []float32, g0, g1 float32) {
 // Limited applies an attenuation limit to a FrameProcessor: each output sample x̂ is mixed
 // with the input sample it estimates, the input delayed by the processor's latency. It
 // is itself a FrameProcessor with the same rate, frame size and latency, so it goes under
-// Realtime (whose bypass then passes the same aligned input). Process does not allocate.
+// Realtime (whose bypass then passes the same aligned input). Process allocates nothing
+// beyond what the wrapped processor's does.
 type Limited struct {
 	FrameProcessor
 	n, lat  int

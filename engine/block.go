@@ -72,7 +72,8 @@ func (p *BlockProcessor) Reset() {
 }
 
 // Process shifts in one frame, enhances the whole window, and emits its centre frame,
-// which ends margin samples before the newest input.
+// which ends margin samples before the newest input. It allocates nothing itself; the
+// enhancer's Enhance may.
 func (p *BlockProcessor) Process(out, in []float32) error {
 	if len(in) != p.frame || len(out) != p.frame {
 		return fmt.Errorf("block processor: frame of %d/%d samples, want %d", len(in), len(out), p.frame)

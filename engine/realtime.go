@@ -149,6 +149,24 @@ const (
 	modeTrial                // dry output, processor running to measure it
 )
 
+// FrameProcessor is what Realtime and Limited wrap, and what they are: a mono stream at
+// SampleRate, one FrameSize frame per Process call. Process writes out from in (they do not
+// alias); out lags in by Latency samples, which is how far the dry path is delayed to stay
+// aligned. SetSteps changes the reverse step count from the next frame on (1 ≤ n ≤
+// MaxSteps, Steps the current one); the controller lowers it under load. Reset forgets the
+// stream state, as at the start of a new utterance. All calls come from one goroutine.
+// Producers (streaming.Processor, BlockProcessor) say whether their Process allocates.
+type FrameProcessor interface {
+	SampleRate() int
+	FrameSize() int
+	Latency() int
+	Process(out, in []float32) error
+	Steps() int
+	MaxSteps() int
+	SetSteps(n int) error
+	Reset()
+}
+
 // Realtime wraps a FrameProcessor for live use: it measures the compute time of every frame
 // against the frame period and, when the processor falls behind, first lowers its step
 // count, then bypasses it with a short cross-fade to the dry input delayed by the
@@ -159,7 +177,7 @@ const (
 //
 // Realtime is itself a FrameProcessor with the same rate, frame size and latency. Process,
 // SetBacklog, SetSteps and Reset belong to one goroutine (the worker); Stats may be called
-// from any goroutine. Process does not allocate.
+// from any goroutine. Process allocates nothing beyond what the wrapped processor's does.
 type Realtime struct {
 	p   FrameProcessor
 	cfg RealtimeConfig

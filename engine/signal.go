@@ -9,8 +9,12 @@ import (
 )
 
 // InputGain is the gain that brings a signal of the given RMS to target (a bundle's
-// input_rms), capped at 100× so that near-silence is not blown up.
+// input_rms), capped at 100× so that near-silence is not blown up. A target of 0 (the
+// bundle does not normalise) gives 1.
 func InputGain(rms, target float64) float32 {
+	if target <= 0 {
+		return 1
+	}
 	return float32(target / math.Max(rms, target/100))
 }
 

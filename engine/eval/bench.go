@@ -20,7 +20,7 @@ import (
 // Bench modes.
 const (
 	ModeOffline   = "offline"   // whole file through the chunked engine
-	ModeStreaming = "streaming" // frame by frame through an engine.FrameProcessor
+	ModeStreaming = "streaming" // frame by frame through a Processor
 )
 
 // BenchResult is the timing of one configuration: the real-time factor (compute time
@@ -170,10 +170,8 @@ func BenchOffline(name string, enh engine.Enhancer, steps, threads int, x []floa
 	}, nil
 }
 
-// BenchStream times p frame by frame over x (at p's rate). This is the hook for
-// streaming bundles: anything that implements engine.FrameProcessor is measured the
-// same way.
-func BenchStream(name string, p engine.FrameProcessor, threads int, x []float32, runs int) (BenchResult, error) {
+// BenchStream times p frame by frame over x (at p's rate), Reset before each run.
+func BenchStream(name string, p Processor, threads int, x []float32, runs int) (BenchResult, error) {
 	fs := p.FrameSize()
 	if fs <= 0 {
 		return BenchResult{}, fmt.Errorf("%s: frame size %d", name, fs)

@@ -135,7 +135,7 @@ func TestBenchOffline(t *testing.T) {
 	}
 }
 
-// fakeFrames is an engine.FrameProcessor that delays by one frame.
+// fakeFrames is a Processor that delays by one frame.
 type fakeFrames struct{ prev []float32 }
 
 func (f *fakeFrames) SampleRate() int { return 16000 }
@@ -146,10 +146,8 @@ func (f *fakeFrames) Process(out, in []float32) error {
 	copy(f.prev, in)
 	return nil
 }
-func (f *fakeFrames) Steps() int           { return 2 }
-func (f *fakeFrames) MaxSteps() int        { return 2 }
-func (f *fakeFrames) SetSteps(n int) error { return nil }
-func (f *fakeFrames) Reset()               { clear(f.prev) }
+func (f *fakeFrames) Steps() int { return 2 }
+func (f *fakeFrames) Reset()     { clear(f.prev) }
 
 func TestBenchStream(t *testing.T) {
 	r, err := BenchStream("fake", &fakeFrames{prev: make([]float32, 160)}, 1, BenchSignal(1, 16000), 5)

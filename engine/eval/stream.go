@@ -4,16 +4,27 @@ import (
 	"context"
 	"fmt"
 	"sync"
-
-	"github.com/restoregrad/restoregrad/engine"
 )
+
+// Processor is a streaming model as StreamSystem and BenchStream run it: a mono stream at
+// SampleRate, one FrameSize frame per Process call, out lagging in by Latency samples;
+// Reset starts a new stream. Steps labels the results (0: not a diffusion model). The
+// frame processors of models.Runner.Frames are ones.
+type Processor interface {
+	SampleRate() int
+	FrameSize() int
+	Latency() int
+	Process(out, in []float32) error
+	Steps() int
+	Reset()
+}
 
 // StreamSystem runs a streaming model frame by frame, exactly as the live engine does:
 // Reset at the start of every file, one hop per Process call, the output shifted back by
-// the processor's latency. A FrameProcessor holds stream state, so files take turns on it.
+// the processor's latency. A Processor holds stream state, so files take turns on it.
 type StreamSystem struct {
 	Name string
-	Proc engine.FrameProcessor
+	Proc Processor
 
 	mu sync.Mutex
 }

@@ -5,20 +5,18 @@ import (
 	"testing"
 )
 
-// delayProc is an identity FrameProcessor with `lat` samples of delay.
+// delayProc is an identity Processor with `lat` samples of delay.
 type delayProc struct {
 	hop, lat int
 	line     []float32
 	resets   int
 }
 
-func (d *delayProc) SampleRate() int    { return 16000 }
-func (d *delayProc) FrameSize() int     { return d.hop }
-func (d *delayProc) Latency() int       { return d.lat }
-func (d *delayProc) Steps() int         { return 2 }
-func (d *delayProc) MaxSteps() int      { return 2 }
-func (d *delayProc) SetSteps(int) error { return nil }
-func (d *delayProc) Reset()             { d.line = make([]float32, d.lat); d.resets++ }
+func (d *delayProc) SampleRate() int { return 16000 }
+func (d *delayProc) FrameSize() int  { return d.hop }
+func (d *delayProc) Latency() int    { return d.lat }
+func (d *delayProc) Steps() int      { return 2 }
+func (d *delayProc) Reset()          { d.line = make([]float32, d.lat); d.resets++ }
 func (d *delayProc) Process(out, in []float32) error {
 	d.line = append(d.line, in...)
 	copy(out, d.line[:len(out)])

@@ -71,10 +71,7 @@ func (m *ModelSystem) Info() SystemInfo {
 func (m *ModelSystem) Enhance(ctx context.Context, _ Pair, noisy []float32, rate int) ([]float32, int, error) {
 	mr := m.Enh.SampleRate()
 	y := toRate(noisy, rate, mr)
-	gain := float32(1)
-	if m.InputRMS > 0 {
-		gain = engine.InputGain(engine.RMS(y), m.InputRMS)
-	}
+	gain := engine.InputGain(engine.RMS(y), m.InputRMS)
 	out, err := engine.EnhanceSignal(ctx, m.Enh, y, m.Chunk, m.Steps, sampler.CounterNoise{Seed: m.Seed}, gain)
 	if err != nil {
 		return nil, 0, err

@@ -62,7 +62,7 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 	for c := range gains {
 		gains[c] = 1
 	}
-	if opt.InputRMS > 0 {
+	if opt.InputRMS > 0 { // otherwise every gain is 1 (engine.InputGain): skip the pass over the file
 		if gains, err = channelGains(in, opt.InputRMS); err != nil {
 			return Result{}, err
 		}

@@ -30,9 +30,9 @@ import (
 	"github.com/restoregrad/restoregrad/stream/ring"
 )
 
-// Model is the streaming model an instance runs, one per channel: engine.FrameProcessor
-// (Process one hop at a time, FrameSize, SampleRate, Latency, SetSteps, Reset) plus Close.
-// *streaming.Processor is one.
+// Model is the streaming model an instance runs, one per channel: the pipeline runs it
+// under engine's attenuation limit and deadline controller, so it is what those wrap
+// (engine.FrameProcessor), plus Close. *streaming.Processor is one.
 type Model interface {
 	engine.FrameProcessor
 	Close() error
