@@ -19,17 +19,18 @@ schedules, raw output (tf bundles have no blend), and the runs with a Posterior 
 leak check (leak.py's one-step SI-SDR with x_T from σ_prior and from σ_post) at every checkpoint.
 
 Budget (default --steps 4000, --ckpt-every 500): 6 runs / 2 at a time = 3 rounds of 4000
-steps; at 100-150 steps/min a round takes 27-40 min, so training fits 80-120 min. A checkpoint
-comes every 500 steps (3-5 min) and costs a validation pass in train.py. Scoring: 8 checkpoints
-x 6 runs, about 1-1.5 min each for the Go eval at 4 step counts on 64 x 4 s clips on one
-loaded core (measured: 85 s), two at a time: about 25-35 min more.
+steps. A 500-step chunk, with its validation pass and the process start, takes 1.8-2.3 min on
+an otherwise idle core (cdiffuse fastest, the runs with a Posterior Net slowest; measured
+2026-12-01), so a round takes 15-19 min. Scoring: 8 checkpoints x 6 runs, about 1.5 min each
+for the Go eval at 4 step counts on 64 x 4 s clips on one core, plus the leak check; each pair
+is scored as soon as its training ends, interleaved with the next pair's training.
 
-Outputs (--out, default models/train/results/compare-tf-rt/): eval_curves.csv (every score),
+Outputs (--out, default models/results/compare-tf-rt/): eval_curves.csv (every score),
 leak.csv, runs.json (what each run was), summary.md (the tables for the claims) and
 {pesq_wb,stoi,estoi,si_sdr}_{1,2,3,6}step.png (metric vs training step, one line per run), and
 leak_gap.png. Run folders: runs/compare-CONFIG-LABEL/ (log.csv, stepNNNNNN.pt, eval.csv,
 leak.csv, perfile/, train.log, score.log); final weights also in
-models/train/checkpoints/compare-CONFIG-LABEL/ (train.py's copy).
+models/checkpoints/compare-CONFIG-LABEL/ (train.py's copy).
 """
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ from pathlib import Path
 import numpy as np
 
 from . import evalckpts as EC
+from . import paths
 from . import plot
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.ROOT
 SAMPLER_STEPS = (1, 2, 3, 6)
 METRICS = (("pesq_wb", "PESQ-WB"), ("stoi", "STOI"), ("estoi", "ESTOI"), ("si_sdr", "SI-SDR"))
 PLAIN = ["--aux-spec", "0", "--aux-sisdr", "0", "--t-last", "0"]
@@ -524,14 +526,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="sampler schedules from this training step (0 = uniform, issue 12's)")
     ap.add_argument("--eval-limit", type=int, default=0, help="score only the first N validation files (smoke tests)")
     ap.add_argument("--binary", help="restoregrad binary (default: go build -o bin/restoregrad from this tree)")
-    ap.add_argument("--runs-dir", default=str(ROOT / "runs"))
-    ap.add_argument("--keep-dir", default=str(Path(__file__).resolve().parent / "checkpoints"),
+    ap.add_argument("--runs-dir", default=str(paths.RUNS))
+    ap.add_argument("--keep-dir", default=str(paths.CHECKPOINTS),
                     help="where train.py keeps each run's last.pt and log.csv")
-    ap.add_argument("--out", help="results folder (default: models/train/results/compare-CONFIG)")
+    ap.add_argument("--out", help="results folder (default: models/results/compare-CONFIG)")
     ap.add_argument("--score-run", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     a.runs_dir = str(Path(a.runs_dir).resolve())
-    a.out = a.out or str(Path(__file__).resolve().parent / "results" / f"compare-{a.config}")
+    a.out = a.out or str(paths.RESULTS / f"compare-{a.config}")
     if a.score_run:
         score_one(a)
         return
@@ -554,11 +556,15 @@ def main(argv: list[str] | None = None) -> None:
     if not binary.exists():
         raise SystemExit(f"compare: no restoregrad binary at {binary}")
     EC.validation_wavs()  # written once, before two children could race to write them
+    # Interleaved (train a, train b, score a, score b, train c, ...): a run is scored as soon as it
+    # ends, before the next pair starts, so a stopped comparison still has its first pairs scored.
     tasks = []
-    if not a.only_eval:
-        tasks += [(f"train {r.label}", (lambda r=r: train_task(r, a)), None) for r in runs]
-    tasks += [(f"score {r.label}", (lambda r=r: score_task(r, a, binary)),
-               None if a.only_eval else f"train {r.label}") for r in runs]
+    for i in range(0, len(runs), a.jobs):
+        pair = runs[i:i + a.jobs]
+        if not a.only_eval:
+            tasks += [(f"train {r.label}", (lambda r=r: train_task(r, a)), None) for r in pair]
+        tasks += [(f"score {r.label}", (lambda r=r: score_task(r, a, binary)),
+                   None if a.only_eval else f"train {r.label}") for r in pair]
     say(f"{len(runs)} runs of {a.config}, {a.steps} steps each, {a.jobs} at a time; logs in "
         f"{a.runs_dir}/compare-{a.config}-*/{{train,score}}.log")
     failures = schedule(tasks, a.jobs)

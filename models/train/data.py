@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import paths
+
 SR = 16000
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = paths.ROOT
 DATA = ROOT / "data"
 SHARED = ROOT.parent / "shared" / "data"
 ASTERISK_PACKAGES = [f"asterisk-core-sounds-{l}-g722" for l in ("en", "es", "fr", "it", "ru")] + [

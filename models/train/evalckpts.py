@@ -1,7 +1,7 @@
 """PESQ-WB, STOI and SI-SDR of every saved checkpoint of some runs, through the Go engine.
 
     /usr/bin/python3 -m models.train.evalckpts compare-restoregrad compare-cdiffuse ... \
-        [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/train/results/eval_curves.csv] \
+        [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/results/eval_curves.csv] \
         [--runs-dir runs] [--limit N] [--per-file] [--binary PATH]
 
 Each runs/NAME/stepNNNNNN.pt is exported to a temporary bundle (a streaming bundle for
@@ -29,6 +29,7 @@ import soundfile as sf
 from . import data as D
 from . import export as E
 from . import networks as N
+from . import paths
 from . import plot
 from . import stream_export as SE
 from . import train as TR
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--schedule-floor", type=float)
     ap.add_argument("--binary", help="a restoregrad binary to score with (default: build bin/restoregrad from this tree)")
     ap.add_argument("--only-collect", action="store_true", help="rewrite plots and summary.md from the CSV")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "eval_curves.csv"))
+    ap.add_argument("--out", default=str(paths.RESULTS / "eval_curves.csv"))
     ap.add_argument("--runs-dir", default=str(TR.ROOT / "runs"), help="folder holding the run folders")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N validation files (0 = all)")
     ap.add_argument("--per-file", action="store_true", help="keep per-file scores under runs/NAME/perfile/")

@@ -6,7 +6,7 @@ During `restoregrad` training, x_t = a_t*x0 + b_t*y + sqrt(delta_t)*sigma_post(x
 noise's envelope comes from the Posterior Net, which sees x0. At inference the envelope is
 sigma_prior(y). This prints the validation SI-SDR of the one-step x0 estimate at t = T-1 with
 x_T drawn both ways (same z). A large gap means the network learned to read x0 from
-sigma_post's pattern, which the sampler never offers (RESULTS.md, "Posterior leak").
+sigma_post's pattern, which the sampler never offers (models/results/RESULTS.md, "Posterior leak").
 """
 from __future__ import annotations
 

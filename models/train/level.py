@@ -6,7 +6,7 @@ Prints, on the validation split, the energy of the enhanced output relative to t
 reference in the loudest 30% of STFT frames (speech), for the noisy input and for the clean
 input itself, and the clean-in SI-SDR (how much a model changes speech that has no noise).
 A compressed-domain complex estimate shrinks where the phase is uncertain and the
-decompression (|x|^(1/0.3)) multiplies that shrinkage in dB by 3.3 (RESULTS.md, "Level").
+decompression (|x|^(1/0.3)) multiplies that shrinkage in dB by 3.3 (models/results/RESULTS.md, "Level").
 """
 from __future__ import annotations
 

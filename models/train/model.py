@@ -99,7 +99,7 @@ class MaskHead(nn.Module):
     synthesis term, f = D(relu(E y) * sigmoid(M h) + G h). E and D start as an exact
     analysis/synthesis pair and the mask near 1, so f starts at ~y (the noisy input) and
     training only has to learn what to remove: masks learn far faster on a CPU budget than a
-    decoder that synthesises speech from nothing (RESULTS.md)."""
+    decoder that synthesises speech from nothing (models/results/RESULTS.md)."""
 
     def __init__(self, cfg: Config, encoder: nn.Module, offset: int):
         super().__init__()

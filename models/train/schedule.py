@@ -85,7 +85,7 @@ def floor_betas(floor: float, n: int) -> np.ndarray:
     n continuous steps evenly spaced from `floor` to T-1 (sqrt(alpha_bar) interpolated
     linearly between training steps, as `align` reads it back). floor = 0 spans the whole
     range; a higher floor ends the reverse chain at a noisier level, where the x0 estimate
-    leans on y rather than on the chain's own x_t (RESULTS.md, "inference schedule")."""
+    leans on y rather than on the chain's own x_t (models/results/RESULTS.md, "inference schedule")."""
     tr = training()
     s = np.sqrt(tr.alpha_bar)
     T = tr.steps

@@ -29,7 +29,7 @@ FLOOR      ?=
 # Time-frequency models (the shipped ones; README.md "Time-frequency models"):
 #   make train-tf | train-tf-rt [RESUME=1]      one thread each; run both at once. RESUME=1
 #       continues runs/<cfg>-noposterior (or, on a fresh machine, the committed copy in
-#       models/train/checkpoints/) with the settings it was trained with
+#       models/checkpoints/) with the settings it was trained with
 #   make export-tf CKPT=runs/tf-rt-noposterior/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=1 FLOOR=40]
 TF_STEPS      ?= 200000
 # the shipped runs are runs/<cfg>-noposterior

@@ -23,12 +23,13 @@ from . import data as D
 from . import inference as I
 from . import learner as L
 from . import params
+from . import paths
 from .learner import ema_update, env_corr
 # The networks' helpers live in networks.py; these names stay importable from here.
 from .networks import build, describe, length_multiple, load_networks  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
-CKPT_DIR = Path(__file__).resolve().parent / "checkpoints"
+ROOT = paths.ROOT
+CKPT_DIR = paths.CHECKPOINTS
 CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "grad_norm",
               "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
               "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend",
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True, help="run folder, e.g. runs/NAME (git-ignored)")
-    ap.add_argument("--name", help="name under models/train/checkpoints/ (default: basename of --out)")
+    ap.add_argument("--name", help="name under models/checkpoints/ (default: basename of --out)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     ap.add_argument("--init-from", help="start a new run from this checkpoint's weights (any objective)")
     ap.add_argument("--eta", type=float)
