@@ -39,6 +39,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -504,6 +505,46 @@ def summarize(rows: list[dict], info: dict, leak: list[dict], perfile: dict, a) 
     return "\n".join(L)
 
 
+DEV_RUNS = ("cdiffuse", "priorgrad", "restoregrad", "restoregrad-noposterior")
+
+
+def dev_table(a: argparse.Namespace, binary: Path) -> None:
+    """The four objectives' final checkpoints on the dev set, GTCRN alongside, in ONE Go eval
+    run: dev_eval.{txt,csv,json} in the results folder. Final evaluation only: nothing here
+    chooses a checkpoint or a setting (the final checkpoint and the comparison's schedule)."""
+    dev = paths.ROOT.parent / "shared" / "data" / "vbdemand-dev"
+    gtcrn = paths.ROOT.parent / "shared" / "peers" / "gtcrn" / "gtcrn_simple.onnx"
+    for need in (dev / "clean", dev / "noisy", gtcrn):
+        if not need.exists():
+            raise SystemExit(f"compare: {need}: not found (the dev table needs ../shared)")
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bundles = Path(a.runs_dir) / f"compare-{a.config}-dev"
+    models, finals = [], []
+    for label in DEV_RUNS:
+        ckpts = EC.checkpoints(Path(a.runs_dir) / run_name(a.config, label))
+        if not ckpts:
+            raise SystemExit(f"compare: run {label} has no checkpoints; train it first")
+        b = bundles / label
+        shutil.rmtree(b, ignore_errors=True)
+        EC.export_bundle(ckpts[-1], b, a.schedule_floor)
+        models += ["--model", str(b)]
+        finals.append(f"{label} step {EC.ckpt_step(ckpts[-1])}")
+    steps = ",".join(str(k) for k in SAMPLER_STEPS)
+    cmd = [str(binary), "eval", "--clean", str(dev / "clean"), "--noisy", str(dev / "noisy"), *models,
+           "--steps", steps, "--peer", f"gtcrn={gtcrn}", "--jobs", str(a.jobs), "--threads", "1",
+           "--csv", str(out / "dev_eval.csv"), "--json", str(out / "dev_eval.json")]
+    say(f"dev table: {', '.join(finals)}; {' '.join(cmd)}")
+    res = subprocess.run(cmd, cwd=paths.ROOT, env=child_env(), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"compare: dev eval failed: {res.stderr.strip().splitlines()[-1:]}")
+    tmp = out / "dev_eval.txt.tmp"
+    tmp.write_text(f"# final checkpoints: {', '.join(finals)}; uniform schedules, raw output\n"
+                   f"# {' '.join(cmd)}\n" + res.stdout)
+    os.replace(tmp, out / "dev_eval.txt")
+    say(f"wrote {out}/dev_eval.txt")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.compare", description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="tf-rt")
@@ -521,6 +562,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resume", action="store_true", help="continue runs that already have checkpoints")
     ap.add_argument("--only-eval", action="store_true", help="no training: score what is saved, summarise")
     ap.add_argument("--only-summary", action="store_true", help="only rewrite summary.md and the PNGs")
+    ap.add_argument("--dev", action="store_true",
+                    help="no training: the four objectives' final checkpoints on the dev set (final evaluation)")
     ap.add_argument("--rescore", action="store_true", help="score every checkpoint again (old scores kept aside)")
     ap.add_argument("--schedule-floor", type=float, default=0.0,
                     help="sampler schedules from this training step (0 = uniform, issue 12's)")
@@ -540,6 +583,9 @@ def main(argv: list[str] | None = None) -> None:
     if a.steps < 1 or a.ckpt_every < 1:
         raise SystemExit("compare: --steps and --ckpt-every must be positive")
     runs = plan(a)
+    if a.dev:
+        dev_table(a, Path(a.binary) if a.binary else EC.build_cli())
+        return
     if a.only_summary:
         collect(a, runs)
         return

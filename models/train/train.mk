@@ -8,6 +8,7 @@
 #                                               issue 12: six tf-rt runs, two at a time, resumable,
 #                                               scored by the Go eval (models/train/compare.py)
 #   make compare-eval [same variables]          only (re)score saved checkpoints and summarise
+#   make compare-dev [same variables]           the four objectives' final checkpoints on the dev set
 #   make eval-ckpts RUNS="compare-restoregrad compare-cdiffuse" [FLOOR=0]
 #                                               PESQ/STOI of every checkpoint (Go eval, validation split)
 #   make tune CKPT=runs/run1/last.pt            sampler schedule floor on the validation split
@@ -47,7 +48,7 @@ export-tf:
 	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS) \
 	  --schedule-floor $(TF_FLOOR)
 
-.PHONY: data train export export-untrained pytest-train compare compare-eval eval-ckpts tune
+.PHONY: data train export export-untrained pytest-train compare compare-eval compare-dev eval-ckpts tune
 
 # compare's own defaults (tf-rt, 4000 steps) hold unless STEPS/CONFIG/SEED are given.
 cmp_opt = $(if $(filter command line environment%,$(origin $(1))),$(2) $($(1)),)
@@ -80,6 +81,9 @@ compare:
 
 compare-eval:
 	$(TRAIN_PY) -m models.train.compare --only-eval $(COMPARE_OPTS)
+
+compare-dev:
+	$(TRAIN_PY) -m models.train.compare --dev $(COMPARE_OPTS)
 
 eval-ckpts:
 	$(TRAIN_PY) -m models.train.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
