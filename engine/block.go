@@ -30,13 +30,13 @@ type BlockProcessor struct {
 }
 
 // NewBlockProcessor wraps enh. frame and margin are in samples at the model's rate;
-// maxSteps is the largest step count the caller may ask for (the model's default).
-func NewBlockProcessor(enh StepEnhancer, frame, margin, steps, maxSteps int, seed uint64) (*BlockProcessor, error) {
+// maxSteps is the largest step count the caller may ask for (the model's default); noise
+// is drawn as NewOffline draws it.
+func NewBlockProcessor(enh StepEnhancer, frame, margin, steps, maxSteps int, noise sampler.Noise) (*BlockProcessor, error) {
 	if frame < 1 || margin < 0 {
 		return nil, fmt.Errorf("block processor: frame %d, margin %d", frame, margin)
 	}
-	p := &BlockProcessor{enh: enh, frame: frame, margin: margin, maxSteps: maxSteps,
-		noise: sampler.CounterNoise{Seed: seed}}
+	p := &BlockProcessor{enh: enh, frame: frame, margin: margin, maxSteps: maxSteps, noise: noise}
 	if err := p.SetSteps(steps); err != nil {
 		return nil, err
 	}

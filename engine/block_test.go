@@ -17,7 +17,7 @@ func TestBlockProcessorMatchesWholeSignal(t *testing.T) {
 	taps := []float32{0.1, -0.2, 0.5, 0.3, 0.05}
 	enh := &stepFIR{firEnhancer{taps: taps}}
 	const frame, margin = 160, 40
-	p, err := NewBlockProcessor(enh, frame, margin, 3, 6, 11)
+	p, err := NewBlockProcessor(enh, frame, margin, 3, 6, sampler.CounterNoise{Seed: 11})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/sampler"
 	"github.com/restoregrad/restoregrad/models/streaming"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
@@ -16,8 +17,9 @@ import (
 // one CPU thread, with the ONNX Runtime library ort.LibraryPath finds and noise seed 0.
 type Options struct {
 	Steps int // reverse diffusion steps; 0: the bundle's default
-	// MaxSteps is the largest step count a frame processor may switch to; it is raised to
-	// Steps and to the bundle's default.
+	// MaxSteps is the largest step count a frame processor may switch to; it is lowered to
+	// the most steps the bundle has (its full schedule), then raised to Steps and to the
+	// bundle's default.
 	MaxSteps    int
 	Threads     int          // ONNX Runtime intra-op threads per session (0: 1)
 	Provider    ort.Provider // "" or ort.CPU, or ort.CUDA
@@ -29,13 +31,20 @@ type Options struct {
 }
 
 // Runtime loads ONNX Runtime (once per process) and returns the session options, for
-// graphs that are not bundles (peers, judges).
+// graphs that are not bundles (peers, judges). A failure to load it is a *RuntimeError.
 func (o Options) Runtime() (ort.Options, error) {
 	if err := ort.Init(o.ORTLib); err != nil {
-		return ort.Options{}, err
+		return ort.Options{}, &RuntimeError{err}
 	}
 	return ort.Options{Threads: o.Threads, Provider: o.Provider, CPUFallback: o.CPUFallback}, nil
 }
+
+// RuntimeError says that ONNX Runtime could not be loaded, so that a caller which knows
+// where the library should be (the plugin, for its own folder) can say so.
+type RuntimeError struct{ Err error }
+
+func (e *RuntimeError) Error() string { return e.Err.Error() }
+func (e *RuntimeError) Unwrap() error { return e.Err }
 
 // Runner is a model bundle opened for use, whatever its kind: Offline gives the
 // whole-signal enhancer (for a streaming bundle, its whole-signal graphs), Frames a frame
@@ -61,7 +70,7 @@ func Open(spec string, opt Options) (*Runner, error) {
 }
 
 // OpenBundle opens a loaded bundle with opt: it loads ONNX Runtime and resolves the step
-// counts; the graphs are loaded by Offline and Frames.
+// counts; the graphs are loaded by Offline, Frames and ChannelFrames.
 func OpenBundle(b *bundle.Bundle, opt Options) (*Runner, error) {
 	m := &b.Manifest
 	if m.Kind != bundle.KindOffline && m.Kind != bundle.KindStreaming {
@@ -76,7 +85,7 @@ func OpenBundle(b *bundle.Bundle, opt Options) (*Runner, error) {
 	if opt.Steps, err = m.ResolveSteps(opt.Steps); err != nil {
 		return nil, err
 	}
-	opt.MaxSteps = max(opt.MaxSteps, opt.Steps, m.DefaultSteps)
+	opt.MaxSteps = max(min(opt.MaxSteps, len(m.TrainingBetas)), opt.Steps, m.DefaultSteps)
 	if _, err := m.Schedule(opt.MaxSteps); err != nil {
 		return nil, err
 	}
@@ -165,10 +174,31 @@ const (
 // stream state: a streaming bundle's frame-step graphs, one hop per frame with no latency
 // beyond the hop; an offline bundle's model run in 100 ms blocks with 50 ms of context on
 // each side (50 ms more latency, twice the compute). Process allocates nothing, except for
-// an offline STFT-domain bundle, whose analysis and synthesis allocate per block.
-func (r *Runner) Frames() (engine.FrameProcessor, error) {
+// an offline STFT-domain bundle, whose analysis and synthesis allocate per block. It draws
+// the noise of a signal's first channel: a mono signal's output equals whole-signal use.
+func (r *Runner) Frames() (engine.FrameProcessor, error) { return r.frames(0) }
+
+// ChannelFrames returns one frame processor per channel of a signal, each as Frames makes
+// it but drawing its noise from its own stream of Seed, as enhancing a file does for its
+// channels (engine/wavfile): channel c's output equals enhance's for channel c. On an
+// error, the processors already opened are released by Close.
+func (r *Runner) ChannelFrames(channels int) ([]engine.FrameProcessor, error) {
+	ps := make([]engine.FrameProcessor, channels)
+	for c := range ps {
+		p, err := r.frames(uint64(c))
+		if err != nil {
+			return nil, fmt.Errorf("channel %d: %w", c, err)
+		}
+		ps[c] = p
+	}
+	return ps, nil
+}
+
+// frames opens a frame processor drawing noise stream stream of Seed.
+func (r *Runner) frames(stream uint64) (engine.FrameProcessor, error) {
+	noise := sampler.CounterNoise{Seed: r.opt.Seed, Stream: stream}
 	if r.NativeFrames() {
-		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Seed: r.opt.Seed})
+		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Noise: noise})
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +221,7 @@ func (r *Runner) Frames() (engine.FrameProcessor, error) {
 		r.closers = append(r.closers, w)
 		enh = w
 	}
-	return engine.NewBlockProcessor(enh, frame, margin, r.opt.Steps, r.opt.MaxSteps, r.opt.Seed)
+	return engine.NewBlockProcessor(enh, frame, margin, r.opt.Steps, r.opt.MaxSteps, noise)
 }
 
 // Close releases every session the runner opened.

@@ -10,6 +10,7 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
+	"github.com/restoregrad/restoregrad/models/sampler"
 	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
@@ -55,6 +56,10 @@ func TestOpenResolvesSteps(t *testing.T) {
 	if r.Steps() != 3 || r.Options().MaxSteps != def {
 		t.Errorf("steps %d, max %d; want 3 and %d", r.Steps(), r.Options().MaxSteps, def)
 	}
+	r = openRunner(t, b, models.Options{MaxSteps: 1 << 20})
+	if want := max(len(b.Manifest.TrainingBetas), def); r.Options().MaxSteps != want {
+		t.Errorf("MaxSteps 2^20 resolves to %d, want the full schedule's %d", r.Options().MaxSteps, want)
+	}
 	if _, err := models.OpenBundle(b, models.Options{Steps: 999}); err == nil {
 		t.Error("999 steps: want an error")
 	}
@@ -79,7 +84,7 @@ func TestFramesOfAnOfflineBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := engine.NewBlockProcessor(m, p.FrameSize(), p.Latency(), 3, p.MaxSteps(), 7)
+	ref, err := engine.NewBlockProcessor(m, p.FrameSize(), p.Latency(), 3, p.MaxSteps(), sampler.CounterNoise{Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +142,85 @@ func TestStreamingBundleBothWays(t *testing.T) {
 	}
 	if err := m.CheckSteps(2); err != nil || m.SampleRate() != p.SampleRate() {
 		t.Errorf("whole-signal model: %v, rate %d vs %d", err, m.SampleRate(), p.SampleRate())
+	}
+}
+
+// ChannelFrames gives each channel its own noise stream of the seed, the streams enhance
+// draws for a file's channels: channel 0 is Frames' processor, channel 1 another stream,
+// each equal to a processor opened on that stream by hand; both kinds of bundle.
+func TestChannelFrames(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	rt, err := bundle.Load("streaming/testdata/rt-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*bundle.Bundle{toyBundle(t), rt} {
+		t.Run(b.Manifest.Name, func(t *testing.T) {
+			const seed = 7
+			r := openRunner(t, b, models.Options{Steps: 2, Seed: seed})
+			ps, err := r.ChannelFrames(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mono, err := r.Frames()
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs := make([]engine.FrameProcessor, 2)
+			for c := range refs {
+				noise := sampler.CounterNoise{Seed: seed, Stream: uint64(c)}
+				if r.NativeFrames() {
+					p, err := streaming.Open(b, streaming.Options{Steps: 2, MaxSteps: r.Options().MaxSteps, Noise: noise})
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { p.Close() })
+					refs[c] = p
+					continue
+				}
+				m, err := r.Offline()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if refs[c], err = engine.NewBlockProcessor(m, ps[c].FrameSize(), ps[c].Latency(), 2, ps[c].MaxSteps(), noise); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hop := ps[0].FrameSize()
+			in := make([]float32, hop)
+			out := func() []float32 { return make([]float32, hop) }
+			var differ float64
+			for f := 0; f < 6; f++ {
+				for i := range in {
+					n := f*hop + i
+					in[i] = float32(0.3*math.Sin(float64(n)*0.013) + 0.05*math.Sin(float64(n)*1.7))
+				}
+				got := [][]float32{out(), out()}
+				for c, p := range ps {
+					want := out()
+					if err := p.Process(got[c], in); err != nil {
+						t.Fatal(err)
+					}
+					if err := refs[c].Process(want, in); err != nil {
+						t.Fatal(err)
+					}
+					if d, at := modeltest.MaxDiff(got[c], want); !(d <= 1e-6) {
+						t.Fatalf("frame %d, channel %d: differs from noise stream %d by %g at %d", f, c, c, d, at)
+					}
+				}
+				m := out()
+				if err := mono.Process(m, in); err != nil {
+					t.Fatal(err)
+				}
+				if d, at := modeltest.MaxDiff(got[0], m); d != 0 {
+					t.Fatalf("frame %d: channel 0 differs from Frames by %g at %d", f, d, at)
+				}
+				d, _ := modeltest.MaxDiff(got[0], got[1])
+				differ = max(differ, d)
+			}
+			if differ == 0 {
+				t.Error("channels 0 and 1 gave the same output: not independent noise")
+			}
+		})
 	}
 }

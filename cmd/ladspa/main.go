@@ -14,105 +14,81 @@ const char *rg_self_path(void);
 import "C"
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/ort"
-	"github.com/restoregrad/restoregrad/models/sampler"
-	"github.com/restoregrad/restoregrad/models/streaming"
-	"github.com/restoregrad/restoregrad/models/zoo"
 	"github.com/restoregrad/restoregrad/stream/plugin"
 )
 
 func main() {}
 
-// maxSteps bounds the Steps port: each step keeps one cache set per channel.
+// maxSteps bounds the Steps port: each step keeps one cache set per channel. A model with
+// fewer steps offers what it has (models.Options.MaxSteps).
 const maxSteps = 8
 
-// seed is the diffusion noise seed, the default of `restoregrad enhance --seed`, so the
-// plugin's output matches enhance's.
-const seed = 1
+// options are the plugin's: the model's default steps, switchable up to maxSteps, and the
+// noise seed of `restoregrad enhance --seed`'s default, so the plugin's output matches
+// enhance's.
+var options = models.Options{MaxSteps: maxSteps, Seed: 1}
 
 // envVerbose, when set, makes every instance print its counters to stderr at cleanup.
 const envVerbose = "RESTOREGRAD_LADSPA_VERBOSE"
 
-// shippedModels are the streaming bundles embedded in the library, numbered as the Model
-// port numbers them (plugin.ModelChoices: the default streaming model first).
-var shippedModels = sync.OnceValues(func() ([]*bundle.Bundle, error) {
-	all, err := zoo.Shipped()
+// selfDir is the folder of the plugin library ("" when unknown). ONNX Runtime is looked for
+// there first (ort.SetPluginDir), before models loads it.
+var selfDir = sync.OnceValue(func() string {
+	p := C.rg_self_path()
+	if p == nil {
+		return ""
+	}
+	self, err := filepath.EvalSymlinks(C.GoString(p))
 	if err != nil {
-		return nil, err
+		return ""
 	}
-	byName := map[string]*bundle.Bundle{}
-	var names []string
-	for _, b := range all {
-		if b.Manifest.Kind == bundle.KindStreaming {
-			byName[b.Manifest.Name] = b
-			names = append(names, b.Manifest.Name)
-		}
-	}
-	var out []*bundle.Bundle
-	for _, n := range plugin.ModelChoices(names, zoo.DefaultStreaming) {
-		out = append(out, byName[n])
-	}
-	return out, nil
+	dir := filepath.Dir(self)
+	ort.SetPluginDir(dir)
+	return dir
 })
 
-// initRuntime loads ONNX Runtime once, looking beside the plugin first.
-var initRuntime = sync.OnceValue(func() error {
-	if p := C.rg_self_path(); p != nil {
-		if self, err := filepath.EvalSymlinks(C.GoString(p)); err == nil {
-			ort.SetPluginDir(filepath.Dir(self))
-		}
-	}
-	if err := ort.Init(""); err != nil {
-		where := "the plugin's folder"
-		if p := C.rg_self_path(); p != nil {
-			where = filepath.Dir(C.GoString(p))
-		}
-		return fmt.Errorf("%w\n  put libonnxruntime.so.1 in %s, or run `make setup` in the restoregrad checkout the plugin was built in, or set %s", err, where, ort.EnvLibrary)
-	}
-	return nil
-})
-
-// openModels opens shipped streaming model number index, one processor per channel, each
-// drawing its noise from its own stream as `enhance` does for the channels of a file.
-func openModels(index, channels int) ([]plugin.Model, error) {
-	bs, err := shippedModels()
+// openModel opens the Model control's model number index (plugin.Models) with one frame
+// processor per channel, each drawing its noise from its own stream as `enhance` does for
+// the channels of a file; the runner returned releases them.
+func openModel(index, channels int) ([]engine.FrameProcessor, io.Closer, error) {
+	bs, err := plugin.Models()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if index < 0 || index >= len(bs) {
-		return nil, fmt.Errorf("model %d: %d streaming models shipped", index, len(bs))
+		return nil, nil, fmt.Errorf("model %d: %d streaming models shipped", index, len(bs))
 	}
-	if err := initRuntime(); err != nil {
-		return nil, err
-	}
-	b := bs[index]
-	m := &b.Manifest
-	out := make([]plugin.Model, 0, channels)
-	for c := 0; c < channels; c++ {
-		p, err := streaming.Open(b, streaming.Options{
-			MaxSteps: max(m.DefaultSteps, min(maxSteps, len(m.TrainingBetas))),
-			Noise:    sampler.CounterNoise{Seed: seed, Stream: uint64(c)},
-		})
-		if err != nil {
-			for _, q := range out {
-				q.Close()
-			}
-			return nil, err
+	dir := selfDir()
+	r, err := models.OpenBundle(bs[index], options)
+	if err != nil {
+		if _, ok := errors.AsType[*models.RuntimeError](err); ok {
+			where := cmp.Or(dir, "the plugin's folder")
+			err = fmt.Errorf("%w\n  put libonnxruntime.so.1 in %s, or run `make setup` in the restoregrad checkout the plugin was built in, or set %s", err, where, ort.EnvLibrary)
 		}
-		out = append(out, p)
+		return nil, nil, err
 	}
-	if !m.Trained {
+	ps, err := r.ChannelFrames(channels)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	if m := r.Manifest(); !m.Trained {
 		logf("warning: model %s is UNTRAINED (exported random weights)", m.Name)
 	}
-	return out, nil
+	return ps, r, nil
 }
 
 func logf(format string, a ...any) {
@@ -139,7 +115,7 @@ func lookup(h C.uintptr_t) *instance { return instances[h-1].Load() }
 
 //export rgModelCount
 func rgModelCount() C.int {
-	bs, err := shippedModels()
+	bs, err := plugin.Models()
 	if err != nil {
 		logf("%v", err)
 	}
@@ -151,7 +127,7 @@ func rgMaxSteps() C.float { return maxSteps }
 
 //export rgInstantiate
 func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
-	p, err := plugin.New(plugin.Config{Rate: int(rate), Channels: int(channels), Open: openModels})
+	p, err := plugin.New(plugin.Config{Rate: int(rate), Channels: int(channels), Open: openModel})
 	if err != nil {
 		logf("cannot start: %v", err)
 		return 0

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/zoo"
 	"github.com/restoregrad/restoregrad/stream/plugin"
 )
@@ -60,23 +59,19 @@ func findPlugin() (string, error) {
 
 // pluginModelIndex is the plugin's Model control value for a shipped streaming model.
 func pluginModelIndex(name string) (int, error) {
-	all, err := zoo.Shipped()
+	bs, err := plugin.Models()
 	if err != nil {
 		return 0, err
-	}
-	var names []string
-	for _, b := range all {
-		if b.Manifest.Kind == bundle.KindStreaming {
-			names = append(names, b.Manifest.Name)
-		}
 	}
 	if name == defaultLiveModel {
 		name = zoo.DefaultStreaming
 	}
-	for i, n := range plugin.ModelChoices(names, zoo.DefaultStreaming) {
-		if n == name {
+	var names []string
+	for i, b := range bs {
+		if b.Manifest.Name == name {
 			return i, nil
 		}
+		names = append(names, b.Manifest.Name)
 	}
 	return 0, fmt.Errorf("model %q: the plugin runs the shipped streaming models only (%s)", name, strings.Join(names, ", "))
 }

@@ -1,19 +1,23 @@
 package plugin
 
-import "fmt"
+import (
+	"fmt"
 
-// interleaved runs one Model per channel as a single engine.FrameProcessor over
+	"github.com/restoregrad/restoregrad/engine"
+)
+
+// interleaved runs one model processor per channel as a single engine.FrameProcessor over
 // interleaved frames, so that one deadline controller (engine.Realtime) decides for all
 // channels together. Its rate is channels × the model rate and its latency channels × the
 // model's, so Realtime's frame period, fade lengths and aligned dry path come out right
 // per channel.
 type interleaved struct {
-	ms      []Model
+	ms      []engine.FrameProcessor
 	n       int // samples per channel per frame
 	in, out [][]float32
 }
 
-func newInterleaved(ms []Model) (*interleaved, error) {
+func newInterleaved(ms []engine.FrameProcessor) (*interleaved, error) {
 	m0 := ms[0]
 	for _, m := range ms[1:] {
 		if m.SampleRate() != m0.SampleRate() || m.FrameSize() != m0.FrameSize() || m.Latency() != m0.Latency() {

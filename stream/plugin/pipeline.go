@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -15,13 +16,14 @@ import (
 // signal `restoregrad enhance` writes for the same input. The plugin's latency is then only
 // buffering, a whole number of host frames.
 type pipeline struct {
-	models []Model
-	lim    *engine.Limited  // the attenuation limit, on the (interleaved) model
-	rt     *engine.Realtime // the deadline controller over lim
-	ch     int
-	n, lat int // model frame and latency, per channel
-	mrate  int
-	deflt  int // the model's default steps
+	models  []engine.FrameProcessor // one per channel
+	release io.Closer               // releases models
+	lim     *engine.Limited         // the attenuation limit, on the (interleaved) model
+	rt      *engine.Realtime        // the deadline controller over lim
+	ch      int
+	n, lat  int // model frame and latency, per channel
+	mrate   int
+	deflt   int // the model's default steps
 
 	up, down               []*resample.Resampler // per channel; nil when the rates are equal
 	skipUp, skipLat, skipD []int                 // samples still to drop at each stage
@@ -39,9 +41,9 @@ type pipeline struct {
 // pollInterval is how long the idle worker sleeps before looking at the input ring again.
 const pollInterval = time.Millisecond
 
-func newPipeline(models []Model, hostRate int, atten float64, onEvent func(engine.RealtimeEvent)) (*pipeline, error) {
+func newPipeline(models []engine.FrameProcessor, release io.Closer, hostRate int, atten float64, onEvent func(engine.RealtimeEvent)) (*pipeline, error) {
 	m0 := models[0]
-	p := &pipeline{models: models, ch: len(models), n: m0.FrameSize(), lat: m0.Latency(), mrate: m0.SampleRate(), deflt: m0.Steps()}
+	p := &pipeline{models: models, release: release, ch: len(models), n: m0.FrameSize(), lat: m0.Latency(), mrate: m0.SampleRate(), deflt: m0.Steps()}
 	if p.n <= 0 || p.lat < 0 || p.mrate <= 0 {
 		return nil, fmt.Errorf("model reports rate %d, frame %d, latency %d", p.mrate, p.n, p.lat)
 	}
@@ -111,11 +113,7 @@ func (p *pipeline) reset() {
 	}
 }
 
-func (p *pipeline) close() {
-	for _, m := range p.models {
-		m.Close()
-	}
-}
+func (p *pipeline) close() { p.release.Close() }
 
 // setSteps asks for n steps (0: the model's default), clamped to what the model offers.
 // Under the deadline controller it is the target; the controller may run fewer.

@@ -21,6 +21,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -30,18 +31,13 @@ import (
 	"github.com/restoregrad/restoregrad/stream/ring"
 )
 
-// Model is the streaming model an instance runs, one per channel: the pipeline runs it
-// under engine's attenuation limit and deadline controller, so it is what those wrap
-// (engine.FrameProcessor), plus Close. *streaming.Processor is one.
-type Model interface {
-	engine.FrameProcessor
-	Close() error
-}
-
-// Opener loads the model with the given index, one Model per channel (each channel draws
-// its own diffusion noise). Steps are set afterwards; a Model's initial Steps is taken as
-// the model's default.
-type Opener func(index, channels int) ([]Model, error)
+// Opener loads the model with the given index for channels channels: one frame processor
+// per channel, each drawing its own diffusion noise (models.Runner.ChannelFrames), and the
+// closer that releases them all (the models.Runner). The pipeline runs the processors
+// under engine's attenuation limit and deadline controller, so they are what those wrap,
+// engine.FrameProcessors. Steps are set afterwards; a processor's initial Steps is taken
+// as the model's default.
+type Opener func(index, channels int) ([]engine.FrameProcessor, io.Closer, error)
 
 // Config describes an instance.
 type Config struct {
@@ -169,21 +165,7 @@ func New(cfg Config) (*Instance, error) {
 	p.storeControls(p.ctl)
 
 	w := &worker{p: p, model: cfg.Model, atten: engine.FullStrength, resetReq: make(chan chan struct{})}
-	models, err := cfg.Open(cfg.Model, p.ch)
-	if err != nil {
-		return nil, err
-	}
-	if len(models) != p.ch {
-		for _, m := range models {
-			m.Close()
-		}
-		return nil, fmt.Errorf("model opener returned %d models for %d channels", len(models), p.ch)
-	}
-	p.modelLoads.Add(1)
-	if w.pipe, err = newPipeline(models, p.rate, engine.FullStrength, w.event); err != nil {
-		for _, m := range models {
-			m.Close()
-		}
+	if w.pipe, err = p.load(cfg.Model, engine.FullStrength, w.event); err != nil {
 		return nil, err
 	}
 	w.raw = make([]float32, 1024*p.ch)
@@ -229,6 +211,27 @@ func (p *Instance) Activate() {
 	<-ack
 	p.out.Discard(p.out.Len())
 	p.reset()
+}
+
+// load opens model index and builds its pipeline; on failure it releases what it opened.
+func (p *Instance) load(index int, atten float64, onEvent func(engine.RealtimeEvent)) (*pipeline, error) {
+	procs, release, err := p.open(index, p.ch)
+	if err != nil {
+		return nil, err
+	}
+	if len(procs) != p.ch {
+		err = fmt.Errorf("model opener returned %d processors for %d channels", len(procs), p.ch)
+	}
+	var pipe *pipeline
+	if err == nil {
+		pipe, err = newPipeline(procs, release, p.rate, atten, onEvent)
+	}
+	if err != nil {
+		release.Close()
+		return nil, err
+	}
+	p.modelLoads.Add(1)
+	return pipe, nil
 }
 
 // Close stops the worker and releases the model.

@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/restoregrad/restoregrad/dsp/resample"
 	"github.com/restoregrad/restoregrad/engine"
+	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 // fir is a fake streaming model at 16 kHz: out = 0.5·u[t] + 0.3·u[t−3]·steps/2, delivered
@@ -22,7 +25,7 @@ type fir struct {
 	cost                    time.Duration
 	hist                    []float32 // lat+3 samples of past, then the frame
 	out                     []float32
-	closed                  bool
+	closes                  int // times its opener's closer released it
 }
 
 func newFIR(n, lat int) *fir {
@@ -34,7 +37,6 @@ func (m *fir) FrameSize() int  { return m.n }
 func (m *fir) Latency() int    { return m.lat }
 func (m *fir) Steps() int      { return m.steps }
 func (m *fir) MaxSteps() int   { return m.maxSteps }
-func (m *fir) Close() error    { m.closed = true; return nil }
 func (m *fir) Reset()          { clear(m.hist); clear(m.out) }
 func (m *fir) SetSteps(n int) error {
 	if n < 1 || n > m.maxSteps {
@@ -62,18 +64,35 @@ func (m *fir) Process(out, in []float32) error {
 	return nil
 }
 
+// firs are the channels of one opened fake model; Close releases them all.
+type firs []*fir
+
+func (fs firs) Close() error {
+	for _, f := range fs {
+		f.closes++
+	}
+	return nil
+}
+
+func (fs firs) procs() []engine.FrameProcessor {
+	ps := make([]engine.FrameProcessor, len(fs))
+	for c, f := range fs {
+		ps[c] = f
+	}
+	return ps
+}
+
 func firOpener(n, lat int, cost time.Duration) Opener {
-	return func(index, channels int) ([]Model, error) {
+	return func(index, channels int) ([]engine.FrameProcessor, io.Closer, error) {
 		if index != 0 {
-			return nil, fmt.Errorf("no model %d", index)
+			return nil, nil, fmt.Errorf("no model %d", index)
 		}
-		ms := make([]Model, channels)
-		for c := range ms {
-			f := newFIR(n, lat)
-			f.cost = cost
-			ms[c] = f
+		fs := make(firs, channels)
+		for c := range fs {
+			fs[c] = newFIR(n, lat)
+			fs[c].cost = cost
 		}
-		return ms, nil
+		return fs.procs(), fs, nil
 	}
 }
 
@@ -409,10 +428,48 @@ func TestBadConfig(t *testing.T) {
 	}
 }
 
-func TestModelChoices(t *testing.T) {
-	got := ModelChoices([]string{"b", "rt", "a"}, "rt")
+// An opener that returns the wrong number of processors is refused, and what it opened is
+// released.
+func TestOpenerChannelCount(t *testing.T) {
+	var fs firs
+	open := func(index, channels int) ([]engine.FrameProcessor, io.Closer, error) {
+		fs = firs{newFIR(256, 0)}
+		return fs.procs(), fs, nil
+	}
+	if p, err := New(Config{Rate: 16000, Channels: 2, Open: open}); err == nil {
+		p.Close()
+		t.Fatal("one processor for two channels accepted")
+	}
+	if fs[0].closes != 1 {
+		t.Errorf("the refused model was released %d times, want once", fs[0].closes)
+	}
+}
+
+func TestModelOrder(t *testing.T) {
+	got := []string{"b", "rt", "a"}
+	slices.SortStableFunc(got, func(a, b string) int { return byDefault(a, b, "rt") })
 	if fmt.Sprint(got) != "[rt a b]" {
 		t.Errorf("got %v, want [rt a b]", got)
+	}
+}
+
+// The Model control's models: the shipped streaming bundles, the default streaming model
+// as number 0.
+func TestModels(t *testing.T) {
+	bs, err := Models()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) == 0 || bs[0].Manifest.Name != zoo.DefaultStreaming {
+		t.Fatalf("%d models, the first %v; want %s first", len(bs), bs, zoo.DefaultStreaming)
+	}
+	for i, b := range bs {
+		if b.Manifest.Kind != bundle.KindStreaming {
+			t.Errorf("model %d (%s) is a %s bundle", i, b.Manifest.Name, b.Manifest.Kind)
+		}
+		if i > 1 && b.Manifest.Name < bs[i-1].Manifest.Name {
+			t.Errorf("model %d (%s) after %s: not by name", i, b.Manifest.Name, bs[i-1].Manifest.Name)
+		}
 	}
 }
 
@@ -424,22 +481,25 @@ func TestModelSwitch(t *testing.T) {
 		t.Skip("real-time pacing (1.5 s)")
 	}
 	const rate = 44100
-	open := func(index, channels int) ([]Model, error) {
+	var opened []firs
+	open := func(index, channels int) ([]engine.FrameProcessor, io.Closer, error) {
+		var fs firs
 		switch index {
 		case 0:
-			return firOpener(256, 256, 0)(0, channels)
+			fs = firs{newFIR(256, 256)}
 		case 1: // the same filter with another frame and no latency, 4 steps
-			f := newFIR(160, 0)
-			f.steps = 4
-			return []Model{f}, nil
+			fs = firs{newFIR(160, 0)}
+			fs[0].steps = 4
+		default:
+			return nil, nil, fmt.Errorf("no model %d", index)
 		}
-		return nil, fmt.Errorf("no model %d", index)
+		opened = append(opened, fs)
+		return fs.procs(), fs, nil
 	}
 	p, err := New(Config{Rate: rate, Channels: 1, Open: open})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
 	x := testSignal(3*rate/2, rate, 11)
 	out := make([]float32, len(x))
 	in, o := make([][]float32, 1), make([][]float32, 1)
@@ -459,8 +519,14 @@ func TestModelSwitch(t *testing.T) {
 		lat1 = lat
 	}
 	st := p.Stats()
+	p.Close()
 	if st.ModelLoads != 2 || len(st.Errors) != 0 {
 		t.Fatalf("model loads %d, errors %v", st.ModelLoads, st.Errors)
+	}
+	for i, fs := range opened {
+		if fs[0].closes != 1 {
+			t.Errorf("model load %d released %d times, want once", i, fs[0].closes)
+		}
 	}
 	if lat1 >= lat0 {
 		t.Errorf("latency %d → %d: the model without latency should need less", lat0, lat1)

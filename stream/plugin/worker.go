@@ -119,22 +119,11 @@ func (w *worker) controls() {
 func (w *worker) switchModel(index int) {
 	p := w.p
 	w.model = index
-	models, err := p.open(index, p.ch)
-	if err == nil && len(models) != p.ch {
-		err = fmt.Errorf("model opener returned %d models for %d channels", len(models), p.ch)
-	}
-	var pipe *pipeline
-	if err == nil {
-		pipe, err = newPipeline(models, p.rate, max(w.atten, 0), w.event)
-	}
+	pipe, err := p.load(index, max(w.atten, 0), w.event)
 	if err != nil {
-		for _, m := range models {
-			m.Close()
-		}
 		p.fail(fmt.Errorf("model %d: %w", index, err))
 		return
 	}
-	p.modelLoads.Add(1)
 	old := w.pipe
 	w.statsMu.Lock()
 	w.pipe = pipe
