@@ -5,8 +5,9 @@
 #   scripts/live-soak.sh hog [DURATION]    # default 2m: one busy loop per core at normal priority
 #
 # Extra arguments after the duration go to `restoregrad live` (e.g. --model passthrough).
-# It starts a private user-mode PulseAudio (scripts/pulse-test-server.sh with its own
-# RG_PULSE_DIR, so other tests on the shared server are not disturbed), loops the noisy demo
+# It starts a private user-mode PulseAudio (scripts/pulse-test-server.sh in a fresh
+# directory, so other tests on the shared server are not disturbed; with RG_PULSE_DIR set it
+# uses, and leaves running, the test server there instead), loops the noisy demo
 # sample into the rg_mic sink, runs live from rg_mic.monitor to rg_out with --json-stats,
 # and prints: input/output xruns, dropped frames, step changes, bypass time, RSS at start
 # and end, the latency live reports, and the measured latency. For that the sample is
@@ -32,11 +33,21 @@ shift $(($# >= 2 ? 2 : $#))
 PY=${PY:-/usr/bin/python3}
 
 work=$(mktemp -d /tmp/rg-soak.XXXXXX)
-export RG_PULSE_DIR=$work/pulse
+own_server=1
+if [ -n "${RG_PULSE_DIR:-}" ]; then
+  own_server=0
+else
+  export RG_PULSE_DIR=$work/pulse
+fi
 pids=()
+combine=
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  bash scripts/pulse-test-server.sh stop >/dev/null 2>&1 || true
+  if [ "$own_server" = 1 ]; then
+    bash scripts/pulse-test-server.sh stop >/dev/null 2>&1 || true
+  elif [ -n "$combine" ]; then
+    pactl unload-module "$combine" >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,7 +68,7 @@ export ORT_LIB=${ORT_LIB:-$lib}
 # The microphone: the noisy demo sample, looped, also played directly to the speaker.
 sox -q testdata/sample-noisy.wav -r 48000 -c 1 -e float -b 32 "$work/noisy48k.wav"
 sox -q "$work/noisy48k.wav" -t raw "$work/noisy48k.raw"
-pactl load-module module-combine-sink sink_name=rg_both slaves=rg_mic,rg_out rate=48000 channels=1 adjust_time=0 >/dev/null
+combine=$(pactl load-module module-combine-sink sink_name=rg_both slaves=rg_mic,rg_out rate=48000 channels=1 adjust_time=0)
 (while :; do paplay -d rg_both "$work/noisy48k.wav" 2>/dev/null || exit 0; done) &
 pids+=($!)
 
@@ -118,6 +129,7 @@ print(f"input xruns            {st['input_xruns']}")
 print(f"output xruns           {st['output_xruns']}")
 print(f"dropped frames         {st['dropped_frames']} ({st['dropped_input_frames']} of input the worker was too far behind on)")
 print(f"latency shed           {st['trimmed_frames']} silent frames left out, {st['shed_samples'] / 48000:.1f} s played fast; extra cushion now {st['extra_cushion_ms']:.0f} ms")
+print(f"cushion kept           {st.get('stretched_samples', 0) / 48000:.1f} s played up to 0.5% slow (an output clock faster than the input's)")
 print(f"step changes           {en['step_changes']} (steps now {en['steps']})")
 print(f"bypass time            {en['bypass_ms'] / 1000:.1f} s ({en['bypass_entries']} entries)")
 print(f"p99 frame load         {en['p99_load']:.2f} (max {en['max_load']:.2f})")

@@ -59,20 +59,21 @@ type Config struct {
 // Stats are a Stream's counters. Xruns count events (callbacks), samples count audio. In
 // JSON every key is snake_case and every duration is in milliseconds (see MarshalJSON).
 type Stats struct {
-	Backend       string  `json:"backend"`
-	Rate          int     `json:"device_rate"`
-	Block         int     `json:"block_samples"`
-	Callbacks     int64   `json:"callbacks"`
-	InputXruns    int64   `json:"input_xruns"`          // device input overflows + input ring full
-	OutputXruns   int64   `json:"output_xruns"`         // device output underflows + output ring empty once started
-	InputLost     int64   `json:"input_lost_samples"`   // samples the input ring had no room for
-	OutputGaps    int64   `json:"output_gap_samples"`   // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
-	DroppedFrames int64   `json:"dropped_frames"`       // model frames skipped by the worker to bound latency (input discarded, or output far behind)
-	DroppedInput  int64   `json:"dropped_input_frames"` // of DroppedFrames, those of input discarded because the worker was MaxBacklog behind
-	ShedSamples   int64   `json:"shed_samples"`         // output samples played up to 4% fast to shed latency after a stall
-	TrimmedFrames int64   `json:"trimmed_frames"`       // silent output frames (under −50 dBFS) left out to shed latency
-	InputPeak     float32 `json:"input_peak"`           // peak of the last worker chunk, linear
-	OutputPeak    float32 `json:"output_peak"`
+	Backend          string  `json:"backend"`
+	Rate             int     `json:"device_rate"`
+	Block            int     `json:"block_samples"`
+	Callbacks        int64   `json:"callbacks"`
+	InputXruns       int64   `json:"input_xruns"`          // device input overflows + input ring full
+	OutputXruns      int64   `json:"output_xruns"`         // device output underflows + output ring empty once started
+	InputLost        int64   `json:"input_lost_samples"`   // samples the input ring had no room for
+	OutputGaps       int64   `json:"output_gap_samples"`   // zero samples played because the ring was empty (PortAudio; PulseAudio counts underflows as xruns only)
+	DroppedFrames    int64   `json:"dropped_frames"`       // model frames skipped by the worker to bound latency (input discarded, or output far behind)
+	DroppedInput     int64   `json:"dropped_input_frames"` // of DroppedFrames, those of input discarded because the worker was MaxBacklog behind
+	ShedSamples      int64   `json:"shed_samples"`         // output samples played up to 4% fast to shed latency after a stall
+	StretchedSamples int64   `json:"stretched_samples"`    // output samples played up to 0.5% slow to keep the cushion (an output clock faster than the input's)
+	TrimmedFrames    int64   `json:"trimmed_frames"`       // silent output frames (under −50 dBFS) left out to shed latency
+	InputPeak        float32 `json:"input_peak"`           // peak of the last worker chunk, linear
+	OutputPeak       float32 `json:"output_peak"`
 	// Realtime says what scheduling the worker and audio-side threads got, e.g.
 	// "SCHED_FIFO 3", or "refused: ..." when the system said no.
 	Realtime         string        `json:"realtime"`
@@ -103,7 +104,7 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // AddCounts adds the counts of an earlier stream to s (the callbacks, xruns, lost, gap,
-// dropped, shed and trimmed counts: every int64 field) and keeps s's own values of the
+// dropped, shed, stretched and trimmed counts: every int64 field) and keeps s's own values of the
 // rest, which describe the stream now. A session that reopens its devices reports its
 // totals this way.
 func (s *Stats) AddCounts(earlier Stats) {
@@ -115,6 +116,7 @@ func (s *Stats) AddCounts(earlier Stats) {
 	s.DroppedFrames += earlier.DroppedFrames
 	s.DroppedInput += earlier.DroppedInput
 	s.ShedSamples += earlier.ShedSamples
+	s.StretchedSamples += earlier.StretchedSamples
 	s.TrimmedFrames += earlier.TrimmedFrames
 }
 
@@ -140,6 +142,7 @@ type Stream struct {
 	outPrimed      atomic.Bool
 	dropped        atomic.Int64
 	shed           atomic.Int64
+	stretched      atomic.Int64
 	trimmed        atomic.Int64
 	droppedIn      atomic.Int64
 	extraCushion   atomic.Int64 // samples
@@ -298,18 +301,19 @@ func (s *Stream) Stats() Stats {
 	st := Stats{
 		Backend: s.backendName,
 		Rate:    s.rate, Block: s.block,
-		Callbacks:     s.callbacks.Load(),
-		InputXruns:    s.inXruns.Load(),
-		OutputXruns:   s.outXruns.Load(),
-		InputLost:     s.inLost.Load(),
-		OutputGaps:    s.outGaps.Load(),
-		DroppedFrames: s.dropped.Load(),
-		ShedSamples:   s.shed.Load(),
-		TrimmedFrames: s.trimmed.Load(),
-		DroppedInput:  s.droppedIn.Load(),
-		InputPeak:     math.Float32frombits(s.inPeak.Load()),
-		OutputPeak:    math.Float32frombits(s.outPeak.Load()),
-		Algorithmic:   time.Duration(s.algorithmic.Load()),
+		Callbacks:        s.callbacks.Load(),
+		InputXruns:       s.inXruns.Load(),
+		OutputXruns:      s.outXruns.Load(),
+		InputLost:        s.inLost.Load(),
+		OutputGaps:       s.outGaps.Load(),
+		DroppedFrames:    s.dropped.Load(),
+		ShedSamples:      s.shed.Load(),
+		StretchedSamples: s.stretched.Load(),
+		TrimmedFrames:    s.trimmed.Load(),
+		DroppedInput:     s.droppedIn.Load(),
+		InputPeak:        math.Float32frombits(s.inPeak.Load()),
+		OutputPeak:       math.Float32frombits(s.outPeak.Load()),
+		Algorithmic:      time.Duration(s.algorithmic.Load()),
 	}
 	if s.rate > 0 {
 		st.ExtraCushion = time.Duration(float64(s.extraCushion.Load()) / float64(s.rate) * float64(time.Second))

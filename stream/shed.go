@@ -1,10 +1,11 @@
 package stream
 
-// shedder plays the output slightly fast to shed latency without dropping or repeating
-// audio: after a stall of the sound server (which pauses playback and hands over the
-// input late, in a burst) more is queued than the cushion, and running the output at up
-// to maxShed faster for a few seconds drains it. At speed 1 it is an exact one-sample
-// delay.
+// shedder changes the output's speed slightly without dropping or repeating audio: after
+// a stall of the sound server (which pauses playback and hands over the input late, in a
+// burst) more is queued than the cushion, and running the output at up to maxShed faster
+// for a few seconds drains it; when the output clock is faster than the input's, running
+// it a little slower (at most maxStretch) keeps the cushion. At speed 1 it is an exact
+// one-sample delay.
 type shedder struct {
 	pos  float64 // read position in [last, src...] for the next call, 0 ≤ pos < 1
 	last float32 // the previous call's final sample
@@ -13,7 +14,8 @@ type shedder struct {
 // maxShed is the largest speed-up (4%: a pitch change of under a semitone).
 const maxShed = 0.04
 
-// process appends src resampled by linear interpolation at speed (≥ 1) to dst.
+// process appends src resampled by linear interpolation at speed (> 0: about len(src)/speed
+// samples) to dst.
 func (sh *shedder) process(dst, src []float32, speed float64) []float32 {
 	at := func(i int) float32 {
 		if i == 0 {

@@ -81,20 +81,33 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	frame := make([]float32, n)
 	processed := make([]float32, n)
 	outDev := make([]float32, 0, down.MaxOutput(n)+64)
-	// Output queued beyond the cushion is latency. After a stall (of this process, or of the
-	// sound server, which pauses playback and then delivers the input late, in a burst)
-	// more is queued than the cushion: the excess is shed by leaving out frames of silence
-	// (trimmed) or, where there is none, by playing up to 4% fast (shedder), and only
-	// beyond hardMax by skipping frames whatever they hold (dropped). Each output
-	// underflow raises the level kept by a block (extra, up to maxExtra): the margin
-	// grows to what this machine needs, and shrinks again after a quiet minute.
+	// The output queue is kept between the cushion and softMax. Queued beyond the cushion
+	// is latency: after a stall (of this process, or of the sound server, which pauses
+	// playback and then delivers the input late, in a burst) the excess is shed by leaving
+	// out frames of silence (trimmed) or, where there is none, by playing up to maxShed
+	// fast (shedder), and only beyond hardMax by skipping frames whatever they hold
+	// (dropped). Below the cushion the margin against underflows is thin: when the output
+	// device's clock runs faster than the input's (two sound cards; even two PulseAudio
+	// null sinks differ by tens of ppm) the queue drains a little every second until the
+	// device plays a gap, again and again. So while the queue, averaged over a quarter of a
+	// second (level), is more than half a block below the cushion (where it sits, on
+	// average, when the clocks agree) the output is played slightly slow, in proportion to
+	// the deficit, up to maxStretch (stretched): that holds the queue near the cushion
+	// whichever clock is faster. (An underflow needs no such help: the device plays
+	// the gap and then the queue, later, so the queue is whole again.) Each output
+	// underflow raises the level shed down to by a block (extra, up to maxExtra): the
+	// latency a stall left is kept as margin up to what this machine needs, and the
+	// allowance shrinks again after a quiet minute.
 	softMax := s.cushion + 2*s.block
 	hardMax := s.cushion + max(5*s.block, 2*s.maxBacklog)
 	maxExtra := max(8*s.block, s.rate/10)
 	extra := 0
 	lastXruns, lastGrow := s.outXruns.Load(), time.Now()
 	var shed shedder
-	shedOut := make([]float32, 0, down.MaxOutput(n)+64)
+	shedOut := make([]float32, 0, int(float64(down.MaxOutput(n))/(1-maxStretch))+64)
+	frameOut := float64(n) * float64(s.rate) / float64(mrate) // a frame at the device rate
+	levelAlpha := min(1, frameOut/float64(s.rate)/levelSmoothing.Seconds())
+	level, levelSet := 0.0, false
 
 	// The worker thread runs the model: ask for real-time scheduling so that other work
 	// on the machine cannot make it late.
@@ -169,6 +182,9 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 		s.extraCushion.Store(int64(extra))
 		m := s.inRing.Read(raw)
 		if m == 0 {
+			if testHookIdle != nil {
+				testHookIdle()
+			}
 			sleep(poll)
 			continue
 		}
@@ -203,6 +219,12 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				s.dropped.Add(1)
 				continue
 			}
+			if s.outPrimed.Load() {
+				if !levelSet {
+					level, levelSet = float64(queued), true
+				}
+				level += levelAlpha * (float64(queued) - level)
+			}
 			speed := 1.0
 			if excess := queued - (softMax + extra); excess > 0 {
 				if peak(outDev) < quiet {
@@ -213,6 +235,9 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				// 1% faster per 100 ms of excess, at most maxShed.
 				speed = 1 + min(maxShed, float64(excess)/float64(s.rate)/10)
 				s.shed.Add(int64(len(outDev)))
+			} else if deficit := float64(s.cushion-s.block/2) - level; levelSet && deficit > 0 {
+				speed = 1 - min(maxStretch, stretchGain*deficit/float64(s.rate))
+				s.stretched.Add(int64(len(outDev)))
 			}
 			shedOut = shed.process(shedOut[:0], outDev, speed)
 			if !s.outPrimed.Load() {
@@ -229,6 +254,22 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 		s.pendingAtModel.Store(int64(len(acc)))
 	}
 }
+
+// Keeping the cushion: the output is played 0.1% slow per 0.5 ms that the queue, averaged
+// over levelSmoothing, lies below its floor, at most maxStretch (0.5%, under a tenth of a
+// semitone). An output clock 500 ppm fast is then followed a quarter of a millisecond
+// below the floor; the gain and the smoothing together settle without overshoot in
+// about a second.
+const (
+	stretchGain    = 2.0 // speed change per second of deficit
+	maxStretch     = 0.005
+	levelSmoothing = 250 * time.Millisecond
+)
+
+// testHookIdle, when set (by tests, before Run), is called each time the worker finds no
+// input waiting: everything captured before the read it follows has been processed and
+// queued for output.
+var testHookIdle func()
 
 // quiet is the peak level (−50 dBFS) under which an output frame is silence, which may be
 // left out to shed latency.

@@ -1,0 +1,148 @@
+package stream
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// clockDevice is a backend without a sound server and without timing: its audio side
+// captures a sine in blocks on the input's clock and renders blocks on the output's,
+// which runs skew faster, as two sound cards' callbacks would, in simulated time. Before
+// each output block it waits until the worker has processed all input captured so far,
+// so the worker is never late: what the test sees is the clocks' difference alone.
+type clockDevice struct {
+	s          *Stream
+	skew       float64       // output rate / input rate − 1
+	audio      time.Duration // simulated input time, after which finished is closed
+	idle       atomic.Int64  // times the worker found no input
+	finished   chan struct{}
+	stop, done chan struct{}
+}
+
+func newClockDevice(s *Stream, skew float64, audio time.Duration) *clockDevice {
+	d := &clockDevice{s: s, skew: skew, audio: audio, finished: make(chan struct{})}
+	testHookIdle = func() { d.idle.Add(1) }
+	return d
+}
+
+func (d *clockDevice) start() error {
+	d.stop, d.done = make(chan struct{}), make(chan struct{})
+	go d.run()
+	return nil
+}
+
+func (d *clockDevice) run() {
+	defer close(d.done)
+	s := d.s
+	in, out := make([]float32, s.block), make([]float32, s.block)
+	period := float64(s.block) / float64(s.rate)
+	phase := 0.0
+	outs := 0
+	for ins := 1; ; ins++ {
+		for i := range in {
+			in[i] = float32(0.3 * math.Sin(phase))
+			phase += 2 * math.Pi * 440 / float64(s.rate)
+		}
+		s.capture(in, false)
+		s.called()
+		// Two idle reads after this capture: the second began after the first, which
+		// followed the capture, so the input was read and processed before it.
+		for c := d.idle.Load(); d.idle.Load() < c+2; {
+			select {
+			case <-d.stop:
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+		now := float64(ins) * period
+		for ; float64(outs+1)*period <= now*(1+d.skew); outs++ {
+			if s.render(out) {
+				s.outputXrun()
+			}
+		}
+		if now >= d.audio.Seconds() && d.finished != nil {
+			close(d.finished)
+			d.finished = nil
+		}
+	}
+}
+
+func (d *clockDevice) latency() (in, out time.Duration) { return 0, 0 }
+
+func (d *clockDevice) close() {
+	testHookIdle = nil
+	if d.stop != nil {
+		close(d.stop)
+		<-d.done
+	}
+}
+
+// hop16 passes its input through in 16 ms frames at 16 kHz, as restoregrad-rt's hop.
+type hop16 struct{}
+
+func (hop16) SampleRate() int                 { return 16000 }
+func (hop16) FrameSize() int                  { return 256 }
+func (hop16) Latency() int                    { return 0 }
+func (hop16) Process(out, in []float32) error { copy(out, in); return nil }
+
+// runClocks runs a hop16 stream at 48 kHz with the default buffering for audio of
+// simulated time, the output clock skew faster than the input's, and returns its stats.
+func runClocks(t *testing.T, skew float64, audio time.Duration) Stats {
+	t.Helper()
+	s := &Stream{cfg: Config{Block: 10 * time.Millisecond, Cushion: 10 * time.Millisecond, MaxBacklog: 200 * time.Millisecond}}
+	if err := s.setup(48000); err != nil {
+		t.Fatal(err)
+	}
+	dev := newClockDevice(s, skew, audio)
+	s.dev = dev
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-dev.finished
+		cancel()
+	}()
+	if err := s.Run(ctx, hop16{}, RunOptions{Watchdog: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	return s.Stats()
+}
+
+// An output clock faster than the input's drains the output queue a little every
+// second; the worker must play slightly slow to keep the cushion, not let the device play
+// a gap again and again (two PulseAudio null sinks about 65 ppm apart gave 1141 output
+// underflows in a 10-minute soak). 0.3% is 50 times that, so that 15 s of audio would
+// lose 45 ms, twice the cushion.
+func TestFasterOutputClockKeepsTheCushion(t *testing.T) {
+	st := runClocks(t, 0.003, 15*time.Second)
+	t.Logf("stats: %+v", st)
+	if st.OutputXruns > 0 || st.OutputGaps > 0 {
+		t.Errorf("%d output underflows (%d samples of gaps) with an output clock 0.3%% fast, want none", st.OutputXruns, st.OutputGaps)
+	}
+	if st.StretchedSamples == 0 {
+		t.Errorf("no output was played slow")
+	}
+	// Held about the cushion (20 ms: a block and Config.Cushion), so the latency does not
+	// grow either.
+	if st.Buffered > 45*time.Millisecond {
+		t.Errorf("buffered %v at the end, want about the 20 ms cushion", st.Buffered)
+	}
+}
+
+// A slower output clock is the shedder's case: the queue grows and is played fast (1%
+// per 100 ms beyond the cushion and two blocks, 40 ms); it must stay bounded, without
+// gaps or dropped frames.
+func TestSlowerOutputClockShedsTheExcess(t *testing.T) {
+	st := runClocks(t, -0.005, 12*time.Second)
+	t.Logf("stats: %+v", st)
+	if st.OutputXruns > 0 || st.DroppedFrames > 0 {
+		t.Errorf("%d output underflows, %d dropped frames with an output clock 0.5%% slow, want none", st.OutputXruns, st.DroppedFrames)
+	}
+	// 0.5% is shed at 50 ms beyond those 40 ms; a frame and the input side add up to 30.
+	if st.Buffered > 120*time.Millisecond {
+		t.Errorf("buffered %v at the end, want at most 120 ms", st.Buffered)
+	}
+}
