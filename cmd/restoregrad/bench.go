@@ -22,13 +22,15 @@ func runBench(args []string) error {
 	fs := newFlagSet("bench", "[--model M ...] [--steps LIST] [--threads LIST] [--file WAV | --seconds N] [flags]",
 		"Times each model at each step count and thread count: the real-time factor (compute time over\n"+
 			"audio time) is the median of --runs runs after one untimed warm-up run. Offline bundles run\n"+
-			"whole-file through the chunked engine; streaming processors run frame by frame.")
+			"whole-file through the chunked engine; streaming processors run frame by frame, back to back,\n"+
+			"and then (paced RTF) one frame per hop as live runs them, which finds the caches cold.")
 	var (
 		modelNames, peers listFlag
 		steps, threads    intListFlag
 		file, jsonPath    string
 		seconds           float64
 		runs              int
+		paced             float64
 		mf                modelFlags
 	)
 	fs.Var(&modelNames, "model", "model bundle name or folder (repeatable; default "+zoo.DefaultOffline+")")
@@ -38,6 +40,7 @@ func runBench(args []string) error {
 	fs.StringVar(&file, "file", "", "time on this WAV file (first channel, resampled to the model's rate)")
 	fs.Float64Var(&seconds, "seconds", 10, "without --file, time on this many seconds of a synthetic speech-like signal")
 	fs.IntVar(&runs, "runs", 5, "timed runs per configuration (the median is reported)")
+	fs.Float64Var(&paced, "paced", 5, "streaming: also time this many seconds with one frame per hop, as live does (0: not)")
 	fs.StringVar(&jsonPath, "json", "", "also write the results to this JSON file")
 	mf.registerRuntime(fs)
 	if err := parseOnlyFlags(fs, args); err != nil {
@@ -45,6 +48,9 @@ func runBench(args []string) error {
 	}
 	if runs < 1 {
 		return &exitError{code: 2, err: errors.New("--runs must be at least 1")}
+	}
+	if paced < 0 {
+		return &exitError{code: 2, err: errors.New("--paced must not be negative")}
 	}
 	if len(modelNames) == 0 && len(peers) == 0 {
 		modelNames = listFlag{zoo.DefaultOffline}
@@ -96,7 +102,7 @@ func runBench(args []string) error {
 		for _, th := range threads {
 			opt := mopt
 			opt.Threads = th
-			rs, err := benchModel(name, opt, steps, at, runs)
+			rs, err := benchModel(name, opt, steps, at, runs, paced)
 			if err != nil {
 				return err
 			}
@@ -115,7 +121,11 @@ func runBench(args []string) error {
 			if err != nil {
 				return err
 			}
-			r, err := eval.BenchStream(name, g.NewProcessor(), th, at(g.SampleRate()), runs)
+			p := g.NewProcessor()
+			r, err := eval.BenchStream(name, p, th, at(g.SampleRate()), runs)
+			if err == nil && paced > 0 {
+				r.PacedRTF, r.PacedFrame, err = eval.BenchPaced(p, at(g.SampleRate()), paced)
+			}
 			g.Close()
 			if err != nil {
 				return err
@@ -133,9 +143,10 @@ func runBench(args []string) error {
 }
 
 // benchModel times one model at one thread count and each step count: a streaming model
-// frame by frame and then its whole-signal graphs through the offline engine for comparison,
-// an offline model through the offline engine.
-func benchModel(name string, opt models.Options, steps []int, at func(rate int) []float32, runs int) ([]eval.BenchResult, error) {
+// frame by frame (back to back, then paced seconds one frame per hop) and then its
+// whole-signal graphs through the offline engine for comparison, an offline model through
+// the offline engine.
+func benchModel(name string, opt models.Options, steps []int, at func(rate int) []float32, runs int, paced float64) ([]eval.BenchResult, error) {
 	r, err := openModel(name, opt)
 	if err != nil {
 		return nil, err
@@ -165,6 +176,14 @@ func benchModel(name string, opt models.Options, steps []int, at func(rate int) 
 			f := res.Frame
 			fmt.Fprintf(os.Stderr, "%s@%d threads %d: streaming RTF %.4f, per frame p50 %.3f ms p99 %.3f ms max %.3f ms\n",
 				name, s, th, res.RTF, f.P50, f.P99, f.Max)
+			if paced > 0 {
+				if res.PacedRTF, res.PacedFrame, err = eval.BenchPaced(p, x, paced); err != nil {
+					return fail(err)
+				}
+				f := res.PacedFrame
+				fmt.Fprintf(os.Stderr, "%s@%d threads %d: paced (one frame per hop) RTF %.4f, per frame p50 %.3f ms p99 %.3f ms max %.3f ms\n",
+					name, s, th, res.PacedRTF, f.P50, f.P99, f.Max)
+			}
 			results = append(results, res)
 		}
 	}
