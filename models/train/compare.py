@@ -80,6 +80,10 @@ def plan(a: argparse.Namespace) -> list[Run]:
             f"λ = {a.lam_strong:g} (σ_post pulled to σ_prior)"),
         Run(f"restoregrad-hidden{a.sigma_hidden_large}", "restoregrad",
             ["--sigma-hidden", str(a.sigma_hidden_large)], f"Prior/Posterior Net width {a.sigma_hidden_large}"),
+        # The domain's fix: the paper's sigma is a time envelope; per bin, L_DM's Sigma^-1 norm
+        # weights quiet bins far above loud ones (RESULTS.md, issue 12).
+        Run("restoregrad-frame", "restoregrad", ["--sigma-per-frame"], "σ per frame, shared by its bins"),
+        Run("priorgrad-frame", "priorgrad", ["--sigma-per-frame"], "handcrafted σ: the frame's RMS magnitude"),
     ]
     if a.runs:
         want = a.runs.split(",")
@@ -554,7 +558,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--segment", type=int, help="training crop in samples (default: the config's)")
     ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--runs", help="comma list of run labels (default: all six)")
+    ap.add_argument("--runs", help="comma list of run labels (default: all eight)")
     ap.add_argument("--lam-strong", type=float, default=5.0, help="λ of the restoregrad-lamN run")
     ap.add_argument("--sigma-hidden-large", type=int, default=96, help="width of the restoregrad-hiddenN run")
     ap.add_argument("--jobs", type=int, default=2, help="runs (and scorings) at a time, one thread each")

@@ -226,7 +226,8 @@ class TFDenoiser(nn.Module):
 
 
 class TFSigmaNet(nn.Module):
-    """Prior Net sigma(y) (inputs 1) or Posterior Net sigma(x0, y) (inputs 2), per bin."""
+    """Prior Net sigma(y) (inputs 1) or Posterior Net sigma(x0, y) (inputs 2), per bin (or
+    one per frame, shared by its bins, with cfg.sigma_per_frame)."""
 
     def __init__(self, cfg: Config, inputs: int):
         super().__init__()
@@ -249,8 +250,13 @@ class TFSigmaNet(nn.Module):
 
     def _sigma(self, r: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
-        s = cfg.s_min + (cfg.s_max - cfg.s_min) * torch.sigmoid(self.bands.expand(self.out(r)))
         my = torch.sqrt(y[:, :1] ** 2 + y[:, 1:] ** 2 + 1e-8)
+        if cfg.sigma_per_frame:
+            # One s per frame from the bands' mean, scaled by the frame's RMS magnitude.
+            s = cfg.s_min + (cfg.s_max - cfg.s_min) * torch.sigmoid(self.out(r).mean(-1, keepdim=True))
+            frame = torch.sqrt((my * my).mean(-1, keepdim=True))
+            return (s.unsqueeze(1) * (frame + cfg.kappa)).expand_as(my)  # [B, 1, T, F]
+        s = cfg.s_min + (cfg.s_max - cfg.s_min) * torch.sigmoid(self.bands.expand(self.out(r)))
         return s.unsqueeze(1) * (my + cfg.kappa)  # [B, 1, T, F]
 
     def log_sigma(self, *inputs: torch.Tensor) -> torch.Tensor:
@@ -301,10 +307,14 @@ class TFOnes(nn.Module):
 
 class TFPriorGrad(TFOnes):
     """PriorGrad's handcrafted prior on this representation: the noisy spectrum's own
-    compressed magnitude per bin, clamped below at pg_floor."""
+    compressed magnitude per bin (or the frame's RMS of it, sigma_per_frame), clamped below
+    at pg_floor."""
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return torch.sqrt(y[:, :1] ** 2 + y[:, 1:] ** 2 + 1e-8).clamp_min(self.cfg.pg_floor)
+        my = torch.sqrt(y[:, :1] ** 2 + y[:, 1:] ** 2 + 1e-8)
+        if self.cfg.sigma_per_frame:  # the frame's RMS magnitude for all its bins
+            return torch.sqrt((my * my).mean(-1, keepdim=True)).clamp_min(self.cfg.pg_floor).expand_as(my)
+        return my.clamp_min(self.cfg.pg_floor)
 
 
 def make_prior(cfg: Config, objective: str) -> nn.Module:

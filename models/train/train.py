@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
     ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
     ap.add_argument("--sigma-hidden", type=int, help="Prior/Posterior Net width (stft configs; default: the config's)")
+    ap.add_argument("--sigma-per-frame", action="store_const", const=True,
+                    help="one sigma per STFT frame shared by its bins (stft configs; default: one per bin)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
                     help="scale each pair so that y has this RMS (a lever; 0 = off)")
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
                                    ("lr_weight", a.lr_weight), ("param", a.param),
                                    ("head", a.head), ("aux_spec", a.aux_spec),
                                    ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
-                                   ("dm_weight", a.dm_weight), ("sigma_hidden", a.sigma_hidden)) if v is not None}
+                                   ("dm_weight", a.dm_weight), ("sigma_hidden", a.sigma_hidden),
+                                   ("sigma_per_frame", a.sigma_per_frame)) if v is not None}
     cli_overrides = dict(overrides)
     ckpt = out / "last.pt"
     ck = None

@@ -96,6 +96,38 @@ def test_sigma_is_bounded_relative_to_y():
     assert torch.allclose(net(y), TINY.s_min * (my + TINY.kappa), rtol=1e-4)
 
 
+def test_sigma_per_frame_is_shared_by_the_bins_and_bounded_by_the_frame_rms():
+    cfg = TINY.replace(sigma_per_frame=True)
+    y = torch.randn(2, 2, 5, 257)
+    rms = stft.magnitude(y, 1e-8).pow(2).mean(-1, keepdim=True).sqrt()
+    net = TM.TFSigmaNet(cfg, 1)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.Linear):
+                m.weight.normal_(0, 0.3)
+        s = net(y)
+    assert s.shape == (2, 1, 5, 257)
+    assert (s - s[..., :1]).abs().max() == 0  # one value per frame
+    assert (s[..., :1] >= cfg.s_min * (rms + cfg.kappa) * (1 - 1e-5)).all()
+    assert (s[..., :1] <= cfg.s_max * (rms + cfg.kappa) * (1 + 1e-5)).all()
+    pg = TM.TFPriorGrad(cfg)(y)
+    assert torch.allclose(pg, rms.clamp_min(cfg.pg_floor).expand_as(pg))
+
+
+@pytest.mark.parametrize("objective", ["restoregrad", "priorgrad"])
+def test_sigma_per_frame_steps_equal_whole_signal(objective):
+    torch.manual_seed(0)
+    nets = L.Networks(TINY.replace(sigma_per_frame=True, causal=True), objective)
+    y = torch.randn(1, 2, 7, 257)
+    with torch.no_grad():
+        whole = nets.prior(y)
+        pc, sout = nets.prior.zero_caches(), []
+        for j in range(7):
+            s, pc = nets.prior.step(y[:, :, j:j + 1], pc)
+            sout.append(s)
+    assert (torch.cat(sout, 2) - whole).abs().max() < 1e-5
+
+
 @pytest.mark.parametrize("objective", params.OBJECTIVES)
 def test_losses_finite_in_stft_domain(objective):
     torch.manual_seed(1)
