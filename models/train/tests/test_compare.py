@@ -174,7 +174,7 @@ def test_plan_labels():
     a = argparse.Namespace(lam_strong=5.0, sigma_hidden_large=96, runs=None)
     labels = [r.label for r in C.plan(a)]
     assert labels[:2] == ["cdiffuse", "restoregrad"]
-    assert set(labels) == set(RUNS)
+    assert set(labels) == set(RUNS) | {"restoregrad-frame", "priorgrad-frame"}
     a.runs = "cdiffuse,nope"
     with pytest.raises(SystemExit, match="unknown run 'nope'"):
         C.plan(a)
