@@ -89,9 +89,9 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	// (dropped). Below the cushion the margin against underflows is thin: when the output
 	// device's clock runs faster than the input's (two sound cards; even two PulseAudio
 	// null sinks differ by tens of ppm) the queue drains a little every second until the
-	// device plays a gap, again and again. So while the queue, averaged over a quarter of a
-	// second (level), is more than half a block below the cushion (where it sits, on
-	// average, when the clocks agree) the output is played slightly slow, in proportion to
+	// device plays a gap, again and again. So while the queue, with the input waiting for
+	// the worker and averaged over a second (level), is more than half a block below
+	// where it sits when the clocks agree (floor) the output is played slightly slow, in proportion to
 	// the deficit, up to maxStretch (stretched): that holds the queue near the cushion
 	// whichever clock is faster. (An underflow needs no such help: the device plays
 	// the gap and then the queue, later, so the queue is whole again.) Each output
@@ -108,6 +108,9 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	frameOut := float64(n) * float64(s.rate) / float64(mrate) // a frame at the device rate
 	levelAlpha := min(1, frameOut/float64(s.rate)/levelSmoothing.Seconds())
 	level, levelSet := 0.0, false
+	// With the clocks agreed, level averages the cushion and half a frame (the input
+	// gathered towards the next frame); floor is half a block below that.
+	floor := float64(s.cushion) + frameOut/2 - float64(s.block)/2
 
 	// The worker thread runs the model: ask for real-time scheduling so that other work
 	// on the machine cannot make it late.
@@ -220,10 +223,13 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				continue
 			}
 			if s.outPrimed.Load() {
+				// What waits for the worker counts too: a late frame moves audio from
+				// the output queue to the input side, which is no deficit.
+				total := float64(queued+s.inRing.Len()) + float64(len(acc)-off)*float64(s.rate)/float64(mrate)
 				if !levelSet {
-					level, levelSet = float64(queued), true
+					level, levelSet = total, true
 				}
-				level += levelAlpha * (float64(queued) - level)
+				level += levelAlpha * (total - level)
 			}
 			speed := 1.0
 			if excess := queued - (softMax + extra); excess > 0 {
@@ -235,7 +241,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				// 1% faster per 100 ms of excess, at most maxShed.
 				speed = 1 + min(maxShed, float64(excess)/float64(s.rate)/10)
 				s.shed.Add(int64(len(outDev)))
-			} else if deficit := float64(s.cushion-s.block/2) - level; levelSet && deficit > 0 {
+			} else if deficit := floor - level; levelSet && deficit > 0 {
 				speed = 1 - min(maxStretch, stretchGain*deficit/float64(s.rate))
 				s.stretched.Add(int64(len(outDev)))
 			}
@@ -255,15 +261,15 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	}
 }
 
-// Keeping the cushion: the output is played 0.1% slow per 0.5 ms that the queue, averaged
+// Keeping the cushion: the output is played 0.1% slow per 2 ms that the queue, averaged
 // over levelSmoothing, lies below its floor, at most maxStretch (0.5%, under a tenth of a
-// semitone). An output clock 500 ppm fast is then followed a quarter of a millisecond
-// below the floor; the gain and the smoothing together settle without overshoot in
-// about a second.
+// semitone). An output clock 500 ppm fast is then followed 1 ms below the floor; the gain
+// and the smoothing together settle without much overshoot in a few seconds, and a
+// transient dip (a late frame, a stall of the input) barely moves the average.
 const (
-	stretchGain    = 2.0 // speed change per second of deficit
+	stretchGain    = 0.5 // speed change per second of deficit
 	maxStretch     = 0.005
-	levelSmoothing = 250 * time.Millisecond
+	levelSmoothing = time.Second
 )
 
 // testHookIdle, when set (by tests, before Run), is called each time the worker finds no
