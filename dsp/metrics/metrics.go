@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/vec"
 )
 
 // MaxDB caps every ratio this package reports in dB: a perfect estimate
@@ -119,8 +121,8 @@ func SISDR(ref, est []float32) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("SI-SDR: %w", err)
 	}
-	removeMean(r)
-	removeMean(e)
+	vec.RemoveMean(r)
+	vec.RemoveMean(e)
 	rr := energy(r)
 	if rr == 0 {
 		return 0, fmt.Errorf("SI-SDR: %w: reference", ErrSilent)
@@ -141,15 +143,4 @@ func SISDR(ref, est []float32) (float64, error) {
 		resid += d * d
 	}
 	return ratioDB(target, resid), nil
-}
-
-func removeMean(x []float64) {
-	var m float64
-	for _, v := range x {
-		m += v
-	}
-	m /= float64(len(x))
-	for i := range x {
-		x[i] -= m
-	}
 }

@@ -19,6 +19,8 @@ import (
 	"math/cmplx"
 
 	"gonum.org/v1/gonum/dsp/fourier"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/vec"
 )
 
 const (
@@ -236,8 +238,8 @@ func classic(x, y [][]float64) float64 {
 			for i := range yv {
 				yv[i] = min(yv[i]*alpha, xv[i]*clip)
 			}
-			centre(xv)
-			centre(yv)
+			vec.RemoveMean(xv)
+			vec.RemoveMean(yv)
 			nx, ny := norm(xv)+eps, norm(yv)+eps
 			var dot float64
 			for i := range xv {
@@ -289,7 +291,7 @@ func newSeg() [][]float64 {
 
 func rowColNormalize(s [][]float64) {
 	for _, row := range s {
-		centre(row)
+		vec.RemoveMean(row)
 		scaleToUnit(row)
 	}
 	col := make([]float64, len(s))
@@ -297,22 +299,11 @@ func rowColNormalize(s [][]float64) {
 		for b := range s {
 			col[b] = s[b][t]
 		}
-		centre(col)
+		vec.RemoveMean(col)
 		scaleToUnit(col)
 		for b := range s {
 			s[b][t] = col[b]
 		}
-	}
-}
-
-func centre(v []float64) {
-	var m float64
-	for _, x := range v {
-		m += x
-	}
-	m /= float64(len(v))
-	for i := range v {
-		v[i] -= m
 	}
 }
 
