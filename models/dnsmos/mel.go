@@ -28,11 +28,16 @@ type melBank struct {
 	window  [melFFT]float64
 }
 
+// The Slaney mel scale: linear below minLogHz, logarithmic above.
+const (
+	fsp       = 200.0 / 3 // Hz per mel on the linear part
+	minLogHz  = 1000.0
+	minLogMel = minLogHz / fsp
+)
+
+var logstep = math.Log(6.4) / 27
+
 func hzToMel(f float64) float64 {
-	const fsp = 200.0 / 3
-	const minLogHz = 1000.0
-	minLogMel := minLogHz / fsp
-	logstep := math.Log(6.4) / 27
 	if f >= minLogHz {
 		return minLogMel + math.Log(f/minLogHz)/logstep
 	}
@@ -40,10 +45,6 @@ func hzToMel(f float64) float64 {
 }
 
 func melToHz(m float64) float64 {
-	const fsp = 200.0 / 3
-	const minLogHz = 1000.0
-	minLogMel := minLogHz / fsp
-	logstep := math.Log(6.4) / 27
 	if m >= minLogMel {
 		return minLogHz * math.Exp(logstep*(m-minLogMel))
 	}
