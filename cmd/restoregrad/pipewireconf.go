@@ -130,16 +130,7 @@ context.modules = [
 }
 
 // pipewireConfDir is PipeWire's per-user drop-in folder.
-func pipewireConfDir() (string, error) {
-	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
-		return filepath.Join(d, "pipewire", "pipewire.conf.d"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".config", "pipewire", "pipewire.conf.d"), nil
-}
+func pipewireConfDir() (string, error) { return userConfigDir("pipewire", "pipewire.conf.d") }
 
 // pipewireConfig prints the configuration, or installs it into PipeWire's drop-in folder.
 func pipewireConfig(o liveOptions, name, pluginPath string, install bool) error {

@@ -141,17 +141,22 @@ func runVirtualMic(args []string) error {
 	return session.Run(sigCtx, proc, cfg, os.Stderr)
 }
 
-// serviceDir is where systemd looks for user units.
-func serviceDir() (string, error) {
-	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
-		return filepath.Join(d, "systemd", "user"), nil
+// userConfigDir is the folder elem under the user's configuration folder: $XDG_CONFIG_HOME,
+// or ~/.config when that is unset.
+func userConfigDir(elem ...string) (string, error) {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		base = filepath.Join(home, ".config")
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".config", "systemd", "user"), nil
+	return filepath.Join(append([]string{base}, elem...)...), nil
 }
+
+// serviceDir is where systemd looks for user units.
+func serviceDir() (string, error) { return userConfigDir("systemd", "user") }
 
 func installService(o liveOptions, name string) error {
 	exe, err := os.Executable()
