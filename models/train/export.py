@@ -202,41 +202,53 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool,
     return manifest
 
 
+def add_source_args(ap: argparse.ArgumentParser, config: str, checkpoint_help: str) -> None:
+    """The flags that say which networks an exporter writes; source_networks reads them."""
+    ap.add_argument("--checkpoint", help=checkpoint_help)
+    ap.add_argument("--untrained", action="store_true", help="export randomly initialised weights")
+    ap.add_argument("--config", default=config)
+    ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
+    ap.add_argument("--no-ema", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+
+
+def source_networks(a: argparse.Namespace, prog: str, cmd: str, randomise,
+                    overrides: dict | None = None) -> tuple[L.Networks, dict, bool]:
+    """The networks the flags of add_source_args name, their meta data (with the export
+    command cmd) and whether they are trained. --untrained builds --config (with overrides)
+    from --seed and gives the layers randomise picks N(0, 0.05) weights, so that the graphs of
+    zero-initialised output layers are non-trivial; --checkpoint loads the EMA weights unless
+    --no-ema."""
+    if a.untrained:
+        torch.manual_seed(a.seed)
+        nets = N.build(a.config, a.objective, overrides)
+        with torch.no_grad():
+            for mod in nets.modules():
+                if randomise(mod):
+                    mod.weight.normal_(0, 0.05)
+        return nets, {"seed": a.seed, "export_command": cmd}, False
+    if a.checkpoint:
+        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
+        meta["export_command"] = cmd
+        return nets, meta, True
+    raise SystemExit(f"{prog}: give --checkpoint or --untrained")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.export")
-    ap.add_argument("--checkpoint", help="training checkpoint (runs/NAME/last.pt)")
-    ap.add_argument("--untrained", action="store_true", help="export a randomly initialised model")
-    ap.add_argument("--config", default="small")
-    ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
+    add_source_args(ap, "small", "training checkpoint (runs/NAME/last.pt)")
     ap.add_argument("--out", required=True, help="bundle folder, e.g. models/zoo/restoregrad-small")
     ap.add_argument("--name", help="bundle name (default: the folder's name)")
-    ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--input-rms", type=float, help="default: the checkpoint's training value")
     ap.add_argument("--schedule-floor", type=float,
                     help="6/3-step schedules from this training step up (models.train.tune); "
                          "default: CDiffuSE's fast schedules")
     ap.add_argument("--default-steps", type=int, default=6, help="the bundle's default step count")
-    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
     cmd = "/usr/bin/python3 -m models.train.export " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
-    if a.untrained:
-        torch.manual_seed(a.seed)
-        nets = L.Networks(params.get(a.config), a.objective)
-        # Give the zero-initialised output layers random weights so the graphs are non-trivial.
-        with torch.no_grad():
-            for mod in nets.modules():
-                if isinstance(mod, nn.ConvTranspose1d):
-                    mod.weight.normal_(0, 0.05)
-        meta = {"seed": a.seed, "export_command": cmd}
-        trained = False
-    elif a.checkpoint:
-        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
-        meta["export_command"] = cmd
-        trained = True
-    else:
-        raise SystemExit("export: give --checkpoint or --untrained")
+    nets, meta, trained = source_networks(a, "export", cmd, lambda mod: isinstance(mod, nn.ConvTranspose1d))
     input_rms = a.input_rms if a.input_rms is not None else float(meta.get("input_rms", 0.0))
     m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, input_rms,
                schedule_floor=a.schedule_floor, default_steps=a.default_steps)

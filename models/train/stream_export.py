@@ -141,43 +141,27 @@ def _overrides(items: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.stream_export")
-    ap.add_argument("--checkpoint", help="training checkpoint of a causal config (runs/NAME/last.pt)")
-    ap.add_argument("--untrained", action="store_true", help="export randomly initialised weights")
-    ap.add_argument("--config", default="rt")
-    ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
+    E.add_source_args(ap, "rt", "training checkpoint of a causal config (runs/NAME/last.pt)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="untrained only: override config fields (e.g. a tiny test bundle)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", help="bundle name (default: the folder's name)")
     ap.add_argument("--hop", type=int, default=160, help="frame size in samples (10-20 ms)")
-    ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--schedule-floor", type=float, help="as export --schedule-floor (models.train.tune)")
     ap.add_argument("--default-steps", type=int, default=6, help="the bundle's default step count")
-    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = "/usr/bin/python3 -m models.train.stream_export " + " ".join(argv if argv is not None else sys.argv[1:])
-    if a.untrained:
-        torch.manual_seed(a.seed)
-        overrides = _overrides(a.set)
-        nets = N.build(a.config, a.objective, overrides)
-        with torch.no_grad():  # random output layers, so the graphs are non-trivial
-            for mod in nets.modules():
-                if isinstance(mod, nn.ConvTranspose1d):
-                    mod.weight.normal_(0, 0.05)
-        meta = {"seed": a.seed, "export_command": cmd, "overrides": overrides}
-        trained = False
-    elif a.checkpoint:
-        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
-        meta["export_command"] = cmd
-        if float(meta.get("input_rms", 0.0)) > 0:
-            raise SystemExit("stream_export: the checkpoint was trained with --input-rms, which needs the whole "
-                             "signal's RMS; streaming models must train without it")
-        trained = True
-    else:
-        raise SystemExit("stream_export: give --checkpoint or --untrained")
+    overrides = _overrides(a.set) if a.untrained else None
+    nets, meta, trained = E.source_networks(a, "stream_export", cmd,
+                                            lambda mod: isinstance(mod, nn.ConvTranspose1d), overrides)
+    if not trained:
+        meta["overrides"] = overrides
+    elif float(meta.get("input_rms", 0.0)) > 0:
+        raise SystemExit("stream_export: the checkpoint was trained with --input-rms, which needs the whole "
+                         "signal's RMS; streaming models must train without it")
     nets.eval()
     m = streaming_bundle(nets, out, a.name or out.name, meta, trained, a.hop, a.final_blend,
                          schedule_floor=a.schedule_floor, default_steps=a.default_steps)

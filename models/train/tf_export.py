@@ -285,37 +285,22 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, fi
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.tf_export")
-    ap.add_argument("--checkpoint", help="training checkpoint of a tf config (runs/NAME/last.pt)")
-    ap.add_argument("--untrained", action="store_true", help="export randomly initialised weights")
-    ap.add_argument("--config", default="tf-rt")
-    ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
+    E.add_source_args(ap, "tf-rt", "training checkpoint of a tf config (runs/NAME/last.pt)")
     ap.add_argument("--out", required=True, help="bundle folder, e.g. models/zoo/restoregrad-rt")
     ap.add_argument("--name", help="bundle name (default: the folder's name)")
-    ap.add_argument("--no-ema", action="store_true")
     ap.add_argument("--final-blend", type=float, default=0.0)
     ap.add_argument("--default-steps", type=int, default=2)
     ap.add_argument("--schedule-floor", type=float, default=0.0,
                     help="the schedules' lowest training step (0 = uniform; models.train.tune picks it)")
     ap.add_argument("--description")
-    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     out = Path(a.out)
     import shlex
     cmd = "/usr/bin/python3 -m models.train.tf_export " + shlex.join(argv if argv is not None else sys.argv[1:])
-    if a.untrained:
-        torch.manual_seed(a.seed)
-        nets = L.Networks(params.get(a.config), a.objective)
-        with torch.no_grad():  # random output and FiLM layers, so the graphs are non-trivial
-            for mod in nets.modules():
-                if isinstance(mod, (nn.ConvTranspose2d, nn.Linear)) and not mod.weight.abs().sum():
-                    mod.weight.normal_(0, 0.05)
-        meta, trained = {"seed": a.seed, "export_command": cmd}, False
-    elif a.checkpoint:
-        nets, meta = N.load_networks(a.checkpoint, ema=not a.no_ema)
-        meta["export_command"] = cmd
-        trained = True
-    else:
-        raise SystemExit("tf_export: give --checkpoint or --untrained")
+    # The zero-initialised output and FiLM layers.
+    nets, meta, trained = E.source_networks(
+        a, "tf_export", cmd,
+        lambda mod: isinstance(mod, (nn.ConvTranspose2d, nn.Linear)) and not mod.weight.abs().sum())
     m = export(nets, out, a.name or out.name, meta, trained, a.final_blend, a.default_steps, a.description,
                schedule_floor=a.schedule_floor)
     print(f"tf_export: wrote {out} ({m['description']}, {m['kind']})")
