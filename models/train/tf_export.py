@@ -32,15 +32,6 @@ STREAMING_VERSION = 2
 GOLDEN_SECONDS = 1.0
 
 
-class DenoiserGraph(nn.Module):
-    def __init__(self, den: nn.Module):
-        super().__init__()
-        self.den = den
-
-    def forward(self, x_t, y, t):
-        return self.den(x_t, y, t)
-
-
 class PriorGraph(nn.Module):
     """sigma per bin, written into both channels so that it has x's shape."""
 
@@ -75,7 +66,7 @@ def export_graphs(nets: L.Networks, out: Path) -> dict:
     cfg = nets.cfg
     f = bins(cfg)
     y = torch.randn(1, 2, 20, f) * 0.5
-    torch.onnx.export(DenoiserGraph(nets.denoiser).eval(), (y.clone(), y, torch.tensor([3.5])),
+    torch.onnx.export(E.DenoiserGraph(nets.denoiser).eval(), (y.clone(), y, torch.tensor([3.5])),
                       str(out / "denoiser.onnx"), input_names=["x_t", "y", "t"], output_names=["eps"],
                       opset_version=E.OPSET,
                       dynamic_axes={"x_t": {2: "frames"}, "y": {2: "frames"}, "eps": {2: "frames"}})
