@@ -1,16 +1,18 @@
-"""Issue 12: the four objectives (and three RestoreGrad variants) on one backbone, one budget.
+"""Issue 12: the four objectives (and four variants) on one backbone, one budget.
 
     /usr/bin/python3 -m models.train.compare --resume          # = make compare; resumable
     /usr/bin/python3 -m models.train.compare --only-eval       # = make compare-eval; no training
 
-Six runs of `--config tf-rt` with the PLAIN objective (--aux-spec 0 --aux-sisdr 0 --t-last 0):
+Eight runs of `--config tf-rt` with the PLAIN objective (--aux-spec 0 --aux-sisdr 0 --t-last 0):
 cdiffuse, priorgrad, restoregrad, restoregrad-noposterior, restoregrad-hidden96 (Prior and
-Posterior Nets of width 96 instead of 32: 74,785 / 84,097 parameters instead of 12,705 / 15,809)
-and restoregrad-lam5 (prior-matching weight λ = 5 instead of 0.5, so that σ_post ≈ σ_prior: the
-paper's own intent against the posterior leak). Same seed (so the same denoiser initialisation),
-data stream, batch, t and z draws and step budget for all; EMA 0.999, one thread each.
+Posterior Nets of width 96 instead of 32: 74,785 / 84,097 parameters instead of 12,705 / 15,809),
+restoregrad-lam5 (prior-matching weight λ = 5 instead of 0.5, so that σ_post ≈ σ_prior: the
+paper's own intent against the posterior leak), and restoregrad-frame / priorgrad-frame (one σ
+per STFT frame shared by its bins, the paper's time envelope, instead of one per bin). Same seed
+(so the same denoiser initialisation), data stream, batch, t and z draws and step budget for
+all; EMA 0.999, one thread each.
 
-Runs go two at a time (--jobs 2, a subprocess each, `nice -n 10`). Each run trains in chunks of
+Runs go two at a time (--jobs 2, a subprocess each). Each run trains in chunks of
 --ckpt-every steps (`train.py --steps N --resume`, which saves at N), so every run has
 checkpoints at the same steps, and a run stopped anywhere resumes from its last chunk with the
 same batches. When a run's training ends, its checkpoints are scored (also two at a time) by
