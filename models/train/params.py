@@ -85,8 +85,8 @@ class Config:
     s_init: float = 0.6
     kappa: float = 0.05
     # One sigma per frame, shared by its bins (the paper's time envelope), instead of one per
-    # bin: per-bin sigma makes L_DM's Sigma^-1 norm weight quiet bins by up to (2/0.1)^2
-    # over loud ones (models/results/RESULTS.md, issue 12).
+    # bin: per-bin sigma makes L_DM's Sigma^-1 norm weight quiet bins far above loud ones
+    # (models/results/RESULTS.md, section A).
     sigma_per_frame: bool = False
     # Levers beyond the paper (README.md; reported apart from the like-for-like comparison):
     aux_spec: float = 0.0       # weight of the compressed-spectral loss on the x0 estimate

@@ -172,3 +172,12 @@ def test_export_writes_schema2_bundle_and_golden(tmp_path):
                          I.uniform_betas(2), noise=noise)
     assert np.abs(out.view(-1).numpy() - g["wave_out"]).max() < 1e-5
     assert g["noise"].shape[1:] == (g["y"].shape[2], 2, 257)
+
+
+def test_sigma_weight_stats_flat_and_uneven_spectra():
+    from models.train import sigma_weight as SW
+    torch.manual_seed(0)
+    white = SW.weight_stats(torch.randn(2, 16000), TINY)
+    tone = SW.weight_stats(torch.sin(torch.arange(16000) * 0.3).unsqueeze(0) + 1e-3 * torch.randn(1, 16000), TINY)
+    assert white["ratio_median"] < tone["ratio_median"]
+    assert 0.5 <= white["quiet_half_share"] < tone["quiet_half_share"] <= 1.0
