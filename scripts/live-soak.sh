@@ -90,6 +90,23 @@ import re,sys
 s='$dur'; t=0
 for v,u in re.findall(r'([0-9.]+)(h|ms|m|s)', s): t+=float(v)*{'h':3600,'m':60,'s':1,'ms':0.001}[u]
 print(int(t))")
+# Every 5 s: seconds since start, RSS (KiB) and the running counters, for the timeline below
+# (is RSS flat after warm-up? when did an xrun happen?).
+(
+  t0=$(date +%s)
+  while kill -0 $live 2>/dev/null; do
+    sleep 5
+    rss=$(awk '/VmRSS/{print $2}' /proc/$live/status 2>/dev/null) || break
+    [ -n "$rss" ] || break
+    counts=$("$PY" -c "
+import json,sys
+try: s=json.load(open(sys.argv[1]))['stream']
+except Exception: sys.exit()
+print(s['input_xruns'], s['output_xruns'], s['dropped_frames'])" "$work/stats.json" 2>/dev/null || true)
+    echo "$(($(date +%s) - t0)) $rss $counts" >>"$work/timeline.txt"
+  done
+) &
+pids+=($!)
 sleep 5
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$live/status)
 # Record the speaker's monitor over the last 10 s for the latency measurement.
@@ -134,6 +151,31 @@ print(f"step changes           {en['step_changes']} (steps now {en['steps']})")
 print(f"bypass time            {en['bypass_ms'] / 1000:.1f} s ({en['bypass_entries']} entries)")
 print(f"p99 frame load         {en['p99_load']:.2f} (max {en['max_load']:.2f})")
 print(f"RSS start / end        {rss0 / 1024:.1f} / {rss1 / 1024:.1f} MiB")
+# The timeline: RSS after the warm-up against the end, and when each xrun or drop happened.
+# Warm-up is the first 90 s: Go's heap fills to its 16 MB goal once (a collection every
+# ~30 s at 1 MB live; GODEBUG=gctrace=1 shows them), ONNX Runtime's arenas settle.
+rows = []
+try:
+    for line in open(f"{work}/timeline.txt"):
+        f = line.split()
+        if len(f) == 5:
+            rows.append([int(v) for v in f])
+except FileNotFoundError:
+    pass
+if rows:
+    late = [r for r in rows if r[0] >= 90] or rows
+    kib = [r[1] for r in late]
+    span = (late[-1][0] - late[0][0]) / 60
+    slope = (kib[-1] - kib[0]) / 1024 / span if span > 0 else 0.0
+    print(f"RSS after 90 s         {kib[0] / 1024:.1f} MiB, max {max(kib) / 1024:.1f}, end {kib[-1] / 1024:.1f} "
+          f"({slope:+.2f} MiB/min from 90 s to the end; {len(rows)} samples, every 5 s)")
+    events, prev = [], [0, 0, 0]
+    for r in rows:
+        for k, name in enumerate(("input xrun", "output xrun", "dropped frame")):
+            if r[2 + k] > prev[k]:
+                events.append(f"{r[0]} s: {r[2 + k] - prev[k]} {name}(s)")
+        prev = r[2:]
+    print(f"events (5 s grain)     {'; '.join(events) if events else 'none'}")
 print(f"latency reported       {s['estimated_latency_ms']:.1f} ms (mean over the run)")
 if ratio >= 0.5:
     print(f"latency measured       {measured:.1f} ms (cross-correlation over the last 10 s; second peak {ratio:.2f} of the first)")

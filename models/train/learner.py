@@ -155,6 +155,17 @@ def sample_t(batch: int, T: int, generator: torch.Generator | None = None,
     return t
 
 
+def learning_rate(cfg: Config, step: int) -> float:
+    """cfg.lr, decayed linearly to cfg.lr_final between steps cfg.lr_decay_from and
+    cfg.lr_decay_until (constant when lr_decay_until is 0)."""
+    if cfg.lr_decay_until <= 0 or step <= cfg.lr_decay_from:
+        return cfg.lr
+    if step >= cfg.lr_decay_until:
+        return cfg.lr_final
+    frac = (step - cfg.lr_decay_from) / (cfg.lr_decay_until - cfg.lr_decay_from)
+    return cfg.lr + frac * (cfg.lr_final - cfg.lr)
+
+
 def ema_update(ema: Networks, nets: Networks, decay: float) -> None:
     """Moves the EMA copy's weights towards the trained ones (buffers are copied)."""
     with torch.no_grad():

@@ -55,6 +55,11 @@ class Config:
     lr_weight: str = "alpha_bar"
     lam: float = 0.5
     lr: float = 1e-3
+    # Linear learning-rate decay (learner.learning_rate): from lr at step lr_decay_from to
+    # lr_final at lr_decay_until, lr_final after; lr_decay_until 0 keeps lr constant.
+    lr_final: float = 0.0
+    lr_decay_from: int = 0
+    lr_decay_until: int = 0
     sigma_warmup: int = 200     # steps before the sigma nets' parameters move
     grad_clip: float = 1.0
     segment: int = 16000        # training crop, samples

@@ -131,3 +131,13 @@ def test_x0_parameterisation_is_consistent():
     assert torch.allclose(est, f, atol=1e-4)
     out = L.losses(nets, co, x0, y, t, z, 0.1, 0.5)
     assert all(torch.isfinite(out[k]) for k in ("loss", "dm", "lr", "pm"))
+
+
+def test_learning_rate_decays_linearly_then_holds():
+    cfg = CFG.replace(lr=3e-4, lr_final=3e-5, lr_decay_from=1000, lr_decay_until=3000)
+    assert L.learning_rate(cfg, 0) == 3e-4
+    assert L.learning_rate(cfg, 1000) == 3e-4
+    assert L.learning_rate(cfg, 2000) == pytest.approx(1.65e-4)
+    assert L.learning_rate(cfg, 3000) == 3e-5
+    assert L.learning_rate(cfg, 10**6) == 3e-5
+    assert L.learning_rate(CFG.replace(lr=2e-4), 10**6) == 2e-4  # no decay set: constant
