@@ -91,7 +91,9 @@ EOF
   if ! running; then
     rm -f "$SOCKET" "$PIDFILE"
     # -n: no default.pa, so no hardware detection; only the modules below.
+    # RG_PULSE_LOG_LEVEL=debug shows each underrun in $LOG, with timestamps.
     pulseaudio --daemonize=yes --exit-idle-time=-1 --use-pid-file=no -n --log-target="file:$LOG" \
+      ${RG_PULSE_LOG_LEVEL:+--log-level=$RG_PULSE_LOG_LEVEL --log-time=1} \
       --load="module-native-protocol-unix auth-anonymous=1 socket=$SOCKET" \
       --load="module-null-sink sink_name=rg_mic format=float32le rate=48000 channels=1 sink_properties=device.description=rg_mic" \
       --load="module-null-sink sink_name=rg_out format=float32le rate=48000 channels=1 sink_properties=device.description=rg_out" \
