@@ -107,6 +107,13 @@ print(s['input_xruns'], s['output_xruns'], s['dropped_frames'])" "$work/stats.js
   done
 ) &
 pids+=($!)
+# A real-time probe thread beside live: a stall it sees is one of the whole machine (kernel or
+# hypervisor), which no priority inside it prevents; an xrun near one is the machine's.
+probe=("$PY" scripts/stall-probe.py "$secs" --events "$work/stalls.txt")
+if chrt -f 3 true 2>/dev/null; then probe=(chrt -f 3 "${probe[@]}"); fi
+echo "${probe[*]}" >"$work/probe.cmd"
+"${probe[@]}" >"$work/probe.txt" 2>&1 &
+pids+=($!)
 sleep 5
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$live/status)
 # Record the speaker's monitor over the last 10 s for the latency measurement.
@@ -120,6 +127,7 @@ wait $rec 2>/dev/null || true
 status=0
 wait $live || status=$?
 cat "$work/live.log"
+sleep 1 # the probe ends with live
 
 "$PY" - "$work" "$rss_start" "$rss_end" "$status" <<'EOF'
 import json, sys
@@ -182,4 +190,12 @@ if ratio >= 0.5:
 else:
     print(f"latency measured       n/a (the second cross-correlation peak is only {ratio:.2f} of the first)")
 print(f"scheduling             {st.get('realtime')}")
+try:
+    probe = open(f"{work}/probe.txt").read().strip()
+    stalls = [line.split() for line in open(f"{work}/stalls.txt")]
+except FileNotFoundError:
+    probe, stalls = "n/a", []
+print(f"machine stalls         {probe} ({'SCHED_FIFO 3' if 'chrt' in open(f'{work}/probe.cmd').read() else 'normal priority'})")
+if stalls:
+    print("stalls over 20 ms      " + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in stalls))
 EOF
