@@ -54,6 +54,9 @@ type Config struct {
 	// MaxBacklog bounds the input waiting for the worker: older input beyond twice it is
 	// dropped and counted (0: 200 ms).
 	MaxBacklog time.Duration
+	// BusyCushion is the output margin added while every core is busy (see load.go;
+	// 0: 100 ms, negative: none).
+	BusyCushion time.Duration
 }
 
 // Stats are a Stream's counters. Xruns count events (callbacks), samples count audio. In
@@ -77,13 +80,15 @@ type Stats struct {
 	// Realtime says what scheduling the worker and audio-side threads got, e.g.
 	// "SCHED_FIFO 3", or "refused: ..." when the system said no.
 	Realtime         string        `json:"realtime"`
-	ExtraCushion     time.Duration `json:"-"` // output margin added after underflows
-	DeviceLatency    time.Duration `json:"-"` // input + output latency reported by the backend (PulseAudio: measured, with the server's buffers)
-	SinkLatency      time.Duration `json:"-"` // the output device's own part of DeviceLatency (PulseAudio; 0 if unknown)
-	Buffered         time.Duration `json:"-"` // audio now waiting in the rings (and beyond the device's target)
-	Algorithmic      time.Duration `json:"-"` // resamplers + frame gathering + processor latency
-	EstimatedLatency time.Duration `json:"-"` // now: devices + buffered + algorithmic
-	MeanLatency      time.Duration `json:"-"` // EstimatedLatency averaged over the run (sampled every 100 ms by the worker)
+	ExtraCushion     time.Duration `json:"-"`             // output margin added after underflows
+	BusyCushion      time.Duration `json:"-"`             // output margin added while every core is busy
+	PaddedFrames     int64         `json:"padded_frames"` // silent frames doubled to grow the margin
+	DeviceLatency    time.Duration `json:"-"`             // input + output latency reported by the backend (PulseAudio: measured, with the server's buffers)
+	SinkLatency      time.Duration `json:"-"`             // the output device's own part of DeviceLatency (PulseAudio; 0 if unknown)
+	Buffered         time.Duration `json:"-"`             // audio now waiting in the rings (and beyond the device's target)
+	Algorithmic      time.Duration `json:"-"`             // resamplers + frame gathering + processor latency
+	EstimatedLatency time.Duration `json:"-"`             // now: devices + buffered + algorithmic
+	MeanLatency      time.Duration `json:"-"`             // EstimatedLatency averaged over the run (sampled every 100 ms by the worker)
 }
 
 // MarshalJSON writes the durations in milliseconds, under keys ending in _ms.
@@ -98,13 +103,14 @@ func (s Stats) MarshalJSON() ([]byte, error) {
 		EstimatedLatency float64 `json:"estimated_latency_ms"`
 		MeanLatency      float64 `json:"mean_latency_ms"`
 		ExtraCushion     float64 `json:"extra_cushion_ms"`
-	}{plain(s), ms(s.DeviceLatency), ms(s.SinkLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency), ms(s.MeanLatency), ms(s.ExtraCushion)})
+		BusyCushion      float64 `json:"busy_cushion_ms"`
+	}{plain(s), ms(s.DeviceLatency), ms(s.SinkLatency), ms(s.Buffered), ms(s.Algorithmic), ms(s.EstimatedLatency), ms(s.MeanLatency), ms(s.ExtraCushion), ms(s.BusyCushion)})
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // AddCounts adds the counts of an earlier stream to s (the callbacks, xruns, lost, gap,
-// dropped, shed, stretched and trimmed counts: every int64 field) and keeps s's own values of the
+// dropped, shed, stretched, trimmed and padded counts: every int64 field) and keeps s's own values of the
 // rest, which describe the stream now. A session that reopens its devices reports its
 // totals this way.
 func (s *Stats) AddCounts(earlier Stats) {
@@ -118,6 +124,7 @@ func (s *Stats) AddCounts(earlier Stats) {
 	s.ShedSamples += earlier.ShedSamples
 	s.StretchedSamples += earlier.StretchedSamples
 	s.TrimmedFrames += earlier.TrimmedFrames
+	s.PaddedFrames += earlier.PaddedFrames
 }
 
 // Stream is a live input → output path with lock-free rings on both sides of the audio
@@ -146,6 +153,9 @@ type Stream struct {
 	trimmed        atomic.Int64
 	droppedIn      atomic.Int64
 	extraCushion   atomic.Int64 // samples
+	loadCushion    atomic.Int64 // samples, set by watchLoad
+	loadMeter      busyMeter    // nil: /proc/stat (tests set a fake)
+	padded         atomic.Int64
 	inPeak         atomic.Uint32
 	outPeak        atomic.Uint32
 	algorithmic    atomic.Int64
@@ -310,6 +320,7 @@ func (s *Stream) Stats() Stats {
 		ShedSamples:      s.shed.Load(),
 		StretchedSamples: s.stretched.Load(),
 		TrimmedFrames:    s.trimmed.Load(),
+		PaddedFrames:     s.padded.Load(),
 		DroppedInput:     s.droppedIn.Load(),
 		InputPeak:        math.Float32frombits(s.inPeak.Load()),
 		OutputPeak:       math.Float32frombits(s.outPeak.Load()),
@@ -317,6 +328,7 @@ func (s *Stream) Stats() Stats {
 	}
 	if s.rate > 0 {
 		st.ExtraCushion = time.Duration(float64(s.extraCushion.Load()) / float64(s.rate) * float64(time.Second))
+		st.BusyCushion = time.Duration(float64(s.loadCushion.Load()) / float64(s.rate) * float64(time.Second))
 	}
 	if p := s.workerSched.Load(); p != nil {
 		st.Realtime = *p

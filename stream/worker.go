@@ -112,6 +112,20 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	// gathered towards the next frame); floor is half a block below that.
 	floor := float64(s.cushion) + frameOut/2 - float64(s.block)/2
 
+	// A busy machine gets a larger margin (load.go), watched off the worker thread.
+	if busy := s.cfg.BusyCushion; busy >= 0 {
+		if busy == 0 {
+			busy = loadCushion
+		}
+		meter := s.loadMeter
+		if meter == nil {
+			meter = &procStat{path: "/proc/stat"}
+		}
+		lctx, stopLoad := context.WithCancel(ctx)
+		defer stopLoad()
+		go s.watchLoad(lctx, meter, int64(busy.Seconds()*float64(s.rate)))
+	}
+
 	// The worker thread runs the model: ask for real-time scheduling so that other work
 	// on the machine cannot make it late.
 	sched := "normal priority (NoRealtime)"
@@ -216,7 +230,8 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 			if push != nil {
 				queued += push.queued()
 			}
-			if queued > hardMax+extra {
+			busy := int(s.loadCushion.Load())
+			if queued > hardMax+extra+busy {
 				// Far behind (a long stall, or an output clock slower than the input's):
 				// skip the frame.
 				s.dropped.Add(1)
@@ -232,7 +247,8 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				level += levelAlpha * (total - level)
 			}
 			speed := 1.0
-			if excess := queued - (softMax + extra); excess > 0 {
+			pad := false
+			if excess := queued - (softMax + extra + busy); excess > 0 {
 				if peak(outDev) < quiet {
 					// Silence: leaving it out costs nothing.
 					s.trimmed.Add(1)
@@ -241,13 +257,28 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				// 1% faster per 100 ms of excess, at most maxShed.
 				speed = 1 + min(maxShed, float64(excess)/float64(s.rate)/10)
 				s.shed.Add(int64(len(outDev)))
-			} else if deficit := floor - level; levelSet && deficit > 0 {
-				speed = 1 - min(maxStretch, stretchGain*deficit/float64(s.rate))
-				s.stretched.Add(int64(len(outDev)))
+			} else if deficit := floor + float64(busy) - level; levelSet && deficit > 0 {
+				switch {
+				case busy > 0 && deficit > frameOut && peak(outDev) < quiet:
+					// Far below (a busy machine's margin): silence played twice costs nothing.
+					pad = true
+				case busy > 0 && deficit > float64(s.block):
+					speed = 1 - maxFill
+				default:
+					speed = 1 - min(maxStretch, stretchGain*deficit/float64(s.rate))
+				}
+				if !pad {
+					s.stretched.Add(int64(len(outDev)))
+				}
 			}
 			shedOut = shed.process(shedOut[:0], outDev, speed)
 			if !s.outPrimed.Load() {
 				s.outRing.WriteZeros(s.cushion)
+			}
+			if pad {
+				s.outRing.WriteZeros(len(shedOut))
+				s.padded.Add(1)
+				level += float64(len(shedOut)) // counted now, so one silent stretch does not overfill
 			}
 			s.outRing.Write(shedOut)
 			s.outPrimed.Store(true)
@@ -270,6 +301,9 @@ const (
 	stretchGain    = 0.5 // speed change per second of deficit
 	maxStretch     = 0.005
 	levelSmoothing = time.Second
+	// maxFill is the slowdown while the queue is more than a block below its floor, which
+	// only a busy machine's margin asks for: 2% (a third of a semitone) fills 100 ms in 5 s.
+	maxFill = 0.02
 )
 
 // testHookIdle, when set (by tests, before Run), is called each time the worker finds no

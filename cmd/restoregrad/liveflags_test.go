@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ func TestLiveRejectsBadDurations(t *testing.T) {
 		{"live", []string{"--block", "-1ms"}, "negative"},
 		{"live", []string{"--block", "0"}, "minimum"},
 		{"live", []string{"--cushion", "1h"}, "maximum"},
+		{"live", []string{"--busy-cushion", "-5ms"}, "negative"},
+		{"live", []string{"--busy-cushion", "2s"}, "maximum"},
 		{"live", []string{"--duration", "-1s"}, "negative"},
 		{"live", []string{"--duration", "5"}, "write e.g. 5s"},
 		{"live", []string{"--duration", "soon"}, "not a duration"},
@@ -38,6 +41,20 @@ func TestLiveRejectsBadDurations(t *testing.T) {
 		}
 		if time.Since(start) > time.Second {
 			t.Errorf("%s %q: took %v to fail", c.cmd, args, time.Since(start))
+		}
+	}
+}
+
+// --busy-cushion 0 turns the busy machine's margin off: stream.Config's 0 would mean its
+// default.
+func TestBusyCushionFlagReachesTheStream(t *testing.T) {
+	for _, c := range []struct {
+		flag time.Duration
+		want time.Duration
+	}{{100 * time.Millisecond, 100 * time.Millisecond}, {0, -1}, {250 * time.Millisecond, 250 * time.Millisecond}} {
+		got := liveOptions{busyCushion: c.flag}.sessionConfig(io.Discard).Stream.BusyCushion
+		if got != c.want {
+			t.Errorf("--busy-cushion %v: stream.Config.BusyCushion %v, want %v", c.flag, got, c.want)
 		}
 	}
 }

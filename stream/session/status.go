@@ -31,6 +31,9 @@ func statusLine(s Summary) string {
 	if strings.HasPrefix(s.Stream.Realtime, "refused") || strings.Contains(s.Stream.Realtime, "refused)") {
 		mode += "  RT refused" // the summary says why
 	}
+	if s.Stream.BusyCushion > 0 {
+		mode += fmt.Sprintf("  busy +%.0f ms", ms(s.Stream.BusyCushion))
+	}
 	return fmt.Sprintf("in %s %4.0f dB  out %s %4.0f dB  load p99 %.2f  latency %3.0f ms  xruns in %d out %d  dropped %d  %s",
 		meter(s.Stream.InputPeak), dbfs(s.Stream.InputPeak), meter(s.Stream.OutputPeak), dbfs(s.Stream.OutputPeak),
 		s.Engine.P99Load, s.LatencyMs, s.Stream.InputXruns, s.Stream.OutputXruns, s.Stream.DroppedFrames, mode)
@@ -45,6 +48,10 @@ func summaryText(s Summary) string {
 		s.Stream.InputXruns, s.Stream.OutputXruns, s.Stream.InputLost, s.Stream.OutputGaps, s.Stream.DroppedFrames, s.Reconnects)
 	fmt.Fprintf(&b, "  latency estimate %.1f ms (mean; now: devices %.1f, buffers %.1f, algorithmic %.1f); scheduling: %s\n",
 		s.LatencyMs, ms(s.Stream.DeviceLatency), ms(s.Stream.Buffered), ms(s.Stream.Algorithmic), s.Stream.Realtime)
+	if s.Stream.BusyCushion > 0 || s.Stream.PaddedFrames > 0 {
+		fmt.Fprintf(&b, "  busy machine: output margin now +%.0f ms (%d silent frames doubled to grow it)\n",
+			ms(s.Stream.BusyCushion), s.Stream.PaddedFrames)
+	}
 	for _, f := range s.RecordFiles {
 		fmt.Fprintf(&b, "  wrote %s\n", f)
 	}
