@@ -92,8 +92,7 @@ func (hop16) Process(out, in []float32) error { copy(out, in); return nil }
 // simulated time, the output clock skew faster than the input's, and returns its stats.
 func runClocks(t *testing.T, skew float64, audio time.Duration) Stats {
 	t.Helper()
-	// Without the busy machine's margin, which would follow this machine's load.
-	return runClocksWith(t, skew, audio, Config{BusyCushion: -1}, nil)
+	return runClocksWith(t, skew, audio, Config{}, nil)
 }
 
 // runClocksWith is runClocks with cfg's BusyCushion and a load meter (nil: none set).

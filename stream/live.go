@@ -54,8 +54,8 @@ type Config struct {
 	// MaxBacklog bounds the input waiting for the worker: older input beyond twice it is
 	// dropped and counted (0: 200 ms).
 	MaxBacklog time.Duration
-	// BusyCushion is the output margin added while every core is busy (see load.go;
-	// 0: 100 ms, negative: none).
+	// BusyCushion is the output margin added while every core is busy (see load.go; 0:
+	// none).
 	BusyCushion time.Duration
 }
 

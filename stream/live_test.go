@@ -41,10 +41,7 @@ func (p *copyProc) Process(out, in []float32) error {
 	return nil
 }
 
-// The busy machine's margin is off: growing it plays the output slow for a few seconds,
-// which these tests' fixed-delay measurements (SI-SDR, latency) would count as error on a
-// busy test machine. load_test.go tests it; scripts/live-soak.sh hog runs it.
-var streamConfig = stream.Config{Input: "rg_mic.monitor", Output: "rg_out", SampleRate: pulsetest.Rate, BusyCushion: -1}
+var streamConfig = stream.Config{Input: "rg_mic.monitor", Output: "rg_out", SampleRate: pulsetest.Rate}
 
 type liveRun struct {
 	stream  stream.Stats // whole run

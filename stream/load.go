@@ -14,11 +14,11 @@ import (
 // When every core is busy, the sound server and the machine under it stall now and then
 // for longer than the usual cushion covers: on a virtual machine with both cores busy a
 // real-time thread was seen to wake up to 75 ms late and the test server to stall for about
-// 130 ms, and each such stall played as an output underflow. A busy machine therefore gets a larger output margin (loadCushion),
-// filled while it plays (silence doubled, or up to maxFill slow) and shed again once
-// the machine has been quiet for loadQuiet.
+// 130 ms, and each such stall played as an output underflow. A busy machine can therefore
+// be given a larger output margin (Config.BusyCushion), filled while it plays (silence
+// doubled, or up to maxFill slow) and shed again once the machine has been quiet for
+// loadQuiet.
 const (
-	loadCushion   = 100 * time.Millisecond
 	loadBusy      = 0.9 // busy fraction of all cores that counts as busy
 	loadBusyTicks = 2   // consecutive busy samples before the margin is added
 )

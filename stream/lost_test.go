@@ -22,9 +22,9 @@ func TestRunReportsLostDevice(t *testing.T) {
 		t.Run(which, func(t *testing.T) {
 			mod := pulsetest.LoadModule(t, "module-null-sink", "sink_name=rg_tmp", "rate=48000", "channels=1",
 				"format=float32le", "sink_properties=device.description=rg_tmp")
-			cfg := stream.Config{Input: "rg_tmp.monitor", Output: "rg_out", SampleRate: pulsetest.Rate, BusyCushion: -1}
+			cfg := stream.Config{Input: "rg_tmp.monitor", Output: "rg_out", SampleRate: pulsetest.Rate}
 			if which == "output" {
-				cfg = stream.Config{Input: "rg_mic.monitor", Output: "rg_tmp", SampleRate: pulsetest.Rate, BusyCushion: -1}
+				cfg = stream.Config{Input: "rg_mic.monitor", Output: "rg_tmp", SampleRate: pulsetest.Rate}
 			}
 			st, err := stream.Open(cfg)
 			if err != nil {

@@ -113,10 +113,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	floor := float64(s.cushion) + frameOut/2 - float64(s.block)/2
 
 	// A busy machine gets a larger margin (load.go), watched off the worker thread.
-	if busy := s.cfg.BusyCushion; busy >= 0 {
-		if busy == 0 {
-			busy = loadCushion
-		}
+	if busy := s.cfg.BusyCushion; busy > 0 {
 		meter := s.loadMeter
 		if meter == nil {
 			meter = &procStat{path: "/proc/stat"}

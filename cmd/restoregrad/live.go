@@ -59,9 +59,8 @@ func runLive(args []string) error {
 	o.block, o.cushion = 10*time.Millisecond, 10*time.Millisecond
 	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, 1ms to 1s")
 	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, up to 2s (adds latency)")
-	o.busyCushion = 100 * time.Millisecond
 	fs.Var(durationFlag{&o.busyCushion, 0, time.Second}, "busy-cushion",
-		"more output buffering while every core is busy, when the sound server and the machine stall now and then (0: none)")
+		"more output buffering while every core is busy, for machines whose sound server stalls under load, e.g. 100ms (0: none)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
 	fs.StringVar(&o.backend, "backend", stream.BackendAuto, "audio backend: auto (PulseAudio when its server answers and the devices are its own, else PortAudio), pulse or portaudio")
 	pos, err := parseFlags(fs, args)
@@ -122,9 +121,6 @@ func (f durationFlag) Set(s string) error {
 
 // sessionConfig is the live session that o's flags ask for, writing its status to w.
 func (o liveOptions) sessionConfig(w io.Writer) session.Config {
-	if o.busyCushion == 0 {
-		o.busyCushion = -1 // stream.Config: negative is none, 0 the default
-	}
 	return session.Config{
 		Model: o.model, Steps: o.steps,
 		Stream: stream.Config{Input: o.input, Output: o.output, Backend: o.backend,

@@ -102,8 +102,7 @@ func TestLiveCLIMissingDevice(t *testing.T) {
 // startVirtualMic runs virtual-mic and waits until its source exists.
 func startVirtualMic(t *testing.T) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(binary(t), "virtual-mic", "--input", "rg_mic.monitor", "--model", "passthrough", "--name", "RestoreGrad Test Mic",
-		"--busy-cushion", "0") // a fixed delay for the SI-SDR (see stream's streamConfig)
+	cmd := exec.Command(binary(t), "virtual-mic", "--input", "rg_mic.monitor", "--model", "passthrough", "--name", "RestoreGrad Test Mic")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

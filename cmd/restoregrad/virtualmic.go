@@ -45,9 +45,8 @@ func runVirtualMic(args []string) error {
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
 	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
-	o.busyCushion = 100 * time.Millisecond
 	fs.Var(durationFlag{&o.busyCushion, 0, time.Second}, "busy-cushion",
-		"more output buffering while every core is busy, when the sound server and the machine stall now and then (0: none)")
+		"more output buffering while every core is busy, for machines whose sound server stalls under load, e.g. 100ms (0: none)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
