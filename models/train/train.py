@@ -13,13 +13,18 @@ import os
 import queue
 import threading
 import shutil
+import sys
 import time
 from pathlib import Path
 
-# Before torch loads libgomp: its idle OpenMP worker otherwise spins in sched_yield while the
-# batch-mixing thread and the training step alternate. Measured here with two runs at once
-# (one per core): 131 and 80 steps/min spinning, 259 and 177 passive.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# An idle OpenMP worker otherwise spins in sched_yield while the batch-mixing thread and the
+# training step alternate. Measured here with two runs at once (one per core): 131 and 80
+# steps/min spinning, 259 and 177 passive. Setting the variable from inside the process did
+# not stop the spinning (measured: 640,000 context switches a second either way); set at
+# exec it does (50,000), so the command re-executes itself with it.
+if __name__ == "__main__" and os.environ.get("OMP_WAIT_POLICY") is None:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.execv(sys.executable, [sys.executable, "-m", "models.train.train", *sys.argv[1:]])
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
