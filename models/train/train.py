@@ -13,21 +13,11 @@ import os
 import queue
 import threading
 import shutil
-import sys
 import time
 from pathlib import Path
 
-# An idle OpenMP worker otherwise spins in sched_yield while the batch-mixing thread and the
-# training step alternate. Measured here with two runs at once (one per core): 131 and 80
-# steps/min spinning, 259 and 177 passive. Setting the variable from inside the process did
-# not stop the spinning (measured: 640,000 context switches a second either way); set at
-# exec it does (50,000), so the command re-executes itself with it.
-if __name__ == "__main__" and os.environ.get("OMP_WAIT_POLICY") is None:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.execv(sys.executable, [sys.executable, "-m", "models.train.train", *sys.argv[1:]])
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 from . import data as D
 from . import inference as I
@@ -87,6 +77,21 @@ class Prefetch:
         return b
 
 
+def limit_blas_threads(n: int) -> bool:
+    """Debian's torch does its matrix products in the system OpenBLAS, whose thread pool
+    torch.set_num_threads does not reach: each run then had two BLAS threads, and the idle one
+    spun in sched_yield. With two runs on the two cores that cost 650,000 context switches a
+    second and about half of each run's speed. Returns whether OpenBLAS was found."""
+    import ctypes
+    for name in ("libopenblas.so.0", "libopenblasp-r0.3.21.so"):
+        try:
+            ctypes.CDLL(name).openblas_set_num_threads(n)
+            return True
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.train")
     ap.add_argument("--config", default="small")
@@ -127,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
 
     torch.set_num_threads(a.threads)
+    limit_blas_threads(a.threads)
     out = ROOT / a.out if not os.path.isabs(a.out) else Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     keep = CKPT_DIR / (a.name or out.name)
