@@ -92,14 +92,14 @@ func (hop16) Process(out, in []float32) error { copy(out, in); return nil }
 // simulated time, the output clock skew faster than the input's, and returns its stats.
 func runClocks(t *testing.T, skew float64, audio time.Duration) Stats {
 	t.Helper()
-	return runClocksWith(t, skew, audio, Config{}, nil)
+	return runClocksWith(t, skew, audio, 0, nil)
 }
 
-// runClocksWith is runClocks with cfg's BusyCushion and a load meter (nil: none set).
-func runClocksWith(t *testing.T, skew float64, audio time.Duration, cfg Config, meter busyMeter) Stats {
+// runClocksWith is runClocks with a busy machine's margin and a load meter (nil: none set).
+func runClocksWith(t *testing.T, skew float64, audio, busyCushion time.Duration, meter busyMeter) Stats {
 	t.Helper()
 	s := &Stream{cfg: Config{Block: 10 * time.Millisecond, Cushion: 10 * time.Millisecond, MaxBacklog: 200 * time.Millisecond,
-		BusyCushion: cfg.BusyCushion}, loadMeter: meter}
+		BusyCushion: busyCushion}, loadMeter: meter}
 	if err := s.setup(48000); err != nil {
 		t.Fatal(err)
 	}

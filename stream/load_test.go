@@ -79,7 +79,7 @@ func TestBusyMachineGrowsTheMargin(t *testing.T) {
 	m := &fakeMeter{}
 	m.b.Store(1000)
 	const margin = 100 * time.Millisecond
-	st := runClocksWith(t, 0, 12*time.Second, Config{BusyCushion: margin}, m)
+	st := runClocksWith(t, 0, 12*time.Second, margin, m)
 	t.Logf("stats: %+v", st)
 	if st.OutputXruns > 0 || st.DroppedFrames > 0 {
 		t.Errorf("%d output underflows, %d dropped frames while growing the margin, want none", st.OutputXruns, st.DroppedFrames)

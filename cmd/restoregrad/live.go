@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -59,8 +60,7 @@ func runLive(args []string) error {
 	o.block, o.cushion = 10*time.Millisecond, 10*time.Millisecond
 	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, 1ms to 1s")
 	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, up to 2s (adds latency)")
-	fs.Var(durationFlag{&o.busyCushion, 0, time.Second}, "busy-cushion",
-		"more output buffering while every core is busy, for machines whose sound server stalls under load, e.g. 100ms (0: none)")
+	registerBusyCushion(fs, &o.busyCushion)
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
 	fs.StringVar(&o.backend, "backend", stream.BackendAuto, "audio backend: auto (PulseAudio when its server answers and the devices are its own, else PortAudio), pulse or portaudio")
 	pos, err := parseFlags(fs, args)
@@ -117,6 +117,12 @@ func (f durationFlag) Set(s string) error {
 	}
 	*f.d = d
 	return nil
+}
+
+// registerBusyCushion adds --busy-cushion, which live and virtual-mic share.
+func registerBusyCushion(fs *flag.FlagSet, d *time.Duration) {
+	fs.Var(durationFlag{d, 0, time.Second}, "busy-cushion",
+		"more output buffering while every core is busy, for machines whose sound server stalls under load, e.g. 100ms (0: none)")
 }
 
 // sessionConfig is the live session that o's flags ask for, writing its status to w.

@@ -45,8 +45,7 @@ func runVirtualMic(args []string) error {
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
 	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
-	fs.Var(durationFlag{&o.busyCushion, 0, time.Second}, "busy-cushion",
-		"more output buffering while every core is busy, for machines whose sound server stalls under load, e.g. 100ms (0: none)")
+	registerBusyCushion(fs, &o.busyCushion)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

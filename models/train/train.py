@@ -83,13 +83,11 @@ def limit_blas_threads(n: int) -> bool:
     spun in sched_yield. With two runs on the two cores that cost 650,000 context switches a
     second and about half of each run's speed. Returns whether OpenBLAS was found."""
     import ctypes
-    for name in ("libopenblas.so.0", "libopenblasp-r0.3.21.so"):
-        try:
-            ctypes.CDLL(name).openblas_set_num_threads(n)
-            return True
-        except (OSError, AttributeError):
-            continue
-    return False
+    try:
+        ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(n)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:
