@@ -259,6 +259,66 @@ def hum(rng: np.random.Generator, n: int) -> np.ndarray:
     return (x / _rms(x)).astype(np.float32)
 
 
+def _shaped(rng: np.random.Generator, n: int, gain_db: np.ndarray) -> np.ndarray:
+    """Stationary noise whose spectrum follows gain_db (sampled on rfftfreq(n))."""
+    spec = np.fft.rfft(rng.standard_normal(n)) * 10 ** (gain_db / 20)
+    x = np.fft.irfft(spec, n)
+    return (x / (_rms(x) + 1e-9)).astype(np.float32)
+
+
+def _slow_wobble(rng: np.random.Generator, n: int, depth: float) -> np.ndarray:
+    """A slow random amplitude envelope (0.05-1 Hz), 1 +- depth."""
+    k = max(2, int(n / SR * rng.uniform(0.1, 2.0)) + 2)
+    knots = 1 + depth * rng.uniform(-1, 1, k)
+    return np.interp(np.arange(n), np.linspace(0, n - 1, k), knots).astype(np.float32)
+
+
+def vehicle_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Car/bus interior: low-frequency rumble rolling off above 100-400 Hz, engine harmonics
+    of a 20-60 Hz firing rate, a little broadband tyre/road noise, slow swell."""
+    f = np.fft.rfftfreq(n, 1 / SR)
+    fc = rng.uniform(100, 400)
+    slope = rng.uniform(8, 16)  # dB per octave above fc
+    gain = -slope * np.log2(np.maximum(f, fc) / fc)
+    x = _shaped(rng, n, gain) + rng.uniform(0.02, 0.1) * _shaped(rng, n, -3 * np.log2(np.maximum(f, 500) / 500))
+    f0 = rng.uniform(20, 60)
+    t = np.arange(n) / SR
+    drift = 1 + 0.03 * np.cumsum(rng.standard_normal(n)) / np.sqrt(n)
+    for k in range(1, 7):
+        x = x + rng.uniform(0.05, 0.4) / k * np.sin(2 * np.pi * f0 * k * t * drift + rng.uniform(0, 6.3))
+    return (x * _slow_wobble(rng, n, 0.3)).astype(np.float32)
+
+
+def fan_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Fan / air conditioning / computer: stationary broadband noise with a random smooth
+    spectral envelope (+-12 dB over log frequency) and sometimes a blade-pass tone."""
+    f = np.fft.rfftfreq(n, 1 / SR)
+    knots_f = np.geomspace(50, SR / 2, 8)
+    knots_db = np.cumsum(rng.uniform(-6, 4, 8))
+    gain = np.interp(np.log(np.maximum(f, 50)), np.log(knots_f), knots_db - knots_db.max())
+    x = _shaped(rng, n, gain)
+    if rng.uniform() < 0.5:
+        t = np.arange(n) / SR
+        bp = rng.uniform(80, 600)
+        x = x + rng.uniform(0.1, 0.5) * np.sin(2 * np.pi * bp * t) + rng.uniform(0, 0.2) * np.sin(4 * np.pi * bp * t)
+    return (x * _slow_wobble(rng, n, 0.05)).astype(np.float32)
+
+
+def clatter(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Cafe/kitchen transients: sparse decaying bursts with 1-6 kHz resonances (cutlery, cups)."""
+    from scipy.signal import lfilter
+    x = np.zeros(n, np.float32)
+    for _ in range(int(rng.poisson(n / SR * rng.uniform(1, 6)))):
+        m = int(rng.uniform(0.01, 0.12) * SR)
+        s = int(rng.integers(0, max(1, n - m)))
+        fr = rng.uniform(1000, 6000)
+        r = 0.995
+        burst = lfilter([1], [1, -2 * r * np.cos(2 * np.pi * fr / SR), r * r], rng.standard_normal(m))
+        burst = burst * np.exp(-np.arange(m) / (m / 4)) * rng.uniform(0.2, 1)
+        x[s:s + m] += (burst / (np.abs(burst).max() + 1e-9)).astype(np.float32)[: n - s]
+    return x
+
+
 def tilt(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """Random spectral tilt: blend with a first-difference (bright) or one-pole low-pass (dull)."""
     g = rng.uniform(-0.6, 0.6)
@@ -313,8 +373,8 @@ class Mixer:
     0-10 dB (draw_snr) unless `snr_db` gives a uniform range."""
 
     def __init__(self, corpus: Corpus, part: str = "train", seed: int = 0,
-                 snr_db: tuple[float, float] | None = None):
-        self.c, self.part, self.snr = corpus, part, snr_db
+                 snr_db: tuple[float, float] | None = None, gap_noise: float = 0.0):
+        self.c, self.part, self.snr, self.gap = corpus, part, snr_db, gap_noise
         self.rng = np.random.default_rng(seed)
         self.n_speech = corpus.files("speech", part)
         self.n_noise = corpus.files("noise", part)
@@ -334,6 +394,8 @@ class Mixer:
         return x
 
     def noise(self, n: int) -> np.ndarray:
+        if self.gap > 0 and self.rng.uniform() < self.gap:
+            return self.gap_noise(n)
         r = self.rng.uniform()
         if r < 0.55 and self.n_noise:
             x = _crop(self.rng, self.c.get("noise", self.part, int(self.rng.integers(self.n_noise))), n)
@@ -346,6 +408,24 @@ class Mixer:
         else:  # babble of many voices
             k = int(self.rng.integers(3, 9))
             x = sum(self.speech(n) * self.rng.uniform(0.5, 1.0) for _ in range(k))
+        return (x / (_rms(x) + 1e-9)).astype(np.float32)
+
+    def gap_noise(self, n: int) -> np.ndarray:
+        """The noise the real recordings lack (data/train/README.md, "Known gaps"): vehicle
+        interiors, fans, and cafe/office babble of many reverberant voices with clatter."""
+        r = self.rng.uniform()
+        if r < 0.3:
+            x = vehicle_noise(self.rng, n)
+        elif r < 0.6:
+            x = fan_noise(self.rng, n)
+        else:
+            k = int(self.rng.integers(6, 16))
+            x = sum(self.speech(n) * self.rng.uniform(0.3, 1.0) for _ in range(k))
+            x = reverb(self.rng, x / (_rms(x) + 1e-9))
+            if self.rng.uniform() < 0.6:
+                x = x / (_rms(x) + 1e-9) + self.rng.uniform(0.1, 0.6) * clatter(self.rng, n)
+            if self.rng.uniform() < 0.5:
+                x = x / (_rms(x) + 1e-9) + self.rng.uniform(0.1, 0.5) * fan_noise(self.rng, n)
         return (x / (_rms(x) + 1e-9)).astype(np.float32)
 
     def pair(self, n: int) -> tuple[np.ndarray, np.ndarray]:

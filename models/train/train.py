@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--aux-spec", type=float, help="compressed-spectral loss weight (stft; 0 = plain objective)")
     ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
+    ap.add_argument("--gap-noise", type=float,
+                    help="share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)")
     ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
     ap.add_argument("--sigma-hidden", type=int, help="Prior/Posterior Net width (stft configs; default: the config's)")
     ap.add_argument("--sigma-per-frame", action="store_const", const=True,
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                                    ("lr_weight", a.lr_weight), ("param", a.param),
                                    ("head", a.head), ("aux_spec", a.aux_spec),
                                    ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
-                                   ("dm_weight", a.dm_weight), ("sigma_hidden", a.sigma_hidden),
+                                   ("dm_weight", a.dm_weight), ("gap_noise", a.gap_noise), ("sigma_hidden", a.sigma_hidden),
                                    ("sigma_per_frame", a.sigma_per_frame)) if v is not None}
     cli_overrides = dict(overrides)
     ckpt = out / "last.pt"
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     ema = copy.deepcopy(nets) if a.ema > 0 else None
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
     co = L.Coefficients(lr_weight=cfg.lr_weight)
-    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed)
+    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed, gap_noise=cfg.gap_noise)
     gen = torch.Generator().manual_seed(a.seed)
     meta = {"config": a.config, "objective": a.objective, "overrides": overrides, "seed": a.seed,
             "batch": a.batch, "input_rms": a.input_rms, "ema": a.ema,

@@ -31,3 +31,35 @@ def test_split_is_deterministic():
     held = [n for n in names if D.is_validation(n)]
     assert held == [n for n in names if D.is_validation(n)]
     assert 0.02 < len(held) / len(names) < 0.08
+
+
+def _band_share(x: np.ndarray, lo: float, hi: float) -> float:
+    p = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / D.SR)
+    return float(p[(f >= lo) & (f < hi)].sum() / p.sum())
+
+
+def test_gap_noises_have_their_character():
+    rng = np.random.default_rng(3)
+    n = 2 * D.SR
+    for _ in range(5):
+        v = D.vehicle_noise(rng, n)
+        assert v.shape == (n,) and np.isfinite(v).all()
+        assert _band_share(v, 0, 1000) > 0.9  # rumble: almost all energy below 1 kHz
+        fan = D.fan_noise(rng, n)
+        halves = [D._rms(fan[: n // 2]), D._rms(fan[n // 2:])]
+        assert max(halves) / min(halves) < 1.3  # stationary
+    c = D.clatter(rng, n)
+    assert np.abs(c).max() > 0 and (np.abs(c) > 1e-3).mean() < 0.6  # sparse bursts
+
+
+def test_mixer_gap_noise_is_reproducible_and_used():
+    c = fake_corpus()
+    m = D.Mixer(c, "train", seed=7, gap_noise=1.0)
+    a = [m.noise(8000) for _ in range(6)]
+    b = [D.Mixer(c, "train", seed=7, gap_noise=1.0).noise(8000) for _ in range(1)]
+    assert np.array_equal(a[0], b[0])
+    for x in a:
+        assert x.shape == (8000,) and abs(D._rms(x) - 1) < 1e-3
+    plain = D.Mixer(c, "train", seed=7).noise(8000)
+    assert not np.array_equal(plain, a[0])
