@@ -116,6 +116,9 @@ type limitedEnhancer struct {
 	g float32
 }
 
+// PreferredChunk passes the wrapped Enhancer's chunk length on.
+func (e limitedEnhancer) PreferredChunk() int { return preferredChunk(e.Enhancer) }
+
 func (e limitedEnhancer) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
 	if err := e.Enhancer.Enhance(out, y, steps, noise, offset); err != nil {
 		return err

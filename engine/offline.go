@@ -19,7 +19,7 @@ type Enhancer interface {
 // ChunkConfig sets how a long signal is cut. The zero value picks defaults for the
 // enhancer's sample rate.
 type ChunkConfig struct {
-	Chunk     int // core samples per chunk (default 8 s)
+	Chunk     int // core samples per chunk (default: the Enhancer's PreferredChunk, else 8 s)
 	Margin    int // extra context on each side of a chunk (default 0.5 s, at least Crossfade/2 + Context)
 	Crossfade int // raised-cosine cross-fade at each seam (default 50 ms)
 	// Workers is how many chunks are enhanced at once, each on a goroutine of its own
@@ -29,9 +29,24 @@ type ChunkConfig struct {
 	Workers int
 }
 
-func (c ChunkConfig) withDefaults(rate, context int) (ChunkConfig, error) {
+// chunkPreferrer is an Enhancer that names its own chunk length (a bundle's "chunk").
+type chunkPreferrer interface {
+	PreferredChunk() int
+}
+
+func preferredChunk(enh Enhancer) int {
+	if p, ok := enh.(chunkPreferrer); ok {
+		return p.PreferredChunk()
+	}
+	return 0
+}
+
+func (c ChunkConfig) withDefaults(rate, context, preferred int) (ChunkConfig, error) {
 	if c.Chunk == 0 {
 		c.Chunk = 8 * rate
+		if preferred > 0 {
+			c.Chunk = preferred
+		}
 	}
 	if c.Crossfade == 0 {
 		c.Crossfade = rate / 20
@@ -84,7 +99,7 @@ type chunkJob struct {
 // NewOffline prepares the chunker. gain scales the input before enhancement and is undone
 // on the output (1 for none).
 func NewOffline(enh Enhancer, cfg ChunkConfig, steps int, noise sampler.Noise, gain float32) (*Offline, error) {
-	cfg, err := cfg.withDefaults(enh.SampleRate(), enh.Context())
+	cfg, err := cfg.withDefaults(enh.SampleRate(), enh.Context(), preferredChunk(enh))
 	if err != nil {
 		return nil, err
 	}

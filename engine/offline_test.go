@@ -198,3 +198,42 @@ func TestOfflineWorkersReportTheFirstError(t *testing.T) {
 		t.Fatalf("emitted %d samples, past the failed chunk", emitted)
 	}
 }
+
+// preferringEnhancer names its own chunk length, like a bundle with "chunk".
+type preferringEnhancer struct {
+	*firEnhancer
+	chunk int
+}
+
+func (p preferringEnhancer) PreferredChunk() int { return p.chunk }
+
+// The zero ChunkConfig takes the Enhancer's preferred chunk, also through an attenuation
+// limit; an explicit Chunk wins over it.
+func TestOfflineUsesPreferredChunk(t *testing.T) {
+	y := make([]float32, 16000*3+123)
+	for i := range y {
+		y[i] = float32(math.Sin(float64(i) * 0.01))
+	}
+	for _, tc := range []struct {
+		cfg   ChunkConfig
+		limit bool
+		calls int
+	}{
+		{ChunkConfig{}, false, 3},             // 1 s chunks; the last takes the 123-sample tail
+		{ChunkConfig{}, true, 3},              // the same through LimitEnhancer
+		{ChunkConfig{Chunk: 32000}, false, 2}, // the caller's chunk wins
+	} {
+		fir := &firEnhancer{taps: []float32{0.5, 1, 0.5}}
+		var enh Enhancer = preferringEnhancer{fir, 16000}
+		if tc.limit {
+			var err error
+			if enh, err = LimitEnhancer(enh, 12); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runOffline(t, enh, tc.cfg, y, 4096, 1)
+		if fir.calls != tc.calls {
+			t.Errorf("%+v (limit %v): %d chunks, want %d", tc.cfg, tc.limit, fir.calls, tc.calls)
+		}
+	}
+}

@@ -88,6 +88,9 @@ func (m *Model) SampleRate() int { return m.bundle.Manifest.SampleRate }
 // network evaluation.
 func (m *Model) Context() int { return m.bundle.Manifest.Context }
 
+// PreferredChunk is the bundle's chunk length in samples (0: none named).
+func (m *Model) PreferredChunk() int { return m.bundle.Manifest.Chunk }
+
 // Provider reports where the model runs.
 func (m *Model) Provider() ort.Provider { return m.denoiser.Provider() }
 

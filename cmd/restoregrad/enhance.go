@@ -47,7 +47,7 @@ func runEnhance(args []string) error {
 	out := fs.String("o", "", "output file (one input file) or folder")
 	seed := fs.Uint64("seed", 1, "seed of the diffusion noise: the same seed gives the same output")
 	jobs := fs.Int("jobs", max(1, runtime.NumCPU()/2), "files enhanced at the same time (the remaining cores work on chunks of each file)")
-	chunk := fs.Float64("chunk", 8, "seconds of audio per chunk (memory scales with it)")
+	chunk := fs.Float64("chunk", 0, "seconds of audio per chunk (memory scales with it; default: the model's own, else 8)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	ins, err := parseFlags(fs, args)
 	if err != nil {
@@ -60,7 +60,7 @@ func runEnhance(args []string) error {
 	if *jobs < 1 {
 		return &exitError{code: 2, err: fmt.Errorf("-jobs %d: must be at least 1", *jobs)}
 	}
-	if *chunk < 1 {
+	if *chunk != 0 && *chunk < 1 {
 		return &exitError{code: 2, err: fmt.Errorf("-chunk %v: must be at least 1 second", *chunk)}
 	}
 	tasks, err := planOutputs(ins, *out)

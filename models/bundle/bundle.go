@@ -105,6 +105,10 @@ type Manifest struct {
 	Domain string `json:"domain,omitempty"`
 	// STFT holds the front end of an STFT-domain bundle; nil otherwise.
 	STFT *STFT `json:"stft,omitempty"`
+	// Chunk is the span, in samples, the offline chunker cuts by default (0: the engine's
+	// default). Recurrent networks trained on short crops degrade on much longer windows,
+	// so the exporter sets it near the training crop.
+	Chunk int `json:"chunk,omitempty"`
 }
 
 // IsSTFT reports whether the diffusion state lives in the STFT domain.
@@ -247,6 +251,9 @@ func (m *Manifest) Validate() error {
 	}
 	if m.Context < 0 {
 		bad("context %d < 0", m.Context)
+	}
+	if m.Chunk < 0 {
+		bad("chunk %d < 0", m.Chunk)
 	}
 	if err := checkBetas("training_betas", m.TrainingBetas); err != nil {
 		errs = append(errs, err)
