@@ -2,6 +2,7 @@
 `Mixer` makes (clean, noisy) pairs on the fly, deterministically from a seed.
 
     /usr/bin/python3 -m models.train.data prepare [--noise DIR] [--vb DIR]
+    /usr/bin/python3 -m models.train.data valid-gap [--out data/valid-gap-wav]
 
 Sources: Debian's asterisk-core-sounds-{en,es,fr,it,ru}-g722 (decoded with ffmpeg),
 ../shared/data/speech-extra, ../shared/data/noise, asterisk-moh-opsound-g722 (music as noise),
@@ -466,6 +467,20 @@ class Mixer:
         return {"clean": x, "noisy": y}
 
 
+def write_gap_validation(out: Path) -> None:
+    """A second validation set: the validation speech in only the synthetic gap noises
+    (Mixer.gap_noise: vehicle, fan, cafe), VALID_CLIPS clips of VALID_SECONDS, as WAVs under
+    out/clean and out/noisy. It tells whether training on those noises learned them; the
+    main validation split (valid.npz) stays the one that picks checkpoints."""
+    m = Mixer(Corpus.load(), "valid", seed=VALID_SEED + 1, gap_noise=1.0)
+    x, y = m.batch(VALID_CLIPS, int(VALID_SECONDS * SR))
+    for sub, a in (("clean", x), ("noisy", y)):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(len(a)):
+            sf.write(out / sub / f"g{i:02d}.wav", a[i, 0], SR, subtype="FLOAT")
+    print(f"data: wrote {len(x)} gap-noise validation pairs under {out}")
+
+
 def load_validation() -> tuple[np.ndarray, np.ndarray]:
     path = DATA / "valid.npz"
     if not path.exists():
@@ -480,9 +495,13 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("prepare", help="decode and index the training data under data/")
     p.add_argument("--noise", help="extra folder of noise recordings (any rate, wav/flac)")
     p.add_argument("--vb", help="folder in the VoiceBank+DEMAND layout (clean_trainset_wav/, noisy_trainset_wav/)")
+    g = sub.add_parser("valid-gap", help="write the gap-noise validation set as WAVs (write_gap_validation)")
+    g.add_argument("--out", default=str(DATA / "valid-gap-wav"))
     a = ap.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.noise, a.vb)
+    elif a.cmd == "valid-gap":
+        write_gap_validation(Path(a.out))
 
 
 if __name__ == "__main__":

@@ -63,3 +63,16 @@ def test_mixer_gap_noise_is_reproducible_and_used():
         assert x.shape == (8000,) and abs(D._rms(x) - 1) < 1e-3
     plain = D.Mixer(c, "train", seed=7).noise(8000)
     assert not np.array_equal(plain, a[0])
+
+
+def test_gap_validation_writes_pairs(tmp_path, monkeypatch):
+    import soundfile as sf
+    monkeypatch.setattr(D.Corpus, "load", classmethod(lambda cls, path=None: fake_corpus()))
+    monkeypatch.setattr(D, "VALID_CLIPS", 3)
+    D.write_gap_validation(tmp_path)
+    clean = sorted((tmp_path / "clean").iterdir())
+    noisy = sorted((tmp_path / "noisy").iterdir())
+    assert [p.name for p in clean] == [p.name for p in noisy] == ["g00.wav", "g01.wav", "g02.wav"]
+    x, sr = sf.read(clean[0])
+    y, _ = sf.read(noisy[0])
+    assert sr == D.SR and len(x) == len(y) == int(D.VALID_SECONDS * D.SR) and not np.allclose(x, y)
