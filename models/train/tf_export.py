@@ -189,6 +189,17 @@ DATA_LINE = ("../shared/data/train speech (LibriSpeech 261 speakers, crowd-sourc
              "level -35...-15 dBFS (models/train/data.py)")
 
 
+def gap_note(meta: dict) -> str:
+    """Where the run drew the synthetic gap noises (data.Mixer.gap_noise): from which step."""
+    share = (meta.get("overrides") or {}).get("gap_noise", 0)
+    if not share:
+        return ""
+    since = next((r["step"] for r in meta.get("resumed", []) if "gap_noise" in (r.get("overrides") or {})), 0)
+    return (f"; {'from step ' + format(since, ',') + ' on, ' if since else ''}{share:.0%} of the noises are "
+            "synthesised for the recordings' gaps: vehicle interiors, fans, cafe babble of 6-15 reverberant "
+            "voices with clatter (`--gap-noise`)")
+
+
 def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "") -> None:
     cfg = params.get(manifest["config"])
     steps = manifest["default_steps"]
@@ -217,7 +228,7 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "
         f"| EMA / final_blend | {meta.get('ema', 0)} / {manifest['final_blend']} |",
         f"| levers | aux spectral {ov.get('aux_spec', cfg.aux_spec)}, aux SI-SDR {ov.get('aux_sisdr', cfg.aux_sisdr)}, "
         f"P(t = T-1) {ov.get('t_last', cfg.t_last)} (models/train/README.md) |",
-        f"| data | {DATA_LINE} |",
+        f"| data | {DATA_LINE}{gap_note(meta)} |",
     ]
     lines += ["", "Reproduce (in order):", "", "```"]
     if init:

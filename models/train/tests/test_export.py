@@ -72,3 +72,12 @@ def test_reference_evaluator_matches_torch(bundle):
     sig = ReferenceEvaluator(str(out / "prior.onnx")).run(None, {"y": y})[0]
     assert np.abs(eps - _load(out, "eps", idx)).max() <= 1e-4
     assert np.abs(sig - _load(out, "sigma", idx)).max() <= 1e-4
+
+
+def test_card_names_the_gap_noise_and_its_start():
+    from models.train.tf_export import gap_note
+    meta = {"overrides": {"gap_noise": 0.3},
+            "resumed": [{"step": 5, "overrides": {}}, {"step": 19797, "overrides": {"gap_noise": 0.3}}]}
+    note = gap_note(meta)
+    assert "from step 19,797 on, 30%" in note and "--gap-noise" in note
+    assert gap_note({"overrides": {}}) == ""
