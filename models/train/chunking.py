@@ -7,7 +7,8 @@ context (which sets the margin) is varied in a temporary copy.
         --setting 48000:8 --setting 8000:2 --setting 48000:400
 
 Each setting is CONTEXT_SAMPLES:CHUNK_SECONDS (a chunk longer than the file = the whole file
-at once). Prints the mean SI-SDR over 4 s pieces of each recording against the clean speech.
+at once). Prints the mean SI-SDR over 4 s pieces of each recording against the clean speech,
+and with --pesq also PESQ-WB and ESTOI of those pieces (scored by `restoregrad eval`).
 Never reads ../shared/data/vbdemand-dev.
 """
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=80)
     ap.add_argument("--snr", type=float, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pesq", action="store_true", help="also score the 4 s pieces with restoregrad eval")
     a = ap.parse_args(argv)
     binary = ROOT / "bin" / "restoregrad"
     recs = long_recordings(a.recordings, a.seconds, a.snr, a.seed)
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         tmp_dir = Path(tmp)
         for r, (clean, noisy) in enumerate(recs):
             sf.write(tmp_dir / f"noisy{r}.wav", noisy, D.SR, subtype="FLOAT")
+            write_pieces(tmp_dir / "pieces-clean", r, clean)
+            write_pieces(tmp_dir / "pieces-noisy", r, noisy)
+        enhanced = []
         print("noisy", " ".join(f"{piecewise_si_sdr(y, x):.2f}" for x, y in recs))
         for setting in a.setting:
             context, chunk = setting.split(":")
@@ -93,10 +98,25 @@ def main(argv: list[str] | None = None) -> None:
                 subprocess.run([str(binary), "enhance", str(tmp_dir / f"noisy{r}.wav"), "-o", str(out),
                                 "--model", str(bundle), "--chunk", chunk, "--quiet"], check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                scores.append(piecewise_si_sdr(sf.read(out, dtype="float32")[0], clean))
+                est = sf.read(out, dtype="float32")[0]
+                scores.append(piecewise_si_sdr(est, clean))
+                write_pieces(tmp_dir / f"pieces-{context}-{chunk}", r, est)
                 out.unlink()
+            enhanced += ["--enhanced", f"{context}:{chunk}={tmp_dir / f'pieces-{context}-{chunk}'}"]
             print(f"context {context} chunk {chunk} s: SI-SDR " + " ".join(f"{s:.2f}" for s in scores)
                   + f" mean {np.mean(scores):.2f} dB", flush=True)
+        if a.pesq:
+            res = subprocess.run([str(binary), "eval", "--clean", str(tmp_dir / "pieces-clean"), "--noisy",
+                                  str(tmp_dir / "pieces-noisy"), "--dnsmos", "off", *enhanced],
+                                 check=True, capture_output=True, text=True)
+            print(res.stdout)
+
+
+def write_pieces(folder: Path, rec: int, x: np.ndarray) -> None:
+    """The 4 s pieces of one recording as WAVs, named alike across folders (eval pairs by name)."""
+    folder.mkdir(exist_ok=True)
+    for i in range(0, len(x) - PIECE + 1, PIECE):
+        sf.write(folder / f"r{rec}-{i // PIECE:03d}.wav", x[i:i + PIECE], D.SR, subtype="FLOAT")
 
 
 if __name__ == "__main__":

@@ -271,8 +271,8 @@ def export(nets: L.Networks, out: Path, name: str, meta: dict, trained: bool, fi
         "sample_rate": cfg.sample_rate, "domain": "stft",
         "stft": {"n_fft": cfg.n_fft, "hop": cfg.hop, "window": "sqrt_hann", "compress": cfg.compress, "scale": 1.0},
         "length_multiple": cfg.hop, "context": nets.context(),
-        # Bidirectional models see chunks the size of their training crop (tf_model.context).
-        **({} if cfg.causal else {"chunk": cfg.segment}),
+        # Bidirectional models see chunks of twice their training crop (tf_model.context).
+        **({} if cfg.causal else {"chunk": 2 * cfg.segment}),
         "training_betas": [float(b) for b in S.training_betas()],
         "inference_schedules": schedules, "default_steps": default_steps,
         "final_blend": final_blend, "input_rms": 0.0,
