@@ -24,7 +24,8 @@ import numpy as np
 import soundfile as sf
 
 from . import data as D
-from .paths import ROOT
+from . import inference as I
+from .evalckpts import build_cli
 
 PIECE = 4 * D.SR
 
@@ -53,15 +54,11 @@ def long_recordings(count: int, seconds: float, snr_db: float, seed: int) -> lis
     return out
 
 
-def si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    est, ref = est.astype(np.float64), ref.astype(np.float64)
-    a = est @ ref / (ref @ ref + 1e-12)
-    t = a * ref
-    return float(10 * np.log10((t @ t) / ((est - t) @ (est - t) + 1e-12)))
-
-
 def piecewise_si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    return float(np.mean([si_sdr(est[i:i + PIECE], ref[i:i + PIECE]) for i in range(0, len(ref), PIECE)]))
+    """Mean SI-SDR of the whole PIECE-long pieces (inference.si_sdr on each row)."""
+    n = len(ref) // PIECE * PIECE
+    return float(I.si_sdr(est[:n].reshape(-1, PIECE).astype(np.float64),
+                          ref[:n].reshape(-1, PIECE).astype(np.float64)).mean())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pesq", action="store_true", help="also score the 4 s pieces with restoregrad eval")
     a = ap.parse_args(argv)
-    binary = ROOT / "bin" / "restoregrad"
+    binary = build_cli()
     recs = long_recordings(a.recordings, a.seconds, a.snr, a.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)

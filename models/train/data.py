@@ -407,8 +407,13 @@ class Mixer:
         elif r < 0.77:
             x = hum(self.rng, n)
         else:  # babble of many voices
-            k = int(self.rng.integers(3, 9))
-            x = sum(self.speech(n) * self.rng.uniform(0.5, 1.0) for _ in range(k))
+            x = self.babble(n, 3, 9, 0.5)
+        return (x / (_rms(x) + 1e-9)).astype(np.float32)
+
+    def babble(self, n: int, fewest: int, most: int, quietest: float) -> np.ndarray:
+        """fewest..most-1 voices summed, each at a gain in quietest..1, at unit RMS."""
+        k = int(self.rng.integers(fewest, most))
+        x = sum(self.speech(n) * self.rng.uniform(quietest, 1.0) for _ in range(k))
         return (x / (_rms(x) + 1e-9)).astype(np.float32)
 
     def gap_noise(self, n: int) -> np.ndarray:
@@ -420,9 +425,7 @@ class Mixer:
         elif r < 0.6:
             x = fan_noise(self.rng, n)
         else:
-            k = int(self.rng.integers(6, 16))
-            x = sum(self.speech(n) * self.rng.uniform(0.3, 1.0) for _ in range(k))
-            x = reverb(self.rng, x / (_rms(x) + 1e-9))
+            x = reverb(self.rng, self.babble(n, 6, 16, 0.3))
             if self.rng.uniform() < 0.6:
                 x = x / (_rms(x) + 1e-9) + self.rng.uniform(0.1, 0.6) * clatter(self.rng, n)
             if self.rng.uniform() < 0.5:

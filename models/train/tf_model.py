@@ -221,9 +221,10 @@ class TFDenoiser(nn.Module):
         # GRUs remember indefinitely; this is the margin the offline chunker gives each side:
         # 1 s for causal models (whose streaming path is exact anyway), 0.5 s for bidirectional
         # ones. Those were trained on 2 s crops and score worse on long windows: on 240 s of
-        # held-out speech in continuous noise, 4 s chunks with 0.5 s margins gave SI-SDR 9.92 dB
-        # and ESTOI 0.730 against 8.71 / 0.705 with 8 s chunks and 3 s margins, at equal PESQ-WB
-        # (models/results/tf/chunking.md). The bundle's "chunk" carries the 4 s (tf_export).
+        # held-out speech in continuous noise, 4 s chunks with 0.5 s margins gave SI-SDR 10.37 dB
+        # and ESTOI 0.730 against 9.15 / 0.705 with 8 s chunks and 3 s margins, and PESQ-WB 1.925
+        # against 1.876 (models/results/tf/chunking.md). The bundle's "chunk" carries the 4 s
+        # (tf_export).
         return self.cfg.sample_rate if self.cfg.causal else self.cfg.sample_rate // 2
 
 
