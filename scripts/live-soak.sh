@@ -109,10 +109,18 @@ print(s['input_xruns'], s['output_xruns'], s['dropped_frames'])" "$work/stats.js
 pids+=($!)
 # A real-time probe thread beside live: a stall it sees is one of the whole machine (kernel or
 # hypervisor), which no priority inside it prevents; an xrun near one is the machine's.
+# A second probe records the microphone as another real-time client: a gap in its audio is
+# a stall of the sound server, which every client sees at the same moment.
 probe=("$PY" scripts/stall-probe.py "$secs" --events "$work/stalls.txt")
-if chrt -f 3 true 2>/dev/null; then probe=(chrt -f 3 "${probe[@]}"); fi
+server_probe=("$PY" scripts/stall-probe.py "$((secs - 2))" --source rg_mic.monitor --events "$work/server-stalls.txt")
+if chrt -f 3 true 2>/dev/null; then
+  probe=(chrt -f 3 "${probe[@]}")
+  server_probe=(chrt -f 3 "${server_probe[@]}")
+fi
 echo "${probe[*]}" >"$work/probe.cmd"
 "${probe[@]}" >"$work/probe.txt" 2>&1 &
+pids+=($!)
+"${server_probe[@]}" >"$work/server-probe.txt" 2>&1 &
 pids+=($!)
 sleep 5
 rss_start=$(awk '/VmRSS/{print $2}' /proc/$live/status)
@@ -199,4 +207,12 @@ except FileNotFoundError:
 print(f"machine stalls         {probe} ({'SCHED_FIFO 3' if 'chrt' in open(f'{work}/probe.cmd').read() else 'normal priority'})")
 if stalls:
     print("stalls over 20 ms      " + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in stalls))
+try:
+    server = open(f"{work}/server-probe.txt").read().strip()
+    server_stalls = [line.split() for line in open(f"{work}/server-stalls.txt")]
+except FileNotFoundError:
+    server, server_stalls = "n/a", []
+print(f"sound server stalls    {server} (another client recording rg_mic.monitor)")
+if server_stalls:
+    print("server over 20 ms      " + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in server_stalls))
 EOF

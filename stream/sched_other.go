@@ -14,3 +14,8 @@ func realtimeThread(prio int) (string, func(), error) {
 }
 
 func sleep(d time.Duration) { time.Sleep(d) }
+
+// RealtimeProcess is refused: real-time scheduling is only requested on Linux.
+func RealtimeProcess() (func(), error) {
+	return func() {}, errors.New("real-time scheduling is only requested on Linux")
+}

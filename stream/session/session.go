@@ -108,6 +108,15 @@ func Run(ctx context.Context, proc engine.FrameProcessor, cfg Config, w io.Write
 	// thread can take tens of milliseconds to get there. The live heap is a few MB, so the
 	// heap may grow to 5× that before the next collection.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// The stream makes its audio side and worker real-time; the rest of the process's
+	// threads follow at the lowest real-time priority, so that neither waits for a Go
+	// scheduler slot held by a thread that a CPU hog keeps off the CPU
+	// (stream.RealtimeProcess). A refusal is the stream's too, which its stats report.
+	if !cfg.Stream.NoRealtime {
+		if restore, err := stream.RealtimeProcess(); err == nil {
+			defer restore()
+		}
+	}
 	if cfg.Open == nil {
 		cfg.Open = openStream
 	}
