@@ -199,20 +199,22 @@ if ratio >= 0.5:
 else:
     print(f"latency measured       n/a (the second cross-correlation peak is only {ratio:.2f} of the first)")
 print(f"scheduling             {st.get('realtime')}")
-try:
-    probe = open(f"{work}/probe.txt").read().strip()
-    stalls = [line.split() for line in open(f"{work}/stalls.txt")]
-except FileNotFoundError:
-    probe, stalls = "n/a", []
-print(f"machine stalls         {probe} ({'SCHED_FIFO 3' if 'chrt' in open(f'{work}/probe.cmd').read() else 'normal priority'})")
-if stalls:
-    print("stalls over 20 ms      " + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in stalls))
-try:
-    server = open(f"{work}/server-probe.txt").read().strip()
-    server_stalls = [line.split() for line in open(f"{work}/server-stalls.txt")]
-except FileNotFoundError:
-    server, server_stalls = "n/a", []
-print(f"sound server stalls    {server} (another client recording rg_mic.monitor)")
-if server_stalls:
-    print("server over 20 ms      " + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in server_stalls))
+
+
+def stall_report(label: str, summary: str, events: str, who: str, over: str) -> None:
+    """Prints a probe's summary line and its events over 20 ms (scripts/stall-probe.py)."""
+    try:
+        line = open(f"{work}/{summary}").read().strip()
+        stalls = [e.split() for e in open(f"{work}/{events}")]
+    except FileNotFoundError:
+        line, stalls = "n/a", []
+    print(f"{label:<23}{line} ({who})")
+    if stalls:
+        print(f"{over:<23}" + "; ".join(f"{float(t):.0f} s: {float(ms):.0f} ms" for t, ms in stalls))
+
+
+stall_report("machine stalls", "probe.txt", "stalls.txt",
+             "SCHED_FIFO 3" if "chrt" in open(f"{work}/probe.cmd").read() else "normal priority", "stalls over 20 ms")
+stall_report("sound server stalls", "server-probe.txt", "server-stalls.txt",
+             "another client recording rg_mic.monitor", "server over 20 ms")
 EOF
