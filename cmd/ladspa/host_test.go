@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -272,25 +273,11 @@ func TestSoxStereo(t *testing.T) {
 // puts it relative to the plugin), the host cannot instantiate it and says why.
 func TestMissingRuntime(t *testing.T) {
 	dir := setup(t, "sox")
-	for _, d := range []string{"/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib"} {
-		for _, name := range []string{"libonnxruntime.so.1", "libonnxruntime.so"} {
-			if _, err := os.Stat(filepath.Join(d, name)); err == nil {
-				t.Skipf("a system ONNX Runtime (%s) would be found", filepath.Join(d, name))
-			}
-		}
-	}
-	alone := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(dir, "librestoregrad_ladspa.so"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := filepath.Join(alone, "librestoregrad_ladspa.so")
-	if err := os.WriteFile(so, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	so := lonelyPlugin(t, dir)
+	alone := filepath.Dir(so)
 	in := input(t, dir, 16000, 1)
 	cmd := exec.Command("sox", in, filepath.Join(alone, "out.wav"), "ladspa", so, "restoregrad_mono")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + alone}
+	cmd.Env = bareEnv(alone)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("sox succeeded without ONNX Runtime:\n%s", out)
@@ -405,5 +392,111 @@ func TestUnknownModel(t *testing.T) {
 	r := parseSummary(t, log)
 	if d := compare(t, out, enhance(t, dir, in), r.latency); d > tolerance {
 		t.Errorf("output with the default model kept: max difference %g", d)
+	}
+}
+
+// lonelyPlugin copies the plugin into a folder of its own, with no ONNX Runtime beside it,
+// and skips when a system ONNX Runtime would be found anyway.
+func lonelyPlugin(t *testing.T, dir string) string {
+	t.Helper()
+	for _, d := range []string{"/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib"} {
+		for _, name := range []string{"libonnxruntime.so.1", "libonnxruntime.so"} {
+			if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+				t.Skipf("a system ONNX Runtime (%s) would be found", filepath.Join(d, name))
+			}
+		}
+	}
+	alone := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(dir, "librestoregrad_ladspa.so"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(alone, "librestoregrad_ladspa.so")
+	if err := os.WriteFile(so, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return so
+}
+
+// bareEnv is an environment with no ORT_LIB, LADSPA_PATH or HOME to find anything by.
+func bareEnv(home string) []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+}
+
+// TestHostAbuse: every entry point takes what real hosts pass (testdata/abuse.c: cleanup
+// on a failed instantiate's NULL, NULL handles, run before ports are connected and with 0
+// frames, ports connected after activate, in-place buffers, deactivate, activate twice,
+// NaN controls), with ONNX Runtime and without it (where instantiate fails).
+func TestHostAbuse(t *testing.T) {
+	dir := setup(t, "gcc")
+	// Not beside the plugin's ONNX Runtime: the executable's folder is one place it looks.
+	host := filepath.Join(t.TempDir(), "abuse")
+	if out, err := exec.Command("gcc", "-O2", "-o", host, "testdata/abuse.c", "-ldl", "-lm").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		name, so, want string
+	}{
+		{"with ONNX Runtime", filepath.Join(dir, "librestoregrad_ladspa.so"), "restoregrad_stereo: instantiated"},
+		{"without ONNX Runtime", lonelyPlugin(t, dir), "restoregrad_stereo: not instantiated"},
+	} {
+		cmd := exec.Command(host, c.so)
+		cmd.Env = bareEnv(t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: %v\n%s", c.name, err, out)
+			continue
+		}
+		if !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: output lacks %q:\n%s", c.name, c.want, out)
+		}
+		t.Logf("%s: survived\n%s", c.name, out)
+	}
+}
+
+// TestFfmpeg: ffmpeg's ladspa filter (which calls cleanup on the NULL of a failed
+// instantiate) fails with a message, not a crash, when ONNX Runtime is missing, and with
+// it writes the whole input's length of finite audio.
+func TestFfmpeg(t *testing.T) {
+	dir := setup(t, "ffmpeg", "sox")
+	in := input(t, dir, 48000, 1)
+	ffmpeg := func(so, out string) (string, error) {
+		cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", in,
+			"-af", "ladspa=file="+so+":plugin=restoregrad_mono", "-c:a", "pcm_f32le", "-y", out)
+		cmd.Env = bareEnv(t.TempDir())
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	out, err := ffmpeg(lonelyPlugin(t, dir), filepath.Join(t.TempDir(), "out.wav"))
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		t.Errorf("ffmpeg succeeded without ONNX Runtime:\n%s", out)
+	case !errors.As(err, &ee) || !ee.Exited():
+		t.Errorf("ffmpeg without ONNX Runtime: %v (want an exit status, not a signal)\n%s", err, out)
+	case !strings.Contains(out, "libonnxruntime.so.1"):
+		t.Errorf("ffmpeg's output does not say what is missing:\n%s", out)
+	}
+	t.Logf("without ONNX Runtime: %v\n%s", err, out)
+
+	dst := filepath.Join(dir, "ffmpeg-48000.wav")
+	if out, err := ffmpeg(filepath.Join(dir, "librestoregrad_ladspa.so"), dst); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	got, _, err := wav.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := wav.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0]) != len(want[0]) {
+		t.Errorf("ffmpeg wrote %d frames, want %d", len(got[0]), len(want[0]))
+	}
+	for i, v := range got[0] {
+		if math.IsNaN(float64(v)) || math.Abs(float64(v)) > 4 {
+			t.Fatalf("sample %d is %g", i, v)
+		}
 	}
 }

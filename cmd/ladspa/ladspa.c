@@ -30,7 +30,14 @@ static const char *const audio_names[MAX_CHANNELS][2][MAX_CHANNELS] = {
 	{{"Input L", "Input R"}, {"Output L", "Output R"}},
 };
 
+// Every callback takes what hosts really pass: ffmpeg calls cleanup on the NULL a failed
+// instantiate returned, hosts connect ports before or after activate (or never), run 0
+// frames, activate twice or call deactivate. A NULL handle is a no-op everywhere.
+
 static LADSPA_Handle instantiate(const LADSPA_Descriptor *d, unsigned long rate) {
+	if (d == NULL || d < descriptors || d >= descriptors + MAX_CHANNELS) {
+		return NULL;
+	}
 	int channels = (int)(d - descriptors) + 1;
 	uintptr_t h = rgInstantiate(channels, rate);
 	if (h == 0) {
@@ -48,20 +55,34 @@ static LADSPA_Handle instantiate(const LADSPA_Descriptor *d, unsigned long rate)
 
 static void connect_port(LADSPA_Handle h, unsigned long port, LADSPA_Data *data) {
 	rg_instance *in = h;
-	if (port < (unsigned long)(2 * in->channels + 4)) {
+	if (in != NULL && port < (unsigned long)(2 * in->channels + 4)) {
 		in->ports[port] = data;
 	}
 }
 
-static void activate(LADSPA_Handle h) { rgActivate(((rg_instance *)h)->go); }
+static void activate(LADSPA_Handle h) {
+	if (h != NULL) {
+		rgActivate(((rg_instance *)h)->go);
+	}
+}
+
+// deactivate has nothing to do (activate starts a new stream); it exists for hosts that
+// call it without checking for NULL.
+static void deactivate(LADSPA_Handle h) { (void)h; }
 
 static void run(LADSPA_Handle h, unsigned long n) {
 	rg_instance *in = h;
+	if (in == NULL) {
+		return;
+	}
 	rgRun(in->go, n, in->ports);
 }
 
 static void cleanup(LADSPA_Handle h) {
 	rg_instance *in = h;
+	if (in == NULL) {
+		return;
+	}
 	rgCleanup(in->go);
 	free(in);
 }
@@ -115,6 +136,7 @@ static void init_descriptors(void) {
 		d->connect_port = connect_port;
 		d->activate = activate;
 		d->run = run;
+		d->deactivate = deactivate;
 		d->cleanup = cleanup;
 	}
 }

@@ -111,7 +111,14 @@ var (
 	slotsMu   sync.Mutex // instantiate and cleanup only
 )
 
-func lookup(h C.uintptr_t) *instance { return instances[h-1].Load() }
+// lookup is the instance of handle h, or nil for a handle that names none (0, out of the
+// table, or cleaned up): every export then does nothing.
+func lookup(h C.uintptr_t) *instance {
+	if h == 0 || h > C.uintptr_t(len(instances)) {
+		return nil
+	}
+	return instances[h-1].Load()
+}
 
 //export rgModelCount
 func rgModelCount() C.int {
@@ -152,6 +159,9 @@ func rgInstantiate(channels C.int, rate C.ulong) C.uintptr_t {
 //export rgActivate
 func rgActivate(h C.uintptr_t) {
 	inst := lookup(h)
+	if inst == nil {
+		return
+	}
 	if inst.p.Stats().Calls > 0 {
 		inst.logStats()
 	}
@@ -161,6 +171,9 @@ func rgActivate(h C.uintptr_t) {
 //export rgCleanup
 func rgCleanup(h C.uintptr_t) {
 	inst := lookup(h)
+	if inst == nil {
+		return
+	}
 	inst.logStats()
 	inst.p.Close()
 	slotsMu.Lock()
@@ -183,16 +196,26 @@ func (inst *instance) logStats() {
 }
 
 // rgRun is LADSPA run: ports are the C instance's port pointers (2·channels audio, then
-// attenuation limit, steps, model, latency). It does not allocate or lock.
+// attenuation limit, steps, model, latency). It does not allocate or lock. A block of 0
+// frames only reports the latency; with an audio port unconnected, the connected outputs
+// are silence and the stream does not advance.
 //
 //export rgRun
 func rgRun(h C.uintptr_t, n C.ulong, ports **C.float) {
 	inst := lookup(h)
+	if inst == nil || ports == nil || n > 1<<30 {
+		return
+	}
 	ps := unsafe.Slice(ports, 2*inst.ch+4)
 	k := int(n)
 	for c := 0; c < inst.ch; c++ {
 		if ps[c] == nil || ps[inst.ch+c] == nil {
-			return // the host did not connect the audio ports
+			for c := 0; c < inst.ch; c++ {
+				if o := ps[inst.ch+c]; o != nil {
+					clear(unsafe.Slice((*float32)(unsafe.Pointer(o)), k))
+				}
+			}
+			return
 		}
 		inst.in[c] = unsafe.Slice((*float32)(unsafe.Pointer(ps[c])), k)
 		inst.out[c] = unsafe.Slice((*float32)(unsafe.Pointer(ps[inst.ch+c])), k)

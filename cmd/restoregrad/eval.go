@@ -91,7 +91,7 @@ func runEval(args []string) error {
 	fs.IntVar(&jobs, "jobs", runtime.NumCPU(), "files processed in parallel")
 	fs.IntVar(&limit, "limit", 0, "score only the first N pairs (by name)")
 	fs.IntVar(&maxLagMS, "max-lag", 100, "alignment search range in ms (negative: no alignment, only trimming)")
-	fs.Uint64Var(&seed, "seed", 0, "noise seed for the diffusion models")
+	fs.Uint64Var(&seed, "seed", defaultSeed, "seed of the diffusion noise (enhance's default, so that the scores are those of the files enhance writes)")
 	mf.registerThreads(fs)
 	mf.registerRuntime(fs)
 	if err := parseOnlyFlags(fs, args); err != nil {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
+	"regexp"
 	"path/filepath"
 	"testing"
 
@@ -82,6 +85,57 @@ func TestEvalSTFTBundles(t *testing.T) {
 	for _, s := range res.Systems {
 		if s.Files != 1 || s.STOI == nil {
 			t.Errorf("%s: %d files, stoi %v", s.Name, s.Files, s.STOI)
+		}
+	}
+}
+
+// usageOf is what run prints for -h.
+func usageOf(t *testing.T, run func([]string) error) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := os.Stderr
+	os.Stderr = w
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); done <- b }()
+	err = run([]string{"-h"})
+	os.Stderr = prev
+	w.Close()
+	out := string(<-done)
+	r.Close()
+	if err != errFlagHelp {
+		t.Fatalf("-h: %v, want errFlagHelp", err)
+	}
+	return out
+}
+
+// eval draws the diffusion noise with enhance's default seed, so that it scores the outputs
+// users get; -h of both shows it.
+func TestEvalSeedIsEnhances(t *testing.T) {
+	modeltest.RequireRuntime(t) // eval loads ONNX Runtime before it opens a model
+	dir := t.TempDir()
+	for _, sub := range []string{"clean", "noisy"} {
+		writeWAV(t, filepath.Join(dir, sub, "a.wav"), 16000, 1, 1600)
+	}
+	_, got, stop := recordOpen(t)
+	err := runEval([]string{"--clean", filepath.Join(dir, "clean"), "--noisy", filepath.Join(dir, "noisy"),
+		"--model", "some/bundle", "--dnsmos", "off"})
+	if !errors.Is(err, stop) {
+		t.Fatalf("runEval: %v, want the recorded stop", err)
+	}
+	evalSeed := got.Seed
+	err = runEnhance([]string{filepath.Join(dir, "noisy", "a.wav"), "-o", filepath.Join(dir, "out.wav"), "--model", "some/bundle", "--quiet"})
+	if !errors.Is(err, stop) {
+		t.Fatalf("runEnhance: %v, want the recorded stop", err)
+	}
+	if evalSeed != got.Seed || evalSeed != defaultSeed {
+		t.Errorf("default seeds: eval %d, enhance %d, want both %d", evalSeed, got.Seed, defaultSeed)
+	}
+	for name, run := range map[string]func([]string) error{"eval": runEval, "enhance": runEnhance} {
+		if u := usageOf(t, run); !regexp.MustCompile(`-seed \w+\n\s+.*\(default 1\)`).MatchString(u) {
+			t.Errorf("%s -h does not show the seed's default 1:\n%s", name, u)
 		}
 	}
 }

@@ -72,3 +72,7 @@ func parseOnlyFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// defaultSeed is the diffusion noise seed without --seed: enhance's, eval's (so that eval
+// scores the outputs enhance writes), live's and the plugin's.
+const defaultSeed = 1
