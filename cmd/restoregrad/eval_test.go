@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models/modeltest"
