@@ -52,7 +52,7 @@ func runLive(args []string) error {
 	registerAttenuation(fs, &o.attenuation)
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
-	fs.StringVar(&o.record, "record", "", "write raw.wav and denoised.wav (device rate) into this directory")
+	fs.StringVar(&o.record, "record", "", "record each run as a new take in this folder: take-YYYYMMDD-HHMMSS-raw.wav and -denoised.wav (float, device rate)")
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file (every second and at the end)")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "when a device is missing or goes away, keep retrying instead of exiting")
 	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")

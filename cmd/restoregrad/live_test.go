@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	encbinary "encoding/binary"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -79,9 +80,107 @@ func TestLiveCLIStopsCleanlyOnSIGTERM(t *testing.T) {
 	if s.Stream.Callbacks == 0 || s.Engine.Frames == 0 || s.StoppedBy != "signal" {
 		t.Errorf("stats: %+v", s)
 	}
-	for _, f := range []string{"raw.wav", "denoised.wav"} {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() < 48000 {
-			t.Errorf("%s: %v", f, err)
+	if len(s.RecordFiles) != 2 {
+		t.Fatalf("record files %q", s.RecordFiles)
+	}
+	for _, f := range s.RecordFiles {
+		if n := wavHeaderFrames(t, f); n < 48000 {
+			t.Errorf("%s: %d frames", f, n)
+		}
+	}
+}
+
+// wavHeaderFrames is the frame count (float32 mono) that a WAV file's header states, after
+// checking the RIFF size and that the file holds that much: what readers that trust the
+// header (sox, ffmpeg, libsndfile) see.
+func wavHeaderFrames(t *testing.T, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := encbinary.LittleEndian // binary is this package's test binary
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("%s: not a WAV file (%d bytes)", name, len(b))
+	}
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), int(le.Uint32(b[off+4:]))
+		if id == "data" {
+			if riff := int(le.Uint32(b[4:])); riff != off+size {
+				t.Errorf("%s: RIFF size %d, want %d", name, riff, off+size)
+			}
+			if off+8+size > len(b) {
+				t.Errorf("%s: data chunk of %d bytes, %d in the file", name, size, len(b)-off-8)
+			}
+			return size / 4
+		}
+		off += 8 + size + size&1
+	}
+	t.Fatalf("%s: no data chunk", name)
+	return 0
+}
+
+// A run killed (SIGKILL) while recording leaves files whose headers cover what they hold,
+// up to the last few seconds; a second run into the same folder records a new take.
+func TestLiveRecordKilled(t *testing.T) {
+	pulsetest.Require(t)
+	dir := t.TempDir()
+	for take := 1; take <= 2; take++ {
+		cmd := exec.Command(binary(t), "live", "--input", "rg_mic.monitor", "--output", "rg_out", "--model", "passthrough:16000",
+			"--record", dir, "--quiet")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4500 * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		files, _ := filepath.Glob(filepath.Join(dir, "*.wav"))
+		if len(files) != 2*take {
+			t.Fatalf("take %d: files %q\n%s", take, files, stderr.String())
+		}
+		for _, f := range files {
+			if n := wavHeaderFrames(t, f); n < 48000 {
+				t.Errorf("take %d: %s: header says %d frames, want over 1 s\n%s", take, f, n, stderr.String())
+			} else {
+				t.Logf("take %d: %s: %d frames in the header after SIGKILL", take, filepath.Base(f), n)
+			}
+		}
+	}
+}
+
+// live --record on a full disk (a 256 KiB tmpfs; needs root) stops recording with a message
+// and goes on; the files are valid, the summary says no "wrote" and the exit status is 1.
+func TestLiveRecordFullDisk(t *testing.T) {
+	pulsetest.Require(t)
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	defer exec.Command("umount", dir).Run()
+	cmd := exec.Command(binary(t), "live", "--input", "rg_mic.monitor", "--output", "rg_out", "--model", "passthrough:16000",
+		"--record", dir, "--quiet", "--duration", "4s")
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s", out)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("live: %v, want exit status 1", err)
+	}
+	text := string(out)
+	if strings.Contains(text, "wrote") || !strings.Contains(text, "live: recording stopped after") ||
+		!strings.Contains(text, "no space left on device") || !strings.Contains(text, "stopped (duration) after 4") {
+		t.Errorf("output does not tell the recording stopped and the run went on:\n%s", text)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.wav"))
+	if len(files) != 2 {
+		t.Fatalf("files %q", files)
+	}
+	for _, f := range files {
+		if n := wavHeaderFrames(t, f); n < 16000 {
+			t.Errorf("%s: %d frames in the header", f, n)
 		}
 	}
 }

@@ -27,7 +27,10 @@ type Config struct {
 	Steps int
 	// Stream chooses the devices and buffering.
 	Stream stream.Config
-	// Record, when set, is a directory for raw.wav and denoised.wav (device rate).
+	// Record, when set, is a directory for the run's take: a new pair of float WAV files
+	// at the device rate, take-YYYYMMDD-HHMMSS-raw.wav and -denoised.wav, whose headers
+	// are kept up to date as they grow. A write error (a full disk) stops the recording,
+	// not the run, with a message; Run then returns it at the end.
 	Record string
 	// JSONStats, when set, is a file that gets a Summary every second and at the end.
 	JSONStats string
@@ -45,6 +48,9 @@ type Config struct {
 	Prepare func(ctx context.Context) error
 	// Open opens the devices (nil: stream.Open).
 	Open func(stream.Config) (Stream, error)
+
+	// createRecord creates each file of a take (nil: a new file on disk); tests fake it.
+	createRecord func(name string) (recordFile, error)
 }
 
 // Stream is what a session needs of an open pair of devices; *stream.Stream is one.
@@ -81,6 +87,7 @@ type Summary struct {
 	Error       string               `json:"error,omitempty"`
 	StoppedBy   string               `json:"stopped_by"` // "signal" (ctx cancelled), "duration" (ctx deadline) or "error"
 	RecordFiles []string             `json:"record_files,omitempty"`
+	RecordError string               `json:"record_error,omitempty"` // why the recording stopped early
 }
 
 // Back-off between attempts to open the devices.
@@ -97,6 +104,7 @@ type session struct {
 	sum     Summary
 	prev    stream.Stats // totals of the streams closed by reconnects
 	current Stream
+	rec     *recorder
 }
 
 // Run runs proc between the devices of cfg until ctx ends, writing events, the status line
@@ -154,9 +162,14 @@ func Run(ctx context.Context, proc engine.FrameProcessor, cfg Config, w io.Write
 		}
 		break
 	}
+	// A recording that stopped early is reported, and returned when nothing else went
+	// wrong, but it did not stop the run.
+	var recErr error
 	if rec != nil {
-		if err := rec.close(); err != nil && runErr == nil {
-			runErr = err
+		if recErr = rec.close(); recErr != nil {
+			s.mu.Lock()
+			s.sum.RecordError = rec.failure()
+			s.mu.Unlock()
 		}
 	}
 	sum := s.snapshot()
@@ -167,6 +180,9 @@ func Run(ctx context.Context, proc engine.FrameProcessor, cfg Config, w io.Write
 		sum.StoppedBy = "duration"
 	default:
 		sum.StoppedBy = "signal"
+	}
+	if runErr == nil {
+		runErr = recErr
 	}
 	s.clearLine()
 	if sum.Stream.Callbacks > 0 {
@@ -199,14 +215,16 @@ func (s *session) loop(ctx context.Context) (*recorder, error) {
 			st, err = s.cfg.Open(s.cfg.Stream)
 		}
 		if err == nil && rec == nil && s.cfg.Record != "" {
-			rec, err = newRecorder(s.cfg.Record, st.Rate())
+			rec, err = newRecorder(s.cfg.Record, st.Rate(), time.Now(), s.cfg.createRecord)
 			if err != nil {
 				st.Close()
 				return nil, err
 			}
 			s.mu.Lock()
 			s.sum.RecordFiles = rec.names
+			s.rec = rec
 			s.mu.Unlock()
+			fmt.Fprintf(s.w, "live: recording to %s and %s\n", rec.names[0], rec.names[1])
 		}
 		if err == nil {
 			if err = s.run(ctx, st, rec); err == nil {
@@ -287,6 +305,7 @@ func (s *session) print(ctx context.Context, events <-chan engine.RealtimeEvent)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	lastLine, lastJSON := time.Time{}, time.Now()
+	recordTold := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -298,6 +317,18 @@ func (s *session) print(ctx context.Context, events <-chan engine.RealtimeEvent)
 			s.clearLine()
 			fmt.Fprintf(s.w, "live: %s\n", e)
 		case <-tick.C:
+			s.mu.Lock()
+			rec := s.rec
+			s.mu.Unlock()
+			if rec != nil && !recordTold && rec.Failed() != nil {
+				recordTold = true
+				msg := rec.failure()
+				s.mu.Lock()
+				s.sum.RecordError = msg
+				s.mu.Unlock()
+				s.clearLine()
+				fmt.Fprintf(s.w, "live: %s; the files keep what came before, the run goes on\n", msg)
+			}
 			sum := s.snapshot()
 			if !s.cfg.Quiet && (s.cfg.Terminal || time.Since(lastLine) >= 5*time.Second) {
 				if s.cfg.Terminal {

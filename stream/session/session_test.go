@@ -6,6 +6,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -303,11 +305,17 @@ func TestRecordWritesRawAndDenoised(t *testing.T) {
 	if err := Run(ctx, &halver{}, Config{Record: dir, JSONStats: stats, Quiet: true, Open: o.open}, &out); err != nil {
 		t.Fatal(err)
 	}
-	raw, fr, err := wav.ReadFile(filepath.Join(dir, "raw.wav"))
+	s := readSummary(t, stats)
+	if s.StoppedBy != "signal" || len(s.RecordFiles) != 2 || !strings.Contains(out.String(), "wrote "+s.RecordFiles[1]) ||
+		!strings.HasSuffix(s.RecordFiles[0], "-raw.wav") || !strings.HasSuffix(s.RecordFiles[1], "-denoised.wav") ||
+		!strings.Contains(out.String(), "recording to "+s.RecordFiles[0]) {
+		t.Fatalf("summary %+v\n%s", s, out.String())
+	}
+	raw, fr, err := wav.ReadFile(s.RecordFiles[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	den, fd, err := wav.ReadFile(filepath.Join(dir, "denoised.wav"))
+	den, fd, err := wav.ReadFile(s.RecordFiles[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,10 +327,170 @@ func TestRecordWritesRawAndDenoised(t *testing.T) {
 			t.Fatalf("sample %d: raw %v denoised %v, want %v and %v", i, raw[0][i], den[0][i], v, v/2)
 		}
 	}
-	s := readSummary(t, stats)
-	if s.StoppedBy != "signal" || len(s.RecordFiles) != 2 || !strings.Contains(out.String(), "wrote "+s.RecordFiles[1]) {
-		t.Errorf("summary %+v\n%s", s, out.String())
+	for _, name := range s.RecordFiles {
+		if got := headerFrames(t, readBytes(t, name)); got != len(f.input) {
+			t.Errorf("%s: header says %d frames, want %d", name, got, len(f.input))
+		}
 	}
+}
+
+func readBytes(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// headerFrames is the frame count a WAV file's data chunk header states (float32 mono),
+// checked against the RIFF size and the bytes present: what readers that trust the header
+// (sox, ffmpeg, libsndfile) see.
+func headerFrames(t *testing.T, b []byte) int {
+	t.Helper()
+	le := binary.LittleEndian
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("not a WAV file (%d bytes)", len(b))
+	}
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), int(le.Uint32(b[off+4:]))
+		if id == "data" {
+			if riff := int(le.Uint32(b[4:])); riff != off+size {
+				t.Errorf("RIFF size %d, want %d (data chunk at %d of %d bytes)", riff, off+size, off, size)
+			}
+			if off+8+size > len(b) {
+				t.Errorf("data chunk of %d bytes, only %d in the file", size, len(b)-off-8)
+			}
+			return size / 4
+		}
+		off += 8 + size + size&1
+	}
+	t.Fatal("no data chunk")
+	return 0
+}
+
+// Each run records a new take: a second run into the same folder leaves the first intact.
+func TestRecordNewTakeEachRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "takes")
+	var files []string
+	for range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		f := &fakeStream{name: "rec", frames: 10, done: cancel}
+		stats := filepath.Join(t.TempDir(), "stats.json")
+		if err := Run(ctx, &halver{}, Config{Record: dir, JSONStats: stats, Quiet: true, Open: (&opener{next: []any{f}}).open}, &syncBuffer{}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		files = append(files, readSummary(t, stats).RecordFiles...)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 6 || len(files) != 6 {
+		t.Fatalf("%d files in the folder, %d named: %v", len(entries), len(files), files)
+	}
+	seen := map[string]bool{}
+	for _, name := range files {
+		if seen[name] {
+			t.Errorf("%s recorded twice", name)
+		}
+		seen[name] = true
+		if n := headerFrames(t, readBytes(t, name)); n != 1600 {
+			t.Errorf("%s: %d frames, want 1600", name, n)
+		}
+	}
+}
+
+// While a take is being recorded, its files on disk have headers that cover all but the
+// last headerEvery of audio: a run killed then (SIGKILL) leaves readable files.
+func TestRecordHeaderUpToDateWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const seconds = 5
+	var mid []int
+	f := &fakeStream{name: "rec", frames: seconds * 100, done: func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			mid = append(mid, headerFrames(t, readBytes(t, filepath.Join(dir, e.Name()))))
+		}
+		cancel()
+	}}
+	if err := Run(ctx, &halver{}, Config{Record: dir, Quiet: true, Open: (&opener{next: []any{f}}).open}, &syncBuffer{}); err != nil {
+		t.Fatal(err)
+	}
+	min := (seconds*time.Second - headerEvery).Seconds() * 16000
+	if len(mid) != 2 || float64(mid[0]) < min || float64(mid[1]) < min {
+		t.Errorf("headers during the run: %v frames, want 2 files of at least %.0f", mid, min)
+	}
+}
+
+// fullFile is a file on a disk with room for limit bytes.
+type fullFile struct {
+	name  string
+	limit int
+	data  []byte
+}
+
+func (f *fullFile) Write(b []byte) (int, error) {
+	n := min(len(b), f.limit-len(f.data))
+	f.data = append(f.data, b[:n]...)
+	if n < len(b) {
+		return n, &os.PathError{Op: "write", Path: f.name, Err: syscall.ENOSPC}
+	}
+	return n, nil
+}
+
+func (f *fullFile) WriteAt(b []byte, off int64) (int, error) {
+	if int(off)+len(b) > len(f.data) {
+		return 0, &os.PathError{Op: "write", Path: f.name, Err: syscall.ENOSPC}
+	}
+	return copy(f.data[off:], b), nil
+}
+
+func (f *fullFile) Close() error { return nil }
+
+// A full disk stops the recording, not the run: a message at once, valid headers over what
+// the files hold, no "wrote" in the summary, and the error from Run at the end.
+func TestRecordFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var files []*fullFile
+	create := func(name string) (recordFile, error) {
+		f := &fullFile{name: name, limit: 100_001} // 1.5 s and an odd byte
+		files = append(files, f)
+		return f, nil
+	}
+	f := &fakeStream{name: "rec", frames: 300, done: func() { time.Sleep(300 * time.Millisecond); cancel() }}
+	stats := filepath.Join(t.TempDir(), "stats.json")
+	var out syncBuffer
+	err := Run(ctx, &halver{}, Config{Record: dir, JSONStats: stats, Quiet: true, Open: (&opener{next: []any{f}}).open, createRecord: create}, &out)
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), "recording stopped after") {
+		t.Errorf("Run: %v, want the recording's error", err)
+	}
+	text := out.String()
+	s := readSummary(t, stats)
+	if strings.Contains(text, "wrote") || !strings.Contains(text, "live: recording stopped after") ||
+		s.Engine.Frames != 300 || s.RecordError == "" || len(s.RecordFiles) != 2 || s.StoppedBy != "signal" {
+		t.Errorf("summary %+v\n%s", s, text)
+	}
+	for _, ff := range files {
+		n := headerFrames(t, ff.data)
+		copyName := filepath.Join(t.TempDir(), "copy.wav")
+		if err := os.WriteFile(copyName, ff.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		x, _, err := wav.ReadFile(copyName)
+		if err != nil {
+			t.Fatalf("%s: %v", ff.name, err)
+		}
+		if want := (len(ff.data) - 58) / 4; n != want || len(x[0]) != n {
+			t.Errorf("%s: header %d frames, decoded %d, file holds %d", ff.name, n, len(x[0]), want)
+		}
+	}
+	t.Log(text)
 }
 
 // A record directory that cannot be made ends the run with an error naming it, and the

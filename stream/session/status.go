@@ -52,8 +52,12 @@ func summaryText(s Summary) string {
 		fmt.Fprintf(&b, "  busy machine: output margin now +%.0f ms (%d silent frames doubled to grow it)\n",
 			ms(s.Stream.BusyCushion), s.Stream.PaddedFrames)
 	}
-	for _, f := range s.RecordFiles {
-		fmt.Fprintf(&b, "  wrote %s\n", f)
+	if s.RecordError != "" {
+		fmt.Fprintf(&b, "  %s; kept what came before in %s\n", s.RecordError, strings.Join(s.RecordFiles, " and "))
+	} else {
+		for _, f := range s.RecordFiles {
+			fmt.Fprintf(&b, "  wrote %s\n", f)
+		}
 	}
 	return b.String()
 }
