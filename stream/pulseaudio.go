@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -89,30 +90,115 @@ func findPulseNode(nodes []pulse.Object, def, spec string, dir Direction) (pulse
 		}
 		return strings.Join(s, ", ")
 	}
+	var err error
 	if len(match) == 0 {
-		return pulse.Object{}, fmt.Errorf("%w: %w: no PulseAudio %s matches %q (%s: %s)", errNotPulse, ErrNoDevice, what, spec, what, list(nodes))
+		err = fmt.Errorf("%w: no PulseAudio %s matches %q (%s: %s)", ErrNoDevice, strings.TrimSuffix(what, "s"), spec, what, list(nodes))
+	} else {
+		err = fmt.Errorf("%w: %q matches several PulseAudio %s: %s", ErrNoDevice, spec, what, list(match))
 	}
-	return pulse.Object{}, fmt.Errorf("%w: %w: %q matches several PulseAudio %s: %s", errNotPulse, ErrNoDevice, spec, what, list(match))
+	return pulse.Object{}, notPulse(err)
+}
+
+// notPulse marks err, a device error, as errNotPulse (so that BackendAuto tries PortAudio)
+// without changing what it says after the mark; withoutNotPulse undoes it.
+func notPulse(err error) error { return fmt.Errorf("%w: %w", errNotPulse, err) }
+
+func withoutNotPulse(err error) error {
+	if m, ok := err.(interface{ Unwrap() []error }); ok {
+		if es := m.Unwrap(); len(es) == 2 && es[0] == errNotPulse {
+			return es[1]
+		}
+	}
+	return err
 }
 
 // ErrFeedback is wrapped by the error of opening a stream whose input would record its
 // own output.
 var ErrFeedback = errors.New("the input would record our own output (a feedback loop)")
 
-// checkFeedback refuses a source that is the sink's monitor or one of avoid. spec is what
-// the user asked for ("" for the server's default).
-func checkFeedback(source, sink, spec string, avoid []string) error {
-	bad := source == sink+".monitor"
-	for _, a := range avoid {
-		bad = bad || source == a
+// feedsBack says whether recording src would record our own output: src is the monitor of
+// sink or one of avoid, or a source remapped from one (module-remap-source's
+// device.master_device, followed a few levels through sources).
+func feedsBack(src pulse.Object, sources []pulse.Object, sink string, avoid []string) bool {
+	for range 4 {
+		if src.Name == sink+".monitor" || slices.Contains(avoid, src.Name) {
+			return true
+		}
+		master, ok := pulse.Find(sources, src.Properties["device.master_device"])
+		if !ok {
+			return false
+		}
+		src = master
 	}
-	if !bad {
-		return nil
-	}
+	return false
+}
+
+// isMonitor says whether a source is a sink's monitor.
+func isMonitor(src pulse.Object) bool {
+	return src.Properties["device.class"] == "monitor" || strings.HasSuffix(src.Name, ".monitor")
+}
+
+// findPulseSource picks the source for spec as findPulseNode does, and refuses one that
+// would record our own output. The server's default source is skipped when it would (a
+// desktop may make the virtual microphone the default, as WirePlumber does on its own):
+// then the real microphone is taken, the first source that is not a monitor and does not
+// feed back, else a monitor of neither the output nor the default sink (a test server's
+// "microphone").
+func findPulseSource(sources []pulse.Object, def, spec, sink, defSink string, avoid []string) (pulse.Object, error) {
 	if spec == "" {
-		return fmt.Errorf("%w: the server's default source is %s; pick the real microphone with --input", ErrFeedback, source)
+		if d, ok := pulse.Find(sources, def); ok && feedsBack(d, sources, sink, avoid) {
+			var monitor *pulse.Object
+			for i, src := range sources {
+				switch {
+				case feedsBack(src, sources, sink, avoid):
+				case !isMonitor(src):
+					return src, nil
+				case monitor == nil && src.Name != defSink+".monitor":
+					monitor = &sources[i]
+				}
+			}
+			if monitor != nil {
+				return *monitor, nil
+			}
+			return pulse.Object{}, fmt.Errorf("%w: the server's default source is %s, and no other source is a microphone; pick one with --input", ErrFeedback, def)
+		}
 	}
-	return fmt.Errorf("%w: --input %q is %s; pick the real microphone", ErrFeedback, spec, source)
+	src, err := findPulseNode(sources, def, spec, Input)
+	if err != nil {
+		return src, err
+	}
+	if feedsBack(src, sources, sink, avoid) {
+		if spec == "" {
+			return src, fmt.Errorf("%w: the server's default source is %s; pick the real microphone with --input", ErrFeedback, src.Name)
+		}
+		return src, fmt.Errorf("%w: --input %q is %s; pick the real microphone", ErrFeedback, spec, src.Name)
+	}
+	return src, nil
+}
+
+// ResolvePulseInput says which PulseAudio source a stream with cfg's Input and Avoid would
+// record from when playing into sink, without opening anything: an error wrapping
+// ErrNoDevice or ErrFeedback is a mistake in the configuration; one wrapping ErrNoServer
+// means no server answered.
+func ResolvePulseInput(cfg Config, sink string) (string, error) {
+	pc, err := pulse.Dial(context.Background(), pulse.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer pc.Close()
+	info, err := pc.Info()
+	if err != nil {
+		return "", err
+	}
+	sources, err := pc.Sources()
+	if err != nil {
+		return "", err
+	}
+	src, err := findPulseSource(sources, info.DefaultSource, cfg.Input, sink, info.DefaultSink, cfg.Avoid)
+	if err != nil {
+		return "", withoutNotPulse(err)
+	}
+	return src.Name, nil
 }
 
 // pulseBackend is the native PulseAudio backend.
@@ -158,22 +244,20 @@ func openPulse(s *Stream) (backend, error) {
 
 func (b *pulseBackend) open() error {
 	s := b.s
-	nodes, def, err := pulseNodes(b.inc, Input)
+	sinks, defSink, err := pulseNodes(b.inc, Output)
 	if err != nil {
 		return err
 	}
-	src, err := findPulseNode(nodes, def, s.cfg.Input, Input)
+	sink, err := findPulseNode(sinks, defSink, s.cfg.Output, Output)
 	if err != nil {
 		return err
 	}
-	if nodes, def, err = pulseNodes(b.inc, Output); err != nil {
-		return err
-	}
-	sink, err := findPulseNode(nodes, def, s.cfg.Output, Output)
+	sources, defSource, err := pulseNodes(b.inc, Input)
 	if err != nil {
 		return err
 	}
-	if err := checkFeedback(src.Name, sink.Name, s.cfg.Input, s.cfg.Avoid); err != nil {
+	src, err := findPulseSource(sources, defSource, s.cfg.Input, sink.Name, defSink, s.cfg.Avoid)
+	if err != nil {
 		return err
 	}
 	rate := s.cfg.SampleRate

@@ -64,3 +64,58 @@ func TestOpenRejectsNegativeSizes(t *testing.T) {
 		}
 	}
 }
+
+// The sources of a desktop with the virtual microphone made the default source (by the
+// user, or WirePlumber on its own), and of the test server.
+func ourMicSources(real bool) []pulse.Object {
+	src := []pulse.Object{
+		{Name: "rg_out.monitor", Properties: map[string]string{"device.class": "monitor"}},
+		{Name: "rg_mic.monitor", Properties: map[string]string{"device.class": "monitor"}},
+		{Name: pulse.SinkName + ".monitor", Properties: map[string]string{"device.class": "monitor"}},
+		{Name: pulse.SourceName, Properties: map[string]string{"device.class": "sound", "device.master_device": pulse.SinkName + ".monitor"}},
+	}
+	if real {
+		src = append(src, pulse.Object{Name: "alsa_input.usb-Blue_Yeti", Description: "Yeti Stereo Microphone", Properties: map[string]string{"device.class": "sound"}})
+	}
+	return src
+}
+
+// Our own microphone as the default source: the default input is the real microphone,
+// not an error (issue 24, item 1); naming ours is still refused.
+func TestDefaultSourceIsOurMic(t *testing.T) {
+	avoid := pulse.OwnSources()
+	for _, c := range []struct {
+		real bool
+		want string
+	}{{true, "alsa_input.usb-Blue_Yeti"}, {false, "rg_mic.monitor"}} {
+		src, err := findPulseSource(ourMicSources(c.real), pulse.SourceName, "", pulse.SinkName, "rg_out", avoid)
+		if err != nil || src.Name != c.want {
+			t.Errorf("real mic %v: got %q, %v; want %q", c.real, src.Name, err, c.want)
+		}
+	}
+	for _, spec := range []string{pulse.SourceName, pulse.SinkName + ".monitor"} {
+		if _, err := findPulseSource(ourMicSources(true), pulse.SourceName, spec, pulse.SinkName, "rg_out", avoid); !errors.Is(err, ErrFeedback) {
+			t.Errorf("--input %s: %v, want ErrFeedback", spec, err)
+		}
+	}
+	// Nothing else to record: a clear error, not our own output.
+	only := []pulse.Object{{Name: pulse.SinkName + ".monitor"}, {Name: pulse.SourceName}, {Name: "rg_out.monitor"}}
+	if _, err := findPulseSource(only, pulse.SourceName, "", pulse.SinkName, "rg_out", avoid); !errors.Is(err, ErrFeedback) {
+		t.Errorf("no other source: %v, want ErrFeedback", err)
+	}
+}
+
+// A source remapped from the output's monitor records the output (issue 24, item 11: live
+// --input restoregrad_denoised_mic --output restoregrad_denoised_sink), with or without
+// our names in avoid.
+func TestRemappedMonitorIsFeedback(t *testing.T) {
+	for _, avoid := range [][]string{nil, pulse.OwnSources()} {
+		_, err := findPulseSource(ourMicSources(true), "rg_mic.monitor", pulse.SourceName, pulse.SinkName, "rg_out", avoid)
+		if !errors.Is(err, ErrFeedback) {
+			t.Errorf("avoid %v: %v, want ErrFeedback", avoid, err)
+		}
+	}
+	if src, err := findPulseSource(ourMicSources(true), "rg_mic.monitor", "yeti", pulse.SinkName, "rg_out", nil); err != nil || src.Name != "alsa_input.usb-Blue_Yeti" {
+		t.Errorf("a real microphone: %q %v", src.Name, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/stream"
+	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/session"
 )
 
@@ -70,6 +71,7 @@ func runLive(args []string) error {
 	if len(pos) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
+	ignoreSIGPIPE()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.duration > 0 {
@@ -131,12 +133,20 @@ func registerBusyCushion(fs *flag.FlagSet, d *time.Duration) {
 		"more output buffering (and latency) while every core is over 90% busy, against the sound server's stalls under load (0: none)")
 }
 
-// sessionConfig is the live session that o's flags ask for, writing its status to w.
+// ignoreSIGPIPE keeps a long run alive when whatever reads its output goes away
+// (`restoregrad virtual-mic | head -1`): writes then fail with EPIPE instead of killing the
+// process, which would leave the virtual devices behind, silent. Ctrl-C and SIGTERM still
+// stop it cleanly.
+func ignoreSIGPIPE() { signal.Ignore(syscall.SIGPIPE) }
+
+// sessionConfig is the live session that o's flags ask for, writing its status to w. Our
+// virtual microphone and its sink's monitor are never an input: they carry our own output.
 func (o liveOptions) sessionConfig(w io.Writer) session.Config {
 	return session.Config{
 		Model: o.model, Steps: o.steps,
 		Stream: stream.Config{Input: o.input, Output: o.output, Backend: o.backend,
-			SampleRate: o.rate, Block: o.block, Cushion: o.cushion, BusyCushion: o.busyCushion},
+			SampleRate: o.rate, Block: o.block, Cushion: o.cushion, BusyCushion: o.busyCushion,
+			Avoid: pulse.OwnSources()},
 		Record: o.record, JSONStats: o.jsonStats, Reconnect: o.reconnect, Quiet: o.quiet,
 		Terminal: isTerminal(w),
 	}

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/restoregrad/restoregrad/stream"
 	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/session"
 )
@@ -91,8 +93,16 @@ func runVirtualMic(args []string) error {
 		return err
 	}
 
+	ignoreSIGPIPE()
 	info, err := pulse.Info(ctx)
 	if err != nil {
+		return err
+	}
+	cfg := o.sessionConfig(os.Stderr)
+	// A microphone that matches nothing, or one that would record our own output, is a
+	// mistake to report before anything is created (the server's default source, when it is
+	// our own microphone, is passed over for the real one).
+	if _, err := stream.ResolvePulseInput(cfg.Stream, pulse.SinkName); err != nil {
 		return err
 	}
 	proc, err := openLiveProcessor(o)
@@ -106,7 +116,15 @@ func runVirtualMic(args []string) error {
 		sigCtx, cancel = context.WithTimeout(sigCtx, o.duration)
 		defer cancel()
 	}
-	vm, err := pulse.CreateVirtualMic(ctx, *name)
+	// ensure creates the devices, or whichever of them is missing; the reconnects and the
+	// watch below share it.
+	var mu sync.Mutex
+	ensure := func(ctx context.Context) (*pulse.VirtualMic, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return pulse.CreateVirtualMic(ctx, *name)
+	}
+	vm, err := ensure(ctx)
 	if err != nil {
 		return err
 	}
@@ -115,19 +133,31 @@ func runVirtualMic(args []string) error {
 			fmt.Fprintf(os.Stderr, "virtual-mic: removing the virtual devices: %v\n", err)
 		}
 	}()
-	cfg := o.sessionConfig(os.Stderr)
+	// A module unloaded while we run (pactl unload-module) is loaded again. The watch
+	// ends before the devices are removed above.
+	watchCtx, endWatch := context.WithCancel(sigCtx)
+	watched := make(chan struct{})
+	defer func() { endWatch(); <-watched }()
+	go func() {
+		defer close(watched)
+		watchVirtualMic(watchCtx, ensure)
+	}()
 	// After a sound-server restart our modules are gone: each reconnect re-creates them
 	// (a no-op while they exist).
 	cfg.Prepare = func(ctx context.Context) error {
-		_, err := pulse.CreateVirtualMic(ctx, *name)
+		_, err := ensure(ctx)
 		return err
 	}
-	cfg.Stream.Avoid = []string{pulse.SourceName, pulse.SinkName + ".monitor"}
 	server := "PulseAudio"
 	if info.PipeWire {
 		server = "PipeWire (pipewire-pulse)"
 	}
-	fmt.Fprintf(os.Stderr, "virtual-mic: %q is ready on %s (source %s); pick it in your call app\n", vm.Description, server, vm.Source)
+	var ready sync.Once
+	cfg.Started = func() {
+		ready.Do(func() {
+			fmt.Fprintf(os.Stderr, "virtual-mic: %q is ready on %s (source %s); pick it in your call app\n", vm.Description, server, vm.Source)
+		})
+	}
 	cfg.Stream.Output = vm.Sink
 	cfg.Stream.SampleRate = pulse.Rate
 	cfg.Stream.Block = 10 * time.Millisecond
@@ -140,6 +170,32 @@ func runVirtualMic(args []string) error {
 	cfg.Stream.Separate = true
 	cfg.Reconnect = true // a microphone that comes and goes should not tear the device down
 	return session.Run(sigCtx, proc, cfg, os.Stderr)
+}
+
+// watchEvery is how often virtual-mic checks that its modules are still loaded.
+const watchEvery = time.Second
+
+// watchVirtualMic checks every watchEvery, until ctx ends, that the virtual devices are
+// there, and has ensure load again what was unloaded, saying so. A server that does not
+// answer is the stream's to report.
+func watchVirtualMic(ctx context.Context, ensure func(context.Context) (*pulse.VirtualMic, error)) {
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		vm, err := ensure(ctx)
+		if err == nil && len(vm.Loaded) > 0 {
+			verb := "was"
+			if len(vm.Loaded) > 1 {
+				verb = "were"
+			}
+			fmt.Fprintf(os.Stderr, "virtual-mic: %s %s unloaded while running; loaded again\n", strings.Join(vm.Loaded, " and "), verb)
+		}
+	}
 }
 
 // userConfigDir is the folder elem under the user's configuration folder: $XDG_CONFIG_HOME,

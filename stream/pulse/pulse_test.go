@@ -382,3 +382,37 @@ func TestCancelledBeforeDialIsNotNoServer(t *testing.T) {
 		t.Fatalf("want context.Canceled, not ErrNoServer: %v", err)
 	}
 }
+
+// A remap source unloaded behind our back (pactl unload-module) is loaded again on the
+// sink that is still there; the sink, which the denoiser plays into, stays.
+func TestUnloadedSourceIsReloaded(t *testing.T) {
+	s := newFakeServer(t)
+	ctx := context.Background()
+	vm, err := CreateVirtualMic(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(vm.Loaded, []string{"module-null-sink", "module-remap-source"}) {
+		t.Fatalf("first create loaded %v", vm.Loaded)
+	}
+	sink, source := vm.Modules[0].Index, vm.Modules[1].Index
+	if again, err := CreateVirtualMic(ctx, ""); err != nil || len(again.Loaded) != 0 {
+		t.Fatalf("while both are there: loaded %v, %v", again.Loaded, err)
+	}
+	if err := UnloadModule(ctx, source); err != nil {
+		t.Fatal(err)
+	}
+	again, err := CreateVirtualMic(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := s.list()
+	if !reflect.DeepEqual(again.Loaded, []string{"module-remap-source"}) || len(mods) != 2 || mods[0].index != sink ||
+		mods[1].name != "module-remap-source" || !strings.Contains(mods[1].args, "master="+SinkName+".monitor") {
+		t.Fatalf("after the source was unloaded: loaded %v, modules %+v", again.Loaded, mods)
+	}
+	if len(s.gone) != 1 {
+		t.Errorf("unloaded %v; the sink must stay", s.gone)
+	}
+	vm.Close(ctx)
+}

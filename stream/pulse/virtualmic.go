@@ -24,6 +24,10 @@ const (
 	Rate = 48000
 )
 
+// OwnSources are the sources a live stream must never record from: the virtual
+// microphone and its sink's monitor carry our own output.
+func OwnSources() []string { return []string{SourceName, SinkName + ".monitor"} }
+
 // ErrInUse means another live process owns the virtual microphone.
 var ErrInUse = errors.New("the virtual microphone is in use by another restoregrad process")
 
@@ -43,6 +47,9 @@ type VirtualMic struct {
 	Source      string // call apps record from here
 	Modules     []Module
 	PipeWire    bool
+	// Loaded names the modules this call loaded: both at the first call, none while they
+	// are there, the missing one after a module was unloaded behind our back.
+	Loaded []string
 }
 
 var pidRE = regexp.MustCompile(regexp.QuoteMeta(pidProp) + `=(\d+)`)
@@ -218,32 +225,49 @@ func createVirtualMic(c *Conn, description string) (*VirtualMic, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(mods) == 2 {
+	self := os.Getpid()
+	var sink *Module
+	for i, m := range mods {
+		if m.Name == "module-null-sink" && m.PID == self {
+			sink = &mods[i]
+		}
+	}
+	switch {
+	case len(mods) == 2:
 		vm.Modules = mods
 		return vm, nil
-	}
-	self := os.Getpid()
-	if len(mods) > 0 { // half a set from an interrupted create
+	case len(mods) == 1 && sink != nil:
+		// The remap source was unloaded (pactl unload-module): load it again on the sink
+		// that is still there, so that the stream playing into it goes on.
+		vm.Modules = mods
+	case len(mods) > 0: // half a set from an interrupted create, or a source without its sink
 		if _, err := remove(c, self); err != nil {
 			return nil, err
 		}
 	}
 	tag := fmt.Sprintf("%s %s=%d", Tag, pidProp, self)
-	sinkIdx, err := c.LoadModule("module-null-sink",
-		"sink_name="+SinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
-		fmt.Sprintf(`sink_properties="device.description='%s (playback side)' %s"`, description, tag))
-	if err != nil {
-		return nil, err
+	if sink == nil {
+		sinkIdx, err := c.LoadModule("module-null-sink",
+			"sink_name="+SinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
+			fmt.Sprintf(`sink_properties="device.description='%s (playback side)' %s"`, description, tag))
+		if err != nil {
+			return nil, err
+		}
+		vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: self})
+		vm.Loaded = append(vm.Loaded, "module-null-sink")
+		sink = &vm.Modules[len(vm.Modules)-1]
 	}
-	vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: self})
 	srcIdx, err := c.LoadModule("module-remap-source",
 		"master="+SinkName+".monitor", "source_name="+SourceName, "channels=1", "channel_map=mono",
 		fmt.Sprintf(`source_properties="device.description='%s' device.class=sound device.icon_name=audio-input-microphone %s"`, description, tag))
 	if err != nil {
-		_ = c.UnloadModule(sinkIdx)
+		if len(vm.Loaded) > 0 {
+			_ = c.UnloadModule(sink.Index)
+		}
 		return nil, err
 	}
 	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: self})
+	vm.Loaded = append(vm.Loaded, "module-remap-source")
 	return vm, nil
 }
 

@@ -46,6 +46,9 @@ type Config struct {
 	// Prepare, when set, runs before each attempt to open the devices (the virtual mic
 	// creates its devices again after a sound-server restart).
 	Prepare func(ctx context.Context) error
+	// Started, when set, is called each time the devices have opened and the model is
+	// about to run between them (the virtual mic says then that it is ready).
+	Started func()
 	// Open opens the devices (nil: stream.Open).
 	Open func(stream.Config) (Stream, error)
 
@@ -263,6 +266,9 @@ func (s *session) run(ctx context.Context, st Stream, rec *recorder) error {
 	s.mu.Unlock()
 	fmt.Fprintf(s.w, "live: %s → %s → %s at %d Hz (model %s at %d Hz, %d steps); Ctrl-C stops\n",
 		s.sum.Input, s.cfg.Model, s.sum.Output, st.Rate(), s.cfg.Model, s.sum.ModelRate, s.rt.Steps())
+	if s.cfg.Started != nil {
+		s.cfg.Started()
+	}
 	opt := stream.RunOptions{}
 	if rec != nil && rec.rate == st.Rate() {
 		opt.OnInput, opt.OnOutput = rec.writeRaw, rec.writeDenoised
