@@ -32,9 +32,8 @@ import (
 
 func main() {}
 
-// maxSteps bounds the Steps port: each step keeps one cache set per channel. A model with
-// fewer steps offers what it has (models.Options.MaxSteps).
-const maxSteps = 8
+// maxSteps bounds the Steps port (plugin.MaxSteps).
+const maxSteps = plugin.MaxSteps
 
 // options are the plugin's: the model's default steps, switchable up to maxSteps, and the
 // noise seed of `restoregrad enhance --seed`'s default, so the plugin's output matches

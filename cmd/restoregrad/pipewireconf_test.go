@@ -2,11 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models/zoo"
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
 func TestPipewireConf(t *testing.T) {
@@ -31,13 +33,32 @@ func TestPipewireConf(t *testing.T) {
 	}
 }
 
+// stubPlugin builds a shared library with a ladspa_descriptor into a new folder (with
+// ONNX Runtime beside it when withRuntime) and returns its path.
+func stubPlugin(t *testing.T, withRuntime bool) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	dir := t.TempDir()
+	so := filepath.Join(dir, pluginFile)
+	cmd := exec.Command("gcc", "-shared", "-fPIC", "-o", so, "-x", "c", "-")
+	cmd.Stdin = strings.NewReader("void *ladspa_descriptor(unsigned long i) { return 0; }\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	if withRuntime {
+		if err := os.WriteFile(filepath.Join(dir, "libonnxruntime.so.1"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return so
+}
+
 func TestPipewireConfigInstall(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir)
-	plugin := filepath.Join(dir, pluginFile)
-	if err := os.WriteFile(plugin, []byte("not really a plugin"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	plugin := stubPlugin(t, true)
 	o := liveOptions{model: defaultLiveModel}
 	if err := o.attenuation.Set("24"); err != nil {
 		t.Fatal(err)
@@ -57,6 +78,67 @@ func TestPipewireConfigInstall(t *testing.T) {
 	}
 	if err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", filepath.Join(dir, "missing.so"), false); err == nil {
 		t.Error("a missing plugin file was accepted")
+	}
+}
+
+// What the plugin cannot do is refused (issue 24, item 7): steps beyond the Steps port,
+// a file that is no LADSPA plugin, a plugin that would not find ONNX Runtime inside
+// PipeWire (the microphone would be silent). A limit above 100 dB is full strength, 100.
+func TestPipewireConfigChecksThePlugin(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	good := stubPlugin(t, true)
+	for _, steps := range []int{-1, 9, 99} {
+		if err := pipewireConfig(liveOptions{model: defaultLiveModel, steps: steps}, "x", good, false); err == nil || !strings.Contains(err.Error(), "--steps") {
+			t.Errorf("--steps %d: %v", steps, err)
+		}
+	}
+	notPlugin := filepath.Join(t.TempDir(), pluginFile)
+	os.WriteFile(notPlugin, []byte("not really a plugin"), 0o644)
+	os.WriteFile(filepath.Join(filepath.Dir(notPlugin), "libonnxruntime.so.1"), nil, 0o644)
+	if err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", notPlugin, true); err == nil || !strings.Contains(err.Error(), "not a LADSPA plugin") {
+		t.Errorf("a file that is not a plugin: %v", err)
+	}
+	if _, err := pluginRuntime(t.TempDir()); err == nil {
+		t.Skip("a system ONNX Runtime would be found: cannot test a plugin without one")
+	}
+	err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", stubPlugin(t, false), true)
+	if err == nil || !strings.Contains(err.Error(), "ONNX Runtime") {
+		t.Errorf("a plugin without ONNX Runtime: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "pipewire", "pipewire.conf.d"))
+	if len(entries) != 0 {
+		t.Errorf("a refused config was written: %v", entries)
+	}
+}
+
+// Two microphones with --name are two nodes in two files (issue 24, item 8: both got
+// node.name restoregrad_denoised_mic); the default name keeps the names it always had.
+func TestPipewireConfigNamesPerMicrophone(t *testing.T) {
+	seen := map[string]string{}
+	for _, name := range []string{pulse.DefaultDescription, "Other Mic", "other mic!", "Микрофон", "Микрофон 2"} {
+		m := pipewireMic{plugin: "/p.so", name: name}
+		var b strings.Builder
+		if err := writePipewireConf(&b, m); err != nil {
+			t.Fatal(err)
+		}
+		node := m.nodeName()
+		if !strings.Contains(b.String(), `node.name      = "`+node+`"`) || !strings.Contains(b.String(), `node.name      = "capture.`+node+`"`) {
+			t.Errorf("%q: node %q not in the config:\n%s", name, node, b.String())
+		}
+		if strings.Trim(node, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			t.Errorf("%q: node name %q", name, node)
+		}
+		if prev, ok := seen[node]; ok && !strings.EqualFold(strings.Trim(prev, "!"), strings.Trim(name, "!")) {
+			t.Errorf("%q and %q share node.name %q", prev, name, node)
+		}
+		seen[node] = name
+		t.Logf("%q: node %s, file %s", name, node, m.confName())
+	}
+	if m := (pipewireMic{name: pulse.DefaultDescription}); m.nodeName() != "restoregrad_denoised_mic" || m.confName() != pipewireConfName {
+		t.Errorf("default: %s %s", m.nodeName(), m.confName())
+	}
+	if a, b := (pipewireMic{name: "Other Mic"}), (pipewireMic{name: pulse.DefaultDescription}); a.confName() == b.confName() {
+		t.Errorf("one file for both: %s", a.confName())
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/stream"
 	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/session"
@@ -23,31 +25,68 @@ func init() {
 
 const serviceName = "restoregrad-virtual-mic.service"
 
-func runVirtualMic(args []string) error {
+// virtualMicOptions are virtual-mic's flags: a live run's, and the actions that replace it.
+type virtualMicOptions struct {
+	liveOptions
+	name                string
+	list, remove        bool
+	install, uninstall  bool
+	pwConfig, pwInstall bool
+	pluginPath          string
+}
+
+// virtualMicFlags is virtual-mic's flag set, filling o.
+func virtualMicFlags(o *virtualMicOptions) *flag.FlagSet {
 	fs := newFlagSet("virtual-mic", "[flags]",
 		"Creates a virtual microphone (a null sink plus a remap source, tagged as ours) on the\n"+
 			"PulseAudio or PipeWire server, denoises --input into it until Ctrl-C/SIGTERM, then\n"+
 			"removes it. Pick the name given by --name in your call app. Modules left behind by\n"+
 			"a killed run are removed at the next start.")
-	var o liveOptions
-	name := fs.String("name", pulse.DefaultDescription, "device name shown to apps")
-	list := fs.Bool("list", false, "list our virtual devices and exit")
-	remove := fs.Bool("remove", false, "remove virtual devices left by a killed run, and exit (refused while one runs)")
-	install := fs.Bool("install-service", false, "write a systemd user unit that runs this command at login, and exit")
-	uninstall := fs.Bool("uninstall-service", false, "remove the systemd user unit, and exit")
+	fs.StringVar(&o.name, "name", pulse.DefaultDescription, "device name shown to apps")
+	fs.BoolVar(&o.list, "list", false, "list our virtual devices and exit")
+	fs.BoolVar(&o.remove, "remove", false, "remove virtual devices left by a killed run, and exit (refused while one runs)")
+	fs.BoolVar(&o.install, "install-service", false, "write a systemd user unit that runs this command, with these flags, at login, and exit")
+	fs.BoolVar(&o.uninstall, "uninstall-service", false, "remove the systemd user unit, and exit")
 	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
 	registerAttenuation(fs, &o.attenuation)
-	pwConfig := fs.Bool("pipewire-config", false, "print a PipeWire filter-chain configuration that makes the same microphone with the LADSPA plugin (no process to keep running), and exit")
-	pwInstall := fs.Bool("install-pipewire-config", false, "write that configuration into ~/.config/pipewire/pipewire.conf.d/, and exit")
-	pluginPath := fs.String("plugin", "", "with --pipewire-config: the LADSPA plugin "+pluginFile+" (default: beside this program, then the LADSPA folders)")
+	fs.BoolVar(&o.pwConfig, "pipewire-config", false, "print a PipeWire filter-chain configuration that makes the same microphone with the LADSPA plugin (no process to keep running), and exit")
+	fs.BoolVar(&o.pwInstall, "install-pipewire-config", false, "write that configuration into ~/.config/pipewire/pipewire.conf.d/, and exit")
+	fs.StringVar(&o.pluginPath, "plugin", "", "with --pipewire-config: the LADSPA plugin "+pluginFile+" (default: beside this program, then the LADSPA folders)")
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file")
 	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
 	registerBusyCushion(fs, &o.busyCushion)
+	return fs
+}
+
+// action checks that at most one action flag is given and names it ("" for a run).
+func (o *virtualMicOptions) action() (string, error) {
+	var set []string
+	for _, a := range []struct {
+		on   bool
+		flag string
+	}{{o.list, "--list"}, {o.remove, "--remove"}, {o.install, "--install-service"}, {o.uninstall, "--uninstall-service"},
+		{o.pwConfig, "--pipewire-config"}, {o.pwInstall, "--install-pipewire-config"}} {
+		if a.on {
+			set = append(set, a.flag)
+		}
+	}
+	switch len(set) {
+	case 0:
+		return "", nil
+	case 1:
+		return set[0], nil
+	}
+	return "", &exitError{code: 2, err: fmt.Errorf("%s: choose one of these", strings.Join(set, " and "))}
+}
+
+func runVirtualMic(args []string) error {
+	var vo virtualMicOptions
+	fs := virtualMicFlags(&vo)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -55,15 +94,20 @@ func runVirtualMic(args []string) error {
 	if len(pos) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
+	action, err := vo.action()
+	if err != nil {
+		return err
+	}
+	o, name := vo.liveOptions, &vo.name
 	ctx := context.Background()
-	switch {
-	case *pwConfig || *pwInstall:
-		return pipewireConfig(o, *name, *pluginPath, *pwInstall)
-	case *install:
-		return installService(o, *name)
-	case *uninstall:
+	switch action {
+	case "--pipewire-config", "--install-pipewire-config":
+		return pipewireConfig(o, vo.name, vo.pluginPath, vo.pwInstall)
+	case "--install-service":
+		return installService(o, vo.name)
+	case "--uninstall-service":
 		return uninstallService()
-	case *list:
+	case "--list":
 		mods, err := pulse.Ours(ctx)
 		if err != nil {
 			return err
@@ -80,7 +124,7 @@ func runVirtualMic(args []string) error {
 			fmt.Printf("module %d  %-20s pid %d %s  %s\n", m.Index, m.Name, m.PID, state, m.Argument)
 		}
 		return nil
-	case *remove:
+	case "--remove":
 		// Removing the devices of a running instance would send its playback to the
 		// default sink: the microphone on the speakers.
 		if pid, err := pulse.Owner(ctx); err != nil {
@@ -215,6 +259,91 @@ func userConfigDir(elem ...string) (string, error) {
 // serviceDir is where systemd looks for user units.
 func serviceDir() (string, error) { return userConfigDir("systemd", "user") }
 
+// modelPathArg is model as the unit must name it: a bundle folder's path (what zoo.Find
+// takes for one: a path separator, a leading dot, or a folder here with a manifest) made
+// absolute, since the service does not run in this folder; names stay names.
+func modelPathArg(model string) (string, error) {
+	if isPassthrough(model) {
+		return model, nil
+	}
+	isPath := strings.ContainsRune(model, os.PathSeparator) || strings.HasPrefix(model, ".")
+	if st, err := os.Stat(filepath.Join(model, "manifest.json")); err == nil && !st.IsDir() {
+		isPath = true
+	}
+	if !isPath {
+		return model, nil
+	}
+	return filepath.Abs(model)
+}
+
+// absFile is name made absolute, after checking that it is a file ("" stays "").
+func absFile(what, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(abs); err != nil || st.IsDir() {
+		return "", fmt.Errorf("%s %s: no such file", what, name)
+	}
+	return abs, nil
+}
+
+// serviceArgs are the arguments of the unit's command: every option of o that differs
+// from the default, with paths made absolute. o must have been checked (checkService).
+func serviceArgs(exe string, o liveOptions, name string) []string {
+	args := []string{exe, "virtual-mic", "--quiet", "--name", name, "--model", o.model}
+	if o.input != "" {
+		args = append(args, "--input", o.input)
+	}
+	if o.steps != 0 {
+		args = append(args, "--steps", strconv.Itoa(o.steps))
+	}
+	if o.attenuation.set {
+		args = append(args, "--attenuation-limit", o.attenuation.String())
+	}
+	if o.busyCushion != defaultBusyCushion {
+		args = append(args, "--busy-cushion", o.busyCushion.String())
+	}
+	if o.jsonStats != "" {
+		args = append(args, "--json-stats", o.jsonStats)
+	}
+	if o.duration != 0 {
+		args = append(args, "--duration", o.duration.String())
+	}
+	return append(args, o.runtime.runtimeArgs()...)
+}
+
+// checkService checks o as a run would (the steps, the model opens with the runtime
+// flags) and makes its paths absolute: the unit runs elsewhere, and a mistake would show
+// only as a unit failing every few seconds. It returns the ONNX Runtime library to put in
+// the unit's environment ("" when $ORT_LIB is unset).
+func checkService(o *liveOptions) (ortLib string, err error) {
+	if o.steps < 0 {
+		return "", fmt.Errorf("--steps %d: want 0 (the model's default) or more", o.steps)
+	}
+	if o.model, err = modelPathArg(o.model); err != nil {
+		return "", err
+	}
+	if o.runtime.ortLib, err = absFile("--ort-lib", o.runtime.ortLib); err != nil {
+		return "", err
+	}
+	if ortLib, err = absFile("$"+ort.EnvLibrary, os.Getenv(ort.EnvLibrary)); err != nil {
+		return "", err
+	}
+	if o.jsonStats != "" {
+		if o.jsonStats, err = filepath.Abs(o.jsonStats); err != nil {
+			return "", err
+		}
+	}
+	if _, err := openLiveProcessor(*o); err != nil {
+		return "", fmt.Errorf("the service would fail: %w", err)
+	}
+	return ortLib, nil
+}
+
 func installService(o liveOptions, name string) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -223,24 +352,22 @@ func installService(o liveOptions, name string) error {
 	if abs, err := filepath.EvalSymlinks(exe); err == nil {
 		exe = abs
 	}
+	ortLib, err := checkService(&o)
+	if err != nil {
+		return err
+	}
 	dir, err := serviceDir()
 	if err != nil {
 		return err
 	}
-	args := []string{exe, "virtual-mic", "--quiet", "--name", name, "--model", o.model}
-	if o.input != "" {
-		args = append(args, "--input", o.input)
-	}
-	if o.steps > 0 {
-		args = append(args, "--steps", strconv.Itoa(o.steps))
-	}
-	if o.attenuation.set {
-		args = append(args, "--attenuation-limit", o.attenuation.String())
-	}
-	args = append(args, o.runtime.runtimeArgs()...)
+	args := serviceArgs(exe, o, name)
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = systemdQuote(a)
+	}
+	env := ""
+	if ortLib != "" {
+		env = "Environment=" + systemdQuote(ort.EnvLibrary+"="+ortLib) + "\n"
 	}
 	unit := fmt.Sprintf(`[Unit]
 Description=RestoreGrad denoised virtual microphone
@@ -251,11 +378,10 @@ Wants=pipewire-pulse.service
 ExecStart=%s
 Restart=on-failure
 RestartSec=3
-Environment=ORT_LIB=%s
-
+%s
 [Install]
 WantedBy=default.target
-`, strings.Join(quoted, " "), os.Getenv("ORT_LIB"))
+`, strings.Join(quoted, " "), env)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

@@ -9,6 +9,10 @@ import (
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
+// MaxSteps bounds the plugin's Steps control: each step keeps one cache set per channel.
+// A model with fewer steps offers what it has (models.Options.MaxSteps).
+const MaxSteps = 8
+
 // Models are the bundles the plugin's Model control numbers: the shipped streaming ones,
 // the default streaming model first (number 0, the control's default), then the others by
 // name. Loaded once per process.

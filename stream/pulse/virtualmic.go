@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode"
 )
 
 // The names and the property that mark our modules. Only modules whose argument carries
@@ -182,6 +184,37 @@ func removeStale(c *Conn) (int, error) {
 		return n, fmt.Errorf("remove stale module: %w", err)
 	}
 	return n, nil
+}
+
+// Slug is description reduced to lower-case letters, digits and single underscores, for
+// device names: "" for the default description (whose devices keep their plain names).
+func Slug(description string) string {
+	description = sanitize(description)
+	if description == "" || description == DefaultDescription {
+		return ""
+	}
+	var b strings.Builder
+	under, dropped := false, false
+	for _, r := range strings.ToLower(description) {
+		switch {
+		case (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
+			if under && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+			under = false
+		default:
+			under = true
+			dropped = dropped || unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+	}
+	if b.Len() == 0 || dropped { // letters device names cannot hold: tell such names apart
+		if b.Len() > 0 {
+			b.WriteByte('_')
+		}
+		fmt.Fprintf(&b, "%08x", crc32.ChecksumIEEE([]byte(description)))
+	}
+	return b.String()
 }
 
 // sanitize keeps a description loadable inside the module argument's quoting.
