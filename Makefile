@@ -51,6 +51,8 @@ bench: build
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz=FuzzReader -fuzztime=60s ./dsp/wav/
+	$(GO) test -run '^$$' -fuzz=FuzzFLAC -fuzztime=60s ./dsp/audiofile/
+	$(GO) test -run '^$$' -fuzz=FuzzMP3 -fuzztime=60s ./dsp/audiofile/
 
 clean:
 	rm -rf bin out

@@ -75,6 +75,7 @@ type Stats struct {
 	ShedSamples      int64   `json:"shed_samples"`         // output samples played up to 4% fast to shed latency after a stall
 	StretchedSamples int64   `json:"stretched_samples"`    // output samples played up to 0.5% slow to keep the cushion (an output clock faster than the input's)
 	TrimmedFrames    int64   `json:"trimmed_frames"`       // silent output frames (under −50 dBFS) left out to shed latency
+	ReplacedSamples  int64   `json:"replaced_samples"`     // input samples that were NaN, infinite or beyond full scale, processed as 0 or ±1
 	InputPeak        float32 `json:"input_peak"`           // peak of the last worker chunk, linear
 	OutputPeak       float32 `json:"output_peak"`
 	// Realtime says what scheduling the worker and audio-side threads got, e.g.
@@ -124,6 +125,7 @@ func (s *Stats) AddCounts(earlier Stats) {
 	s.ShedSamples += earlier.ShedSamples
 	s.StretchedSamples += earlier.StretchedSamples
 	s.TrimmedFrames += earlier.TrimmedFrames
+	s.ReplacedSamples += earlier.ReplacedSamples
 	s.PaddedFrames += earlier.PaddedFrames
 }
 
@@ -152,6 +154,7 @@ type Stream struct {
 	stretched      atomic.Int64
 	trimmed        atomic.Int64
 	droppedIn      atomic.Int64
+	replaced       atomic.Int64
 	extraCushion   atomic.Int64 // samples
 	loadCushion    atomic.Int64 // samples, set by watchLoad
 	loadMeter      busyMeter    // nil: /proc/stat (tests set a fake)
@@ -322,6 +325,7 @@ func (s *Stream) Stats() Stats {
 		TrimmedFrames:    s.trimmed.Load(),
 		PaddedFrames:     s.padded.Load(),
 		DroppedInput:     s.droppedIn.Load(),
+		ReplacedSamples:  s.replaced.Load(),
 		InputPeak:        math.Float32frombits(s.inPeak.Load()),
 		OutputPeak:       math.Float32frombits(s.outPeak.Load()),
 		Algorithmic:      time.Duration(s.algorithmic.Load()),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/restoregrad/restoregrad/dsp/resample"
+	"github.com/restoregrad/restoregrad/dsp/sanitize"
 )
 
 // ErrStalled is returned by Run when the devices stop calling back (unplugged, server
@@ -201,6 +202,11 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 			}
 			sleep(poll)
 			continue
+		}
+		// NaN or infinite input (a float source can hold anything) would poison the
+		// resampler's and the model's state for good: it goes on as 0 or ±1, counted.
+		if k := sanitize.Samples(raw[:m]); k > 0 {
+			s.replaced.Add(int64(k))
 		}
 		s.inPeak.Store(math.Float32bits(peak(raw[:m])))
 		if opt.OnInput != nil {

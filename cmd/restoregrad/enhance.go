@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,29 +16,44 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/restoregrad/restoregrad/dsp/audiofile"
 	"github.com/restoregrad/restoregrad/engine/wavfile"
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 func init() {
-	register(command{name: "enhance", summary: "denoise WAV files or folders offline", run: runEnhance})
+	register(command{name: "enhance", summary: "denoise audio files (WAV, FLAC, MP3) or folders offline", run: runEnhance})
+	// mewkiz/flac (dsp/audiofile) logs a note to its own developers through the standard
+	// logger for every frame of a 24 or 176.4 kHz FLAC; nothing else here uses that logger.
+	log.SetOutput(dropLines{w: os.Stderr, contains: "flac library test cases"})
 }
 
-const enhanceHelp = `Denoises WAV files of any sample rate and channel count. Each channel is resampled to
-the model's rate, enhanced in chunks that overlap and cross-fade (bounded memory, so hour-long
-files are fine), resampled back, and written in the input's format. Folders are searched
-recursively for .wav files and the tree is kept under the output folder.
+const enhanceHelp = `Denoises WAV, FLAC and MP3 files of any sample rate and channel count. Each channel is
+resampled to the model's rate, enhanced in chunks that overlap and cross-fade (bounded memory,
+so hour-long files are fine), resampled back, and written at the input's rate and channel
+count. Folders are searched recursively for .wav, .flac and .mp3 files and the tree is kept
+under the output folder. Other formats (Ogg, Opus, M4A...) are reported with the ffmpeg
+command that converts them.
+
+The output's extension picks its encoding: .wav or .flac. It keeps the input's sample format
+where that encoding holds it: WAV keeps 8, 16, 24 and 32-bit PCM and 32 and 64-bit float;
+FLAC keeps up to 24 bits and writes float and 32-bit input as 24-bit. MP3 input is written
+as 16-bit WAV (MP3 is not written). Samples that are NaN, infinite or beyond full scale
+(float WAV) are enhanced as 0 or ±1, with a warning that counts them.
 
 Outputs are written to a temporary file and renamed, so a failed or interrupted run never
 leaves a half-written file, and an input is never overwritten. A file that fails is reported
 and skipped; the exit status is 1 when any file failed.
 
-Without -o, a file IN.wav is written to IN-denoised.wav and a folder DIR to DIR-denoised/.
+Without -o, a file IN.wav (or IN.flac) is written to IN-denoised.wav (IN-denoised.flac), an
+IN.mp3 to IN-denoised.wav, and a folder DIR to DIR-denoised/. With several inputs or a
+folder, -o names a folder.
 
 Examples:
   restoregrad enhance noisy.wav -o clean.wav
+  restoregrad enhance interview.mp3 -o interview-clean.flac
   restoregrad enhance recordings/ -o cleaned/ --jobs 2
-  restoregrad enhance a.wav b.wav -o out/ --steps 3 --seed 7`
+  restoregrad enhance a.wav b.flac -o out/ --steps 3 --seed 7`
 
 func runEnhance(args []string) error {
 	fs := newFlagSet("enhance", "IN... [-o OUT] [flags]", enhanceHelp)
@@ -60,15 +77,18 @@ func runEnhance(args []string) error {
 	if *jobs < 1 {
 		return &exitError{code: 2, err: fmt.Errorf("-jobs %d: must be at least 1", *jobs)}
 	}
-	if *chunk != 0 && *chunk < 1 {
-		return &exitError{code: 2, err: fmt.Errorf("-chunk %v: must be at least 1 second", *chunk)}
+	if *chunk != 0 && !(*chunk >= 1 && *chunk <= maxChunkSeconds) { // NaN fails both
+		return &exitError{code: 2, err: fmt.Errorf("-chunk %v: must be between 1 and %d seconds", *chunk, maxChunkSeconds)}
+	}
+	if mf.threads < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("-threads %d: must be at least 1", mf.threads)}
 	}
 	tasks, err := planOutputs(ins, *out)
 	if err != nil {
 		return err
 	}
 	if len(tasks) == 0 {
-		return errors.New("no .wav files found in the inputs")
+		return errors.New("no .wav, .flac or .mp3 files found in the inputs")
 	}
 
 	r, err := mf.open(*seed)
@@ -104,6 +124,7 @@ func runEnhance(args []string) error {
 		next     = make(chan int)
 		wg       sync.WaitGroup
 		failures []string
+		warnings []string
 	)
 	var dirs outputDirs // cleans temporary files of killed runs
 	defer dirs.release()
@@ -129,6 +150,9 @@ func runEnhance(args []string) error {
 					failures = append(failures, oneLine(err))
 				} else {
 					seconds += res.Seconds
+					if res.Replaced > 0 {
+						warnings = append(warnings, fmt.Sprintf("warning: %s: %d samples were NaN, infinite or beyond full scale; enhanced as 0 or ±1", t.in, res.Replaced))
+					}
 				}
 				mu.Unlock()
 				prog.finish(i, err)
@@ -145,6 +169,9 @@ func runEnhance(args []string) error {
 	wg.Wait()
 	prog.stop()
 	wall := time.Since(start).Seconds()
+	for _, w := range warnings {
+		fmt.Fprintln(os.Stderr, w)
+	}
 
 	done := len(tasks) - failed
 	if ctx.Err() != nil {
@@ -174,13 +201,40 @@ func safeDiv(a, b float64) float64 {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
+// maxChunkSeconds bounds --chunk: an hour of audio per chunk is far past any use (the
+// memory scales with it) and keeps the frame count well inside an int.
+const maxChunkSeconds = 3600
+
+// dropLines is a writer for the standard logger that drops lines containing a string.
+type dropLines struct {
+	w        io.Writer
+	contains string
+}
+
+func (d dropLines) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), d.contains) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
+}
+
 // task is one input file and where its output goes.
 type task struct{ in, out string }
 
-// planOutputs expands folders and maps every input to its output path.
+// planOutputs expands folders and maps every input to its output path. Outputs in a
+// folder keep the input's name, with .wav for an MP3.
 func planOutputs(ins []string, out string) ([]task, error) {
 	var tasks []task
 	single := len(ins) == 1
+	if out != "" && !isDirArg(out) && audiofile.IsAudioName(out) {
+		// A name like clean.wav is a file: with several inputs it would become a folder.
+		if !single {
+			return nil, &exitError{code: 2, err: fmt.Errorf("-o %s: %d inputs need an output folder, not a file name (try -o %s/)", out, len(ins), strings.TrimSuffix(out, filepath.Ext(out)))}
+		}
+		if st, err := os.Stat(ins[0]); err == nil && st.IsDir() {
+			return nil, &exitError{code: 2, err: fmt.Errorf("-o %s: the input %s is a folder: give an output folder, not a file name (try -o %s/)", out, ins[0], strings.TrimSuffix(out, filepath.Ext(out)))}
+		}
+	}
 	for _, in := range ins {
 		st, err := os.Stat(in)
 		if err != nil {
@@ -190,9 +244,12 @@ func planOutputs(ins []string, out string) ([]task, error) {
 			o := out
 			switch {
 			case o == "":
-				o = strings.TrimSuffix(in, filepath.Ext(in)) + "-denoised.wav"
+				o = audiofile.WritableName(strings.TrimSuffix(in, filepath.Ext(in)) + "-denoised" + filepath.Ext(in))
 			case !single || isDirArg(o):
-				o = filepath.Join(o, filepath.Base(in))
+				o = filepath.Join(o, audiofile.WritableName(filepath.Base(in)))
+			}
+			if _, err := audiofile.CodecFor(o); err != nil {
+				return nil, &exitError{code: 2, err: err}
 			}
 			tasks = append(tasks, task{in, o})
 			continue
@@ -211,14 +268,14 @@ func planOutputs(ins []string, out string) ([]task, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || !strings.EqualFold(filepath.Ext(p), ".wav") {
+			if d.IsDir() || !audiofile.Readable(p) {
 				return nil
 			}
 			rel, err := filepath.Rel(in, p)
 			if err != nil {
 				return err
 			}
-			tasks = append(tasks, task{p, filepath.Join(root, rel)})
+			tasks = append(tasks, task{p, filepath.Join(root, audiofile.WritableName(rel))})
 			return nil
 		})
 		if err != nil {

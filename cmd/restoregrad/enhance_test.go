@@ -106,12 +106,12 @@ func TestEnhanceArgumentErrors(t *testing.T) {
 	in := filepath.Join(dir, "x.wav")
 	writeWAV(t, in, 16000, 1, 1600)
 	cases := map[string][]string{
-		"overwrite the input": {in, "-o", in, "--model", model},
-		"no .wav files":       {t.TempDir(), "--model", model},
-		"no input":            {"--model", model},
-		"no 51-step":          {in, "-o", filepath.Join(dir, "y.wav"), "--model", model, "--steps", "51"},
-		"not found":           {in, "-o", filepath.Join(dir, "y.wav"), "--model", "no-such-model"},
-		"inside the input":    {dir, "-o", filepath.Join(dir, "out")},
+		"overwrite the input":          {in, "-o", in, "--model", model},
+		"no .wav, .flac or .mp3 files": {t.TempDir(), "--model", model},
+		"no input":                     {"--model", model},
+		"no 51-step":                   {in, "-o", filepath.Join(dir, "y.wav"), "--model", model, "--steps", "51"},
+		"not found":                    {in, "-o", filepath.Join(dir, "y.wav"), "--model", "no-such-model"},
+		"inside the input":             {dir, "-o", filepath.Join(dir, "out")},
 	}
 	for want, args := range cases {
 		err := runEnhance(append(args, "--quiet"))

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/restoregrad/restoregrad/dsp/internal/atomicfile"
 )
 
 // writeBufBytes bounds the Writer's internal buffer.
@@ -286,68 +286,34 @@ func CreateAtomic(name string, f Format) (w *Writer, commit func() error, abort 
 	if err := f.validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	dir, base := filepath.Split(name)
-	if dir == "" {
-		dir = "."
-	}
-	file, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	file, err := atomicfile.Create(name)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	tmp := file.Name()
 	if w, err = NewWriter(file, f); err != nil {
-		file.Close()
-		os.Remove(tmp)
+		file.Abort()
 		return nil, nil, nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	var (
 		done      bool
 		commitErr error
 	)
-	abort = func() {
-		if done {
-			return
-		}
-		done = true
-		file.Close()
-		os.Remove(tmp)
-	}
 	commit = func() error {
 		if done {
 			return commitErr
 		}
 		done = true
-		commitErr = finish(w, file, tmp, name)
-		if commitErr != nil {
-			file.Close()
-			os.Remove(tmp)
+		if err := w.Close(); err != nil {
+			file.Abort()
+			commitErr = fmt.Errorf("write %s: %w", name, err)
+		} else if err := file.Commit(); err != nil {
+			commitErr = fmt.Errorf("write %s: %w", name, err)
 		}
 		return commitErr
 	}
+	abort = func() {
+		done = true
+		file.Abort()
+	}
 	return w, commit, abort, nil
-}
-
-// finish closes w, makes file durable and renames it from tmp to name.
-func finish(w *Writer, file *os.File, tmp, name string) error {
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := file.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := file.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := file.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	// Make the rename durable; not every platform can sync a directory.
-	if d, err := os.Open(filepath.Dir(name)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
-// Package wavfile enhances WAV files of any rate and channel count with the offline
-// engine, in bounded memory: it streams the input, resamples each channel to the model's
-// rate and back, and writes the result atomically in the input's format.
+// Package wavfile enhances audio files (WAV, FLAC, MP3: whatever dsp/audiofile reads) of
+// any rate and channel count with the offline engine, in bounded memory: it streams the
+// input, resamples each channel to the model's rate and back, and writes the result
+// atomically in the codec the output's name asks for (dsp/audiofile: .wav or .flac) and
+// the input's rate, channels and sample format as far as that codec holds it.
 package wavfile
 
 import (
@@ -11,7 +13,8 @@ import (
 	"math"
 	"os"
 
-	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/dsp/audiofile"
+	"github.com/restoregrad/restoregrad/dsp/sanitize"
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
@@ -28,9 +31,13 @@ type Options struct {
 
 // Result describes an enhanced file.
 type Result struct {
-	Format  wav.Format
+	Format  audiofile.Format // the input's
+	Output  audiofile.Format // what was written
 	Frames  int64
 	Seconds float64
+	// Replaced counts the input samples that were NaN, infinite or beyond full scale (only
+	// a float WAV can hold them): they were enhanced as 0 or ±1 (dsp/sanitize).
+	Replaced int64
 }
 
 // blockFrames is how many input frames are read at a time.
@@ -44,19 +51,15 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 	} else if same {
 		return Result{}, fmt.Errorf("%s: output would overwrite the input", out)
 	}
-	f, err := os.Open(in)
+	r, err := audiofile.Open(in)
 	if err != nil {
 		return Result{}, err
 	}
-	defer f.Close()
-	r, err := wav.NewReader(f)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", in, err)
-	}
+	defer r.Close()
 	format := r.Format()
 	total := r.Frames()
 	if total == 0 {
-		return Result{}, fmt.Errorf("%s: no audio (empty data chunk)", in)
+		return Result{}, fmt.Errorf("%s: no audio", in)
 	}
 	gains := make([]float32, format.Channels)
 	for c := range gains {
@@ -68,17 +71,15 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 		}
 	}
 
-	outFormat := writableFormat(format)
-	w, commit, abort, err := wav.CreateAtomic(out, outFormat)
+	outFormat, err := audiofile.OutputFormat(out, format)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", out, err)
+		return Result{}, err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			abort()
-		}
-	}()
+	w, err := audiofile.Create(out, outFormat)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.Abort() // after Commit, nothing
 
 	chans := make([]*channel, format.Channels)
 	for c := range chans {
@@ -90,7 +91,7 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 	for c := range block {
 		block[c] = make([]float32, blockFrames)
 	}
-	var done int64
+	var done, replaced int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -98,12 +99,13 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 		n, rerr := r.Read(block)
 		if n > 0 {
 			for c, ch := range chans {
+				replaced += int64(sanitize.Samples(block[c][:n]))
 				if err := ch.write(block[c][:n]); err != nil {
 					return Result{}, fmt.Errorf("%s: %w", in, err)
 				}
 			}
 			if err := writeReady(w, chans, false); err != nil {
-				return Result{}, fmt.Errorf("%s: %w", out, err)
+				return Result{}, err
 			}
 			done += int64(n)
 			if opt.Progress != nil {
@@ -114,7 +116,7 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 			break
 		}
 		if rerr != nil {
-			return Result{}, fmt.Errorf("%s: %w", in, rerr)
+			return Result{}, rerr // names the file
 		}
 	}
 	if done == 0 {
@@ -126,29 +128,19 @@ func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Optio
 		}
 	}
 	if err := writeReady(w, chans, true); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", out, err)
+		return Result{}, err
 	}
-	if err := commit(); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", out, err)
+	if err := w.Commit(); err != nil {
+		return Result{}, err
 	}
-	committed = true
-	return Result{Format: format, Frames: done, Seconds: float64(done) / float64(format.SampleRate)}, nil
+	return Result{
+		Format: format, Output: outFormat, Frames: done, Replaced: replaced,
+		Seconds: float64(done) / float64(format.SampleRate),
+	}, nil
 }
 
-// writableFormat keeps the input's encoding where the writer supports it.
-func writableFormat(f wav.Format) wav.Format {
-	out := f
-	switch {
-	case f.Float:
-		out.BitsPerSample = 32
-	case f.BitsPerSample < 16:
-		out.BitsPerSample = 16
-	}
-	return out
-}
-
-// writeReady writes the frames every channel has ready.
-func writeReady(w *wav.Writer, chans []*channel, final bool) error {
+// writeReady writes the frames every channel has ready. Writer errors name the file.
+func writeReady(w *audiofile.Writer, chans []*channel, final bool) error {
 	n := len(chans[0].out)
 	for _, ch := range chans[1:] {
 		n = min(n, len(ch.out))
@@ -239,15 +231,11 @@ func (c *channel) flush(frames int64) error {
 // channelGains measures each channel's RMS in a first pass and returns the gain that
 // brings it to target (capped so near-silence is not blown up).
 func channelGains(name string, target float64) ([]float32, error) {
-	f, err := os.Open(name)
+	r, err := audiofile.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	r, err := wav.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+	defer r.Close()
 	ch := r.Format().Channels
 	sums := make([]float64, ch)
 	var n int64
@@ -258,6 +246,7 @@ func channelGains(name string, target float64) ([]float32, error) {
 	for {
 		k, err := r.Read(block)
 		for c := range block {
+			sanitize.Samples(block[c][:k]) // as Enhance will see them
 			for _, v := range block[c][:k] {
 				sums[c] += float64(v) * float64(v)
 			}
@@ -267,7 +256,7 @@ func channelGains(name string, target float64) ([]float32, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, err
 		}
 	}
 	gains := make([]float32, ch)

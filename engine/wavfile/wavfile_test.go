@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/dsp/audiofile"
 	"github.com/restoregrad/restoregrad/dsp/wav"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
@@ -139,5 +140,189 @@ func TestChannelGains(t *testing.T) {
 		if math.Abs(float64(g[c])-want) > 0.01 {
 			t.Errorf("gain[%d] = %v, want %v", c, g[c], want)
 		}
+	}
+}
+
+// The output keeps the input's sample format, 8-bit PCM and 64-bit float included (they
+// came out as 16-bit and 32-bit float).
+func TestEnhanceKeepsSampleFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []wav.Format{
+		{SampleRate: 8000, Channels: 1, BitsPerSample: 8},
+		{SampleRate: 22050, Channels: 2, BitsPerSample: 64, Float: true},
+		{SampleRate: 16000, Channels: 1, BitsPerSample: 32},
+	} {
+		in, out := filepath.Join(dir, "in.wav"), filepath.Join(dir, "out.wav")
+		x := writeTone(t, in, f, f.SampleRate)
+		if _, err := Enhance(context.Background(), &identity{}, in, out, Options{Steps: 1}); err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		y, g, err := wav.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g != f {
+			t.Errorf("input %v written as %v", f, g)
+		}
+		if db := errDB(x[0][500:len(x[0])-500], y[0][500:len(y[0])-500]); db > -30 {
+			t.Errorf("%v: round-trip error %.1f dB", f, db)
+		}
+	}
+}
+
+func errDB(ref, y []float32) float64 {
+	var num, den float64
+	for i := range ref {
+		d := float64(y[i] - ref[i])
+		num += d * d
+		den += float64(ref[i]) * float64(ref[i])
+	}
+	return 10 * math.Log10(num/den)
+}
+
+// A FLAC input gives the output its WAV twin gives, and a FLAC output holds the samples
+// of the WAV output, bit for bit.
+func TestEnhanceFLAC(t *testing.T) {
+	dir := t.TempDir()
+	f := wav.Format{SampleRate: 44100, Channels: 2, BitsPerSample: 16}
+	inWAV, inFLAC := filepath.Join(dir, "in.wav"), filepath.Join(dir, "in.flac")
+	writeTone(t, inWAV, f, 44100*2+3)
+	x, _, err := wav.ReadFile(inWAV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audiofile.WriteFile(inFLAC, x, audiofile.Format{Codec: audiofile.FLAC, SampleRate: 44100, Channels: 2, BitsPerSample: 16}); err != nil {
+		t.Fatal(err)
+	}
+	outs := map[string][2]string{
+		"wav→wav":   {inWAV, filepath.Join(dir, "a.wav")},
+		"flac→wav":  {inFLAC, filepath.Join(dir, "b.wav")},
+		"flac→flac": {inFLAC, filepath.Join(dir, "c.flac")},
+		"wav→flac":  {inWAV, filepath.Join(dir, "d.FLAC")},
+	}
+	for what, io := range outs {
+		res, err := Enhance(context.Background(), &identity{}, io[0], io[1], Options{Steps: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want := audiofile.Format{Codec: audiofile.WAV, SampleRate: 44100, Channels: 2, BitsPerSample: 16}
+		if strings.HasSuffix(strings.ToLower(io[1]), ".flac") {
+			want.Codec = audiofile.FLAC
+		}
+		if res.Output != want {
+			t.Errorf("%s: wrote %v, want %v", what, res.Output, want)
+		}
+	}
+	a, _ := os.ReadFile(outs["wav→wav"][1])
+	b, _ := os.ReadFile(outs["flac→wav"][1])
+	if len(a) == 0 || string(a) != string(b) {
+		t.Errorf("FLAC input: output differs from the WAV input's (%d and %d bytes)", len(b), len(a))
+	}
+	ref, _, err := audiofile.ReadFile(outs["wav→wav"][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, what := range []string{"flac→flac", "wav→flac"} {
+		y, _, err := audiofile.ReadFile(outs[what][1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range ref {
+			if len(y[c]) != len(ref[c]) {
+				t.Fatalf("%s: %d frames, WAV output %d", what, len(y[c]), len(ref[c]))
+			}
+			for i := range ref[c] {
+				if y[c][i] != ref[c][i] {
+					t.Fatalf("%s: channel %d frame %d = %v, WAV output %v", what, c, i, y[c][i], ref[c][i])
+				}
+			}
+		}
+	}
+}
+
+// Defect 12: NaN, ±Inf and 1e30 in a float WAV are enhanced as 0 and ±1 and counted; the
+// output is finite (it held NaN and -Inf) and equals the output for the cleaned input.
+func TestEnhanceSanitisesNonFiniteSamples(t *testing.T) {
+	dir := t.TempDir()
+	f := wav.Format{SampleRate: 48000, Channels: 2, BitsPerSample: 32, Float: true}
+	in, clean := filepath.Join(dir, "in.wav"), filepath.Join(dir, "clean.wav")
+	x := writeTone(t, in, f, 48000)
+	bad := map[int]float32{1000: float32(math.NaN()), 2000: float32(math.Inf(1)), 3000: float32(math.Inf(-1)), 4000: 1e30, 5000: -1.5}
+	want := map[int]float32{1000: 0, 2000: 1, 3000: -1, 4000: 1, 5000: -1}
+	for i, v := range bad {
+		x[1][i] = v
+	}
+	if err := wav.WriteFile(in, x, f); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range want {
+		x[1][i] = v
+	}
+	if err := wav.WriteFile(clean, x, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, rms := range []float64{0, 0.05} { // without and with input normalisation
+		outBad, outClean := filepath.Join(dir, "out-bad.wav"), filepath.Join(dir, "out-clean.wav")
+		res, err := Enhance(context.Background(), &identity{}, in, outBad, Options{Steps: 1, InputRMS: rms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Replaced != int64(len(bad)) {
+			t.Errorf("rms %v: Replaced = %d, want %d", rms, res.Replaced, len(bad))
+		}
+		if _, err := Enhance(context.Background(), &identity{}, clean, outClean, Options{Steps: 1, InputRMS: rms}); err != nil {
+			t.Fatal(err)
+		}
+		y, _, err := wav.ReadFile(outBad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range y {
+			for i, v := range y[c] {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || math.Abs(float64(v)) > 2 {
+					t.Fatalf("rms %v: output channel %d frame %d = %v", rms, c, i, v)
+				}
+			}
+		}
+		a, _ := os.ReadFile(outBad)
+		b, _ := os.ReadFile(outClean)
+		if string(a) != string(b) {
+			t.Errorf("rms %v: output differs from the cleaned input's", rms)
+		}
+	}
+}
+
+// A damaged FLAC and an output the package cannot write fail with one line naming the
+// file, and leave nothing behind.
+func TestEnhanceFormatErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.wav")
+	writeTone(t, good, wav.Format{SampleRate: 16000, Channels: 1, BitsPerSample: 16}, 16000)
+	x, _, _ := wav.ReadFile(good)
+	flac := filepath.Join(dir, "cut.flac")
+	if err := audiofile.WriteFile(flac, x, audiofile.Format{Codec: audiofile.FLAC, SampleRate: 16000, Channels: 1, BitsPerSample: 16}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(flac)
+	os.WriteFile(flac, b[:len(b)/2], 0o644)
+	ogg := filepath.Join(dir, "x.ogg")
+	os.WriteFile(ogg, []byte("OggS\x00\x02"+strings.Repeat("\x00", 40)), 0o644)
+	for _, c := range []struct{ in, out, want string }{
+		{flac, filepath.Join(dir, "o1.wav"), flac + ": flac: truncated stream"},
+		{ogg, filepath.Join(dir, "o2.wav"), ogg + ": Ogg (Vorbis, Opus) is not supported"},
+		{good, filepath.Join(dir, "o3.mp3"), filepath.Join(dir, "o3.mp3") + ": writing MP3 files is not supported; write .wav or .flac"},
+	} {
+		_, err := Enhance(context.Background(), &identity{}, c.in, c.out, Options{Steps: 1})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s → %s: got %v, want one line starting %q", c.in, c.out, err, c.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("folder holds %v, want only the three inputs", names)
 	}
 }

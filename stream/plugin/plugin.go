@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/restoregrad/restoregrad/dsp/sanitize"
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/stream/ring"
 )
@@ -117,6 +118,7 @@ type Instance struct {
 	latency    atomic.Int64 // lat, for readers outside Run
 	fallback   atomic.Int64 // frames output as pass-through because the worker was late
 	lost       atomic.Int64 // input frames dropped because the input ring was full
+	replaced   atomic.Int64 // input samples that were NaN, infinite or beyond full scale
 	stalls     atomic.Int64 // offline waits that timed out
 	minBlock   atomic.Int64
 	maxBlock   atomic.Int64
@@ -283,14 +285,24 @@ func (p *Instance) chunk(in, out [][]float32, off, k int) {
 	}
 
 	// Input: to the worker and to the history (read it all before writing any output: the
-	// host may pass the same buffer for both).
+	// host may pass the same buffer for both). NaN, infinite and out-of-range samples go on
+	// as 0 or ±1 (dsp/sanitize), so that one cannot poison the resamplers' and the model's
+	// state for good; they are counted, not logged.
 	buf := p.scratch[:k*ch]
+	replaced := 0
 	for c := 0; c < ch; c++ {
 		h := p.hist[c]
 		for i, v := range in[c][off : off+k] {
+			if !(v >= -1 && v <= 1) {
+				v, _ = sanitize.Sample(v)
+				replaced++
+			}
 			buf[i*ch+c] = v
 			h[(p.inPos+int64(i))&(histFrames-1)] = v
 		}
+	}
+	if replaced > 0 {
+		p.replaced.Add(int64(replaced))
 	}
 	p.inPos += int64(k)
 	if free := p.in.Free() / ch; free < k {
@@ -451,6 +463,7 @@ type Stats struct {
 	MaxBlock      int64
 	FallbackFrame int64 // frames output as pass-through because the worker was late
 	LostFrames    int64 // input frames dropped: the input ring was full
+	Replaced      int64 // input samples that were NaN, infinite or beyond full scale, passed on as 0 or ±1
 	Stalls        int64 // offline waits that timed out
 	ModelLoads    int64
 	MaxAhead      time.Duration // the most the host got ahead of the wall clock
@@ -467,7 +480,7 @@ func (p *Instance) Stats() Stats {
 	errs := append([]error(nil), p.errs...)
 	p.mu.Unlock()
 	return Stats{Mode: mode, Latency: p.Latency(), Calls: p.calls.Load(), MinBlock: p.minBlock.Load(), MaxBlock: p.maxBlock.Load(),
-		FallbackFrame: p.fallback.Load(), LostFrames: p.lost.Load(), Stalls: p.stalls.Load(), ModelLoads: p.modelLoads.Load(),
+		FallbackFrame: p.fallback.Load(), LostFrames: p.lost.Load(), Replaced: p.replaced.Load(), Stalls: p.stalls.Load(), ModelLoads: p.modelLoads.Load(),
 		MaxAhead: time.Duration(p.maxAhead.Load()), DecidedAt: p.decidedAt.Load(), ModelFrom: p.modelFrom.Load(),
 		Engine: p.w.stats(), Errors: errs}
 }

@@ -587,3 +587,54 @@ func TestBurstThenRealtime(t *testing.T) {
 	}
 	t.Logf("mode %s decided again after %d frames; latency %d", st.Mode, st.DecidedAt, st.Latency)
 }
+
+// Defect 12: NaN, ±Inf and huge samples from the host go on as 0 and ±1, so the output is
+// finite and, after the latency, what the cleaned input gives: the resamplers' and the
+// model's state are not poisoned. They are counted; Run still allocates nothing.
+func TestNonFiniteInputIsSanitised(t *testing.T) {
+	const rate = 44100
+	p, err := New(Config{Rate: rate, Channels: 1, Open: firOpener(256, 256, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Activate()
+	x := testSignal(2*rate, rate, 3)
+	bad := map[int]float32{5000: float32(math.NaN()), 20000: float32(math.Inf(1)), 30000: float32(math.Inf(-1)), 40000: 1e30}
+	clean := slices.Clone(x)
+	for i, v := range bad {
+		x[i] = v
+		clean[i], _ = sanitizeRef(v)
+	}
+	out, lat := drive(t, p, [][]float32{x}, []int{1024}, DefaultControls, false)
+	for i, v := range out[0] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatalf("output frame %d = %v", i, v)
+		}
+	}
+	ref := reference(t, clean, rate, 2, engine.FullStrength)
+	if d, at := maxDiffAt(out[0], ref, lat); d > 1e-5 {
+		t.Errorf("max difference %g at %d from the cleaned input's output", d, at)
+	}
+	if st := p.Stats(); st.Replaced != int64(len(bad)) {
+		t.Errorf("Replaced = %d, want %d", st.Replaced, len(bad))
+	}
+	in := [][]float32{slices.Repeat([]float32{float32(math.NaN())}, 512)}
+	o := [][]float32{make([]float32, 512)}
+	if allocs := testing.AllocsPerRun(50, func() { p.Run(in, o, 512, DefaultControls) }); allocs != 0 {
+		t.Errorf("Run allocates %v times per call on NaN input", allocs)
+	}
+}
+
+// sanitizeRef is what the plugin must make of a sample outside [-1, 1].
+func sanitizeRef(v float32) (float32, bool) {
+	switch {
+	case v > 1:
+		return 1, true
+	case v < -1:
+		return -1, true
+	case v != v:
+		return 0, true
+	}
+	return v, false
+}
