@@ -12,8 +12,8 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/dnsmos"
-	"github.com/restoregrad/restoregrad/models/gtcrn"
 	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/peers"
 )
 
 func requireRuntime(t *testing.T) {
@@ -172,7 +172,7 @@ func TestSharedDev(t *testing.T) {
 		}
 	}
 	requireRuntime(t)
-	g, err := gtcrn.Open(gpath, ort.Options{Threads: 1})
+	g, err := peers.Open(gpath, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestSharedDev(t *testing.T) {
 	}
 	res := run(t, Config{
 		Pairs:   pairs,
-		Systems: []System{Noisy(), &FuncSystem{Name: "gtcrn", Rate: gtcrn.Rate, Fn: g.Enhance}},
+		Systems: []System{Noisy(), &FuncSystem{Name: "gtcrn", Rate: g.SampleRate(), Fn: g.Enhance}},
 		DNSMOS:  d, Jobs: 2,
 	})
 	var table bytes.Buffer
