@@ -133,6 +133,23 @@ func feedsBack(src pulse.Object, sources []pulse.Object, sink string, avoid []st
 	return false
 }
 
+// withOurs is avoid and every source of a virtual microphone of ours, whatever its name:
+// the remap sources (tagged) and the monitors of the tagged sinks.
+func withOurs(avoid []string, sources, sinks []pulse.Object) []string {
+	out := slices.Clone(avoid)
+	for _, src := range sources {
+		if pulse.IsOurs(src) {
+			out = append(out, src.Name)
+		}
+	}
+	for _, sink := range sinks {
+		if pulse.IsOurs(sink) {
+			out = append(out, sink.Name+".monitor")
+		}
+	}
+	return out
+}
+
 // isMonitor says whether a source is a sink's monitor.
 func isMonitor(src pulse.Object) bool {
 	return src.Properties["device.class"] == "monitor" || strings.HasSuffix(src.Name, ".monitor")
@@ -145,6 +162,9 @@ func isMonitor(src pulse.Object) bool {
 // feed back, else a monitor of neither the output nor the default sink (a test server's
 // "microphone").
 func findPulseSource(sources []pulse.Object, def, spec, sink, defSink string, avoid []string) (pulse.Object, error) {
+	if spec == sink+".monitor" || slices.Contains(avoid, spec) { // also before it exists
+		return pulse.Object{}, fmt.Errorf("%w: --input %q is ours; pick the real microphone", ErrFeedback, spec)
+	}
 	if spec == "" {
 		if d, ok := pulse.Find(sources, def); ok && feedsBack(d, sources, sink, avoid) {
 			var monitor *pulse.Object
@@ -194,7 +214,11 @@ func ResolvePulseInput(cfg Config, sink string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	src, err := findPulseSource(sources, info.DefaultSource, cfg.Input, sink, info.DefaultSink, cfg.Avoid)
+	sinks, err := pc.Sinks()
+	if err != nil {
+		return "", err
+	}
+	src, err := findPulseSource(sources, info.DefaultSource, cfg.Input, sink, info.DefaultSink, withOurs(cfg.Avoid, sources, sinks))
 	if err != nil {
 		return "", withoutNotPulse(err)
 	}
@@ -256,7 +280,7 @@ func (b *pulseBackend) open() error {
 	if err != nil {
 		return err
 	}
-	src, err := findPulseSource(sources, defSource, s.cfg.Input, sink.Name, defSink, s.cfg.Avoid)
+	src, err := findPulseSource(sources, defSource, s.cfg.Input, sink.Name, defSink, withOurs(s.cfg.Avoid, sources, sinks))
 	if err != nil {
 		return err
 	}

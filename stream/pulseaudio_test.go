@@ -119,3 +119,22 @@ func TestRemappedMonitorIsFeedback(t *testing.T) {
 		t.Errorf("a real microphone: %q %v", src.Name, err)
 	}
 }
+
+// The sources of a microphone of ours with another --name are avoided too: found by the
+// tag on the remap source and on the sink whose monitor it is.
+func TestOtherNamedMicIsOurs(t *testing.T) {
+	tag := map[string]string{"restoregrad.virtual": "1"}
+	sources := append(ourMicSources(true),
+		pulse.Object{Name: "restoregrad_denoised_mic_other", Properties: map[string]string{"restoregrad.virtual": "1", "device.class": "sound"}},
+		pulse.Object{Name: "restoregrad_denoised_sink_other.monitor", Properties: map[string]string{"device.class": "monitor"}})
+	sinks := []pulse.Object{{Name: "rg_out"}, {Name: "restoregrad_denoised_sink_other", Properties: tag}}
+	avoid := withOurs(pulse.OwnSources(), sources, sinks)
+	for _, in := range []string{"restoregrad_denoised_mic_other", "restoregrad_denoised_sink_other.monitor"} {
+		if _, err := findPulseSource(sources, "rg_mic.monitor", in, "rg_out", "rg_out", avoid); !errors.Is(err, ErrFeedback) {
+			t.Errorf("--input %s: %v, want ErrFeedback", in, err)
+		}
+	}
+	if src, err := findPulseSource(sources, "restoregrad_denoised_mic_other", "", "rg_out", "rg_out", avoid); err != nil || src.Name != "alsa_input.usb-Blue_Yeti" {
+		t.Errorf("default source another mic of ours: %q %v", src.Name, err)
+	}
+}

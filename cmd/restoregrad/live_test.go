@@ -201,7 +201,7 @@ func TestLiveCLIMissingDevice(t *testing.T) {
 // startVirtualMic runs virtual-mic and waits until its source exists.
 func startVirtualMic(t *testing.T) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(binary(t), "virtual-mic", "--input", "rg_mic.monitor", "--model", "passthrough", "--name", "RestoreGrad Test Mic")
+	cmd := exec.Command(binary(t), "virtual-mic", "--input", "rg_mic.monitor", "--model", "passthrough")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -211,7 +211,7 @@ func startVirtualMic(t *testing.T) (*exec.Cmd, *bytes.Buffer) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		sources, _ := pulse.List(ctx, "sources")
-		if s, ok := pulse.Find(sources, pulse.SourceName); ok && s.Description == "RestoreGrad Test Mic" &&
+		if s, ok := pulse.Find(sources, pulse.SourceName); ok && s.Description == pulse.DefaultDescription &&
 			strings.Contains(stderr.String(), "Ctrl-C stops") {
 			return cmd, &stderr
 		}
@@ -325,7 +325,7 @@ func TestVirtualMicInstallService(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", "")
 	var err error
 	out := captureStdout(t, func() {
-		err = runVirtualMic([]string{"--install-service", "--input", "USB Mic", "--steps", "3"})
+		err = runVirtualMic([]string{"--install-service", "--input", "USB Mic", "--steps", "3", "--model", "passthrough"})
 	})
 	if err != nil {
 		t.Fatal(err)

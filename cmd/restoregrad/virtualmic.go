@@ -25,6 +25,15 @@ func init() {
 
 const serviceName = "restoregrad-virtual-mic.service"
 
+// serviceFile is the unit of the microphone named name: serviceName for the default name,
+// one of its own for another (two microphones, two units).
+func serviceFile(name string) string {
+	if slug := pulse.Slug(name); slug != "" {
+		return strings.TrimSuffix(serviceName, ".service") + "-" + strings.ReplaceAll(slug, "_", "-") + ".service"
+	}
+	return serviceName
+}
+
 // virtualMicOptions are virtual-mic's flags: a live run's, and the actions that replace it.
 type virtualMicOptions struct {
 	liveOptions
@@ -45,8 +54,8 @@ func virtualMicFlags(o *virtualMicOptions) *flag.FlagSet {
 	fs.StringVar(&o.name, "name", pulse.DefaultDescription, "device name shown to apps")
 	fs.BoolVar(&o.list, "list", false, "list our virtual devices and exit")
 	fs.BoolVar(&o.remove, "remove", false, "remove virtual devices left by a killed run, and exit (refused while one runs)")
-	fs.BoolVar(&o.install, "install-service", false, "write a systemd user unit that runs this command, with these flags, at login, and exit")
-	fs.BoolVar(&o.uninstall, "uninstall-service", false, "remove the systemd user unit, and exit")
+	fs.BoolVar(&o.install, "install-service", false, "write a systemd user unit that runs this command, with these flags, at login, and exit (one unit per --name)")
+	fs.BoolVar(&o.uninstall, "uninstall-service", false, "remove the systemd user unit (of --name), and exit")
 	fs.StringVar(&o.input, "input", "", "microphone to denoise (default: the system default)")
 	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
 	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
@@ -106,7 +115,7 @@ func runVirtualMic(args []string) error {
 	case "--install-service":
 		return installService(o, vo.name)
 	case "--uninstall-service":
-		return uninstallService()
+		return uninstallService(vo.name)
 	case "--list":
 		mods, err := pulse.Ours(ctx)
 		if err != nil {
@@ -385,20 +394,22 @@ WantedBy=default.target
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, serviceName)
+	unitName := serviceFile(name)
+	path := filepath.Join(dir, unitName)
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s\nenable it with: systemctl --user daemon-reload && systemctl --user enable --now %s\n", path, serviceName)
+	fmt.Printf("wrote %s\nenable it with: systemctl --user daemon-reload && systemctl --user enable --now %s\n", path, unitName)
 	return nil
 }
 
-func uninstallService() error {
+func uninstallService(name string) error {
 	dir, err := serviceDir()
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, serviceName)
+	unitName := serviceFile(name)
+	path := filepath.Join(dir, unitName)
 	if err := os.Remove(path); err != nil {
 		if os.IsNotExist(err) {
 			fmt.Printf("no %s installed\n", path)
@@ -406,7 +417,7 @@ func uninstallService() error {
 		}
 		return err
 	}
-	fmt.Printf("removed %s\n(if it was enabled: systemctl --user disable --now %s)\n", path, serviceName)
+	fmt.Printf("removed %s\n(if it was enabled: systemctl --user disable --now %s)\n", path, unitName)
 	return nil
 }
 

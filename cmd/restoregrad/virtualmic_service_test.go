@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/restoregrad/restoregrad/models/modeltest"
+	"github.com/restoregrad/restoregrad/stream/pulse"
 )
 
 // execStart reads the installed unit's command line back into words, undoing
@@ -57,16 +58,32 @@ func installUnit(t *testing.T, args ...string) (string, error) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	if err := runVirtualMic(append([]string{"--install-service"}, args...)); err != nil {
-		if _, serr := os.Stat(filepath.Join(dir, "systemd", "user", serviceName)); serr == nil {
+		if entries, _ := os.ReadDir(filepath.Join(dir, "systemd", "user")); len(entries) > 0 {
 			t.Errorf("a unit was written although the install failed (%v)", err)
 		}
 		return "", err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "systemd", "user", serviceName))
+	name := pulse.DefaultDescription
+	for i, a := range args {
+		if a == "--name" && i+1 < len(args) {
+			name = args[i+1]
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "systemd", "user", serviceFile(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b), nil
+}
+
+// Each --name has its unit: two microphones, two services.
+func TestServiceFilePerName(t *testing.T) {
+	if serviceFile(pulse.DefaultDescription) != serviceName || serviceFile("") != serviceName {
+		t.Errorf("default: %s", serviceFile(""))
+	}
+	if got := serviceFile("Other Mic"); got != "restoregrad-virtual-mic-other-mic.service" {
+		t.Errorf("Other Mic: %s", got)
+	}
 }
 
 // The unit runs virtual-mic with every option given, paths absolute (issue 24, item 6: it

@@ -220,3 +220,47 @@ func TestVirtualMicSourceUnloaded(t *testing.T) {
 		t.Errorf("the stream into the sink was reopened:\n%s", stderr.String())
 	}
 }
+
+// Two virtual microphones with different --name run side by side, each with its own
+// devices (issue 24, item 8: the second was refused as "in use"); each removes its own.
+func TestTwoVirtualMics(t *testing.T) {
+	pulsetest.Require(t)
+	cleanVirtualMic(t)
+	first, _ := startVirtualMic(t)
+	second := exec.Command(binary(t), "virtual-mic", "--input", "rg_mic.monitor", "--model", "passthrough", "--name", "Other Mic", "--quiet")
+	var stderr bytes.Buffer
+	second.Stderr = &stderr
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const otherSource = pulse.SourceName + "_other_mic"
+	if !waitFor(15*time.Second, func() bool {
+		sources, _ := pulse.List(ctx, "sources")
+		s, ok := pulse.Find(sources, otherSource)
+		return ok && s.Description == "Other Mic" && strings.Contains(stderr.String(), "is ready")
+	}) {
+		second.Process.Kill()
+		t.Fatalf("the second microphone did not appear:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "(source "+otherSource+")") {
+		t.Errorf("ready line:\n%s", stderr.String())
+	}
+	if mods := ourModules(t); len(mods) != 4 {
+		t.Errorf("modules of two microphones: %+v", mods)
+	}
+	// The first one's microphone is not an input for the second (nor its own).
+	out, err := exec.Command(binary(t), "virtual-mic", "--name", "Third", "--model", "passthrough", "--input", pulse.SourceName).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "our own output") {
+		t.Errorf("another microphone of ours as input: %v\n%s", err, out)
+	}
+	stopWith(t, second, syscall.SIGTERM)
+	sources, _ := pulse.List(ctx, "sources")
+	if _, ok := pulse.Find(sources, pulse.SourceName); !ok {
+		t.Error("stopping the second microphone removed the first")
+	}
+	if _, ok := pulse.Find(sources, otherSource); ok {
+		t.Error("the second microphone was not removed")
+	}
+	stopWith(t, first, syscall.SIGTERM)
+}

@@ -144,7 +144,8 @@ func TestVirtualMicOnFakeServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if vm.Description != "My Mic" || vm.Sink != SinkName || vm.Source != SourceName || vm.PipeWire || len(vm.Modules) != 2 {
+	// A name other than the default gets devices of its own (two microphones side by side).
+	if vm.Description != "My Mic" || vm.Sink != SinkName+"_my_mic" || vm.Source != SourceName+"_my_mic" || vm.PipeWire || len(vm.Modules) != 2 {
 		t.Fatalf("%+v", vm)
 	}
 	mods := s.list()
@@ -152,12 +153,12 @@ func TestVirtualMicOnFakeServer(t *testing.T) {
 		t.Fatalf("modules: %+v", mods)
 	}
 	pid := pidProp + "=" + strconv.Itoa(os.Getpid())
-	for _, want := range []string{"sink_name=" + SinkName, "rate=48000", "format=float32le", Tag, pid, "device.description='My Mic (playback side)'"} {
+	for _, want := range []string{"sink_name=" + vm.Sink, "rate=48000", "format=float32le", Tag, pid, "device.description='My Mic (playback side)'"} {
 		if !strings.Contains(mods[1].args, want) {
 			t.Errorf("the null sink's argument %q lacks %q", mods[1].args, want)
 		}
 	}
-	for _, want := range []string{"master=" + SinkName + ".monitor", "source_name=" + SourceName, "device.class=sound", Tag, pid} {
+	for _, want := range []string{"master=" + vm.Sink + ".monitor", "source_name=" + vm.Source, "device.class=sound", Tag, pid} {
 		if !strings.Contains(mods[2].args, want) {
 			t.Errorf("the remap source's argument %q lacks %q", mods[2].args, want)
 		}
@@ -315,15 +316,15 @@ func TestVirtualMicLifecycle(t *testing.T) {
 		t.Fatalf("want exactly 2 modules after two creates, got %+v", mods)
 	}
 	sources, _ := List(ctx, "sources")
-	src, ok := Find(sources, SourceName)
-	if !ok || src.Description != "RestoreGrad Test Mic" || src.Rate != Rate || src.Channels != 1 {
+	src, ok := Find(sources, vm.Source)
+	if !ok || vm.Source != SourceName+"_restoregrad_test_mic" || src.Description != "RestoreGrad Test Mic" || src.Rate != Rate || src.Channels != 1 || !IsOurs(src) {
 		t.Fatalf("virtual source missing or misnamed: %+v", src)
 	}
 	if src.Properties["device.class"] == "monitor" {
 		t.Fatal("the virtual mic is a monitor source; browsers ignore those")
 	}
 	sinks, _ := List(ctx, "sinks")
-	if sink, ok := Find(sinks, SinkName); !ok || sink.Rate != Rate {
+	if sink, ok := Find(sinks, vm.Sink); !ok || sink.Rate != Rate || !IsOurs(sink) {
 		t.Fatalf("virtual sink missing: %+v", sink)
 	}
 	if err := vm.Close(ctx); err != nil {
@@ -415,4 +416,50 @@ func TestUnloadedSourceIsReloaded(t *testing.T) {
 		t.Errorf("unloaded %v; the sink must stay", s.gone)
 	}
 	vm.Close(ctx)
+}
+
+// Two microphones with different --name run side by side (issue 24, item 8): another
+// live process's microphone of another name is left alone; of the same name, refused.
+func TestTwoNamedMicrophones(t *testing.T) {
+	s := newFakeServer(t)
+	ctx := context.Background()
+	owner := os.Getppid() // alive, and not this process
+	s.load("module-null-sink", fmt.Sprintf(`sink_name=%s sink_properties="%s %s=%d"`, SinkName, Tag, pidProp, owner))
+	s.load("module-remap-source", fmt.Sprintf(`master=%s.monitor source_name=%s source_properties="%s %s=%d"`, SinkName, SourceName, Tag, pidProp, owner))
+	if _, err := CreateVirtualMic(ctx, ""); !errors.Is(err, ErrInUse) {
+		t.Fatalf("the default name again: %v, want ErrInUse", err)
+	}
+	vm, err := CreateVirtualMic(ctx, "Other Mic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm.Sink != SinkName+"_other_mic" || vm.Source != SourceName+"_other_mic" || len(s.list()) != 4 {
+		t.Fatalf("%+v; modules %+v", vm, s.list())
+	}
+	mods, _ := Ours(ctx)
+	instances := map[string]int{}
+	for _, m := range mods {
+		instances[m.Instance]++
+	}
+	if instances[""] != 2 || instances["other_mic"] != 2 {
+		t.Errorf("instances %v", instances)
+	}
+	if again, err := CreateVirtualMic(ctx, "Other Mic"); err != nil || len(again.Loaded) != 0 {
+		t.Errorf("again: %v %v", again, err)
+	}
+	vm.Close(ctx)
+	if len(s.list()) != 2 {
+		t.Errorf("Close removed another process's microphone: %+v", s.list())
+	}
+}
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{DefaultDescription: "", "": "", "Other Mic": "other_mic", " Desk--Mic 2 ": "desk_mic_2"} {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if a, b := Slug("Микрофон"), Slug("Микрофон 2"); a == "" || a == b {
+		t.Errorf("non-Latin names: %q %q", a, b)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,10 +28,25 @@ const (
 )
 
 // OwnSources are the sources a live stream must never record from: the virtual
-// microphone and its sink's monitor carry our own output.
+// microphone and its sink's monitor carry our own output. (Those of a microphone with
+// another --name carry our tag: IsOurs.)
 func OwnSources() []string { return []string{SourceName, SinkName + ".monitor"} }
 
-// ErrInUse means another live process owns the virtual microphone.
+// IsOurs says whether a sink or source was created by a virtual microphone of ours (its
+// properties carry the tag). A sink's monitor does not carry it: look at the sink.
+func IsOurs(o Object) bool { return o.Properties[strings.Split(Tag, "=")[0]] == "1" }
+
+// deviceNames are the sink and source of the virtual microphone with slug (Slug of its
+// description): the plain names for the default, the slug appended for another, so that
+// two microphones with different names can run side by side.
+func deviceNames(slug string) (sink, source string) {
+	if slug == "" {
+		return SinkName, SourceName
+	}
+	return SinkName + "_" + slug, SourceName + "_" + slug
+}
+
+// ErrInUse means another live process owns the virtual microphone (of that name).
 var ErrInUse = errors.New("the virtual microphone is in use by another restoregrad process")
 
 // Module is one loaded module of ours.
@@ -38,7 +54,8 @@ type Module struct {
 	Index    int
 	Name     string // module-null-sink or module-remap-source
 	Argument string
-	PID      int // the process that created it (0 if unknown)
+	PID      int    // the process that created it (0 if unknown)
+	Instance string // the Slug of the microphone's name ("" for the default name)
 }
 
 // VirtualMic is a created virtual microphone: a null sink the denoiser plays into and a
@@ -54,7 +71,10 @@ type VirtualMic struct {
 	Loaded []string
 }
 
-var pidRE = regexp.MustCompile(regexp.QuoteMeta(pidProp) + `=(\d+)`)
+var (
+	pidRE      = regexp.MustCompile(regexp.QuoteMeta(pidProp) + `=(\d+)`)
+	instanceRE = regexp.MustCompile(`\b(?:sink_name=` + SinkName + `|source_name=` + SourceName + `)_(\w+)`)
+)
 
 // Ours lists the modules we loaded (any process), in load order.
 func Ours(ctx context.Context) ([]Module, error) {
@@ -79,6 +99,9 @@ func ours(c *Conn) ([]Module, error) {
 		m := Module{Index: o.Index, Name: o.Name, Argument: o.Argument}
 		if sm := pidRE.FindStringSubmatch(o.Argument); sm != nil {
 			m.PID, _ = strconv.Atoi(sm[1])
+		}
+		if sm := instanceRE.FindStringSubmatch(o.Argument); sm != nil {
+			m.Instance = sm[1]
 		}
 		mods = append(mods, m)
 	}
@@ -171,15 +194,22 @@ func RemoveStale(ctx context.Context) (int, error) {
 	return n, err
 }
 
-func removeStale(c *Conn) (int, error) {
+func removeStale(c *Conn) (int, error) { return removeStaleOf(c, func(Module) bool { return true }) }
+
+// removeStaleOf unloads our modules whose creating process is gone, of any microphone;
+// it fails with ErrInUse if a live process other than this one owns one that mine
+// selects (the modules of the microphone about to be created).
+func removeStaleOf(c *Conn, mine func(Module) bool) (int, error) {
 	mods, err := ours(c)
 	if err != nil {
 		return 0, err
 	}
-	if pid := owner(mods); pid != 0 {
-		return 0, fmt.Errorf("%w (pid %d); stop that process first (kill %d)", ErrInUse, pid, pid)
+	if pid := owner(slices.DeleteFunc(slices.Clone(mods), func(m Module) bool { return !mine(m) })); pid != 0 {
+		return 0, fmt.Errorf("%w (pid %d); stop that process first (kill %d), or give this microphone another --name", ErrInUse, pid, pid)
 	}
-	n, err := unload(c, mods, func(m Module) bool { return m.PID == os.Getpid() }, true)
+	// Keep every live process's modules: another microphone's, and our own.
+	mods = slices.DeleteFunc(mods, func(m Module) bool { return m.PID == os.Getpid() || alive(m.PID) })
+	n, err := unload(c, mods, func(Module) bool { return false }, true)
 	if err != nil {
 		return n, fmt.Errorf("remove stale module: %w", err)
 	}
@@ -250,18 +280,26 @@ func createVirtualMic(c *Conn, description string) (*VirtualMic, error) {
 	if description == "" {
 		description = DefaultDescription
 	}
-	if _, err := removeStale(c); err != nil {
+	slug := Slug(description)
+	if _, err := removeStaleOf(c, func(m Module) bool { return m.Instance == slug }); err != nil {
 		return nil, err
 	}
-	vm := &VirtualMic{Description: description, Sink: SinkName, Source: SourceName, PipeWire: info.PipeWire}
-	mods, err := ours(c)
+	sinkName, sourceName := deviceNames(slug)
+	vm := &VirtualMic{Description: description, Sink: sinkName, Source: sourceName, PipeWire: info.PipeWire}
+	all, err := ours(c)
 	if err != nil {
 		return nil, err
 	}
 	self := os.Getpid()
+	var mods []Module // this microphone's: this process's, of this name
+	for _, m := range all {
+		if m.Instance == slug && m.PID == self {
+			mods = append(mods, m)
+		}
+	}
 	var sink *Module
 	for i, m := range mods {
-		if m.Name == "module-null-sink" && m.PID == self {
+		if m.Name == "module-null-sink" && slices.Contains(strings.Fields(m.Argument), "sink_name="+sinkName) {
 			sink = &mods[i]
 		}
 	}
@@ -274,24 +312,24 @@ func createVirtualMic(c *Conn, description string) (*VirtualMic, error) {
 		// that is still there, so that the stream playing into it goes on.
 		vm.Modules = mods
 	case len(mods) > 0: // half a set from an interrupted create, or a source without its sink
-		if _, err := remove(c, self); err != nil {
+		if _, err := unload(c, mods, func(Module) bool { return false }, false); err != nil {
 			return nil, err
 		}
 	}
 	tag := fmt.Sprintf("%s %s=%d", Tag, pidProp, self)
 	if sink == nil {
 		sinkIdx, err := c.LoadModule("module-null-sink",
-			"sink_name="+SinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
+			"sink_name="+sinkName, "format=float32le", "rate="+strconv.Itoa(Rate), "channels=1",
 			fmt.Sprintf(`sink_properties="device.description='%s (playback side)' %s"`, description, tag))
 		if err != nil {
 			return nil, err
 		}
-		vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: self})
+		vm.Modules = append(vm.Modules, Module{Index: sinkIdx, Name: "module-null-sink", PID: self, Instance: slug})
 		vm.Loaded = append(vm.Loaded, "module-null-sink")
 		sink = &vm.Modules[len(vm.Modules)-1]
 	}
 	srcIdx, err := c.LoadModule("module-remap-source",
-		"master="+SinkName+".monitor", "source_name="+SourceName, "channels=1", "channel_map=mono",
+		"master="+sinkName+".monitor", "source_name="+sourceName, "channels=1", "channel_map=mono",
 		fmt.Sprintf(`source_properties="device.description='%s' device.class=sound device.icon_name=audio-input-microphone %s"`, description, tag))
 	if err != nil {
 		if len(vm.Loaded) > 0 {
@@ -299,7 +337,7 @@ func createVirtualMic(c *Conn, description string) (*VirtualMic, error) {
 		}
 		return nil, err
 	}
-	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: self})
+	vm.Modules = append(vm.Modules, Module{Index: srcIdx, Name: "module-remap-source", PID: self, Instance: slug})
 	vm.Loaded = append(vm.Loaded, "module-remap-source")
 	return vm, nil
 }
