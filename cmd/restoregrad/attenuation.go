@@ -14,7 +14,7 @@ type attenuationLimit struct {
 	set bool
 }
 
-const attenuationUsage = "attenuation limit in dB: how far noise may be pushed down, output = x̂ + 10^(−DB/20)·(y − x̂) (0: no denoising; 100 or more: the model's full strength, the default)"
+const attenuationUsage = "attenuation limit in `dB`: how far noise may be pushed down, output = x̂ + 10^(−DB/20)·(y − x̂) (0: no denoising; 100 or more: the model's full strength, the default)"
 
 func registerAttenuation(fs *flag.FlagSet, a *attenuationLimit) {
 	fs.Var(a, "attenuation-limit", attenuationUsage)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -78,20 +79,20 @@ func runEval(args []string) error {
 		seed                     uint64
 		mf                       modelFlags
 	)
-	fs.StringVar(&cleanDir, "clean", "", "folder of clean reference .wav files (required)")
-	fs.StringVar(&noisyDir, "noisy", "", "folder of noisy .wav files, named like the clean ones (required)")
-	fs.Var(&modelNames, "model", "a model to evaluate: bundle name or folder (repeatable)")
-	fs.Var(&steps, "steps", "step counts to run each model at (repeatable or comma list; default: the model's default)")
-	fs.Var(&peers, "peer", "a peer enhancer run in-process, "+peerHelp)
-	fs.Var(&ready, "enhanced", "ready-made outputs, NAME=DIR with files named like the noisy ones (repeatable)")
-	fs.StringVar(&csvPath, "csv", "", "write per-file scores to this CSV file")
-	fs.StringVar(&jsonPath, "json", "", "write per-system means to this JSON file")
-	fs.StringVar(&reportDir, "report", "", "write an HTML report (table, spectrograms, audio) into this folder")
-	fs.StringVar(&dnsmosDir, "dnsmos", "", "DNSMOS model folder (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/models/dnsmos when present; \"off\" to skip")
-	fs.IntVar(&jobs, "jobs", runtime.NumCPU(), "files processed in parallel")
-	fs.IntVar(&limit, "limit", 0, "score only the first N pairs (by name)")
-	fs.IntVar(&maxLagMS, "max-lag", 100, "alignment search range in ms (negative: no alignment, only trimming)")
-	fs.Uint64Var(&seed, "seed", defaultSeed, "seed of the diffusion noise (enhance's default, so that the scores are those of the files enhance writes)")
+	fs.StringVar(&cleanDir, "clean", "", "`folder` of clean reference .wav files (required)")
+	fs.StringVar(&noisyDir, "noisy", "", "`folder` of noisy .wav files, named like the clean ones (required)")
+	fs.Var(&modelNames, "model", "a model to evaluate: bundle `name` or folder (repeatable)")
+	fs.Var(&steps, "steps", "step counts `N,M` to run each model at (repeatable or comma list; default: the model's default)")
+	fs.Var(&peers, "peer", "a peer enhancer run in-process (`NAME=PATH`), "+peerHelp)
+	fs.Var(&ready, "enhanced", "ready-made outputs, `NAME=DIR` with files named like the noisy ones (repeatable)")
+	fs.StringVar(&csvPath, "csv", "", "write per-file scores to this CSV `file`")
+	fs.StringVar(&jsonPath, "json", "", "write per-system means to this JSON `file`")
+	fs.StringVar(&reportDir, "report", "", "write an HTML report (table, spectrograms, audio) into this `folder`")
+	fs.StringVar(&dnsmosDir, "dnsmos", "", "DNSMOS model `folder` (sig_bak_ovr.onnx, model_v8.onnx); default ../shared/models/dnsmos when present; \"off\" to skip")
+	fs.IntVar(&jobs, "jobs", runtime.NumCPU(), "`N` files processed in parallel")
+	fs.IntVar(&limit, "limit", 0, "score only the first `N` pairs (by name)")
+	fs.IntVar(&maxLagMS, "max-lag", 100, "alignment search range in `ms` (negative: no alignment, only trimming)")
+	fs.Uint64Var(&seed, "seed", defaultSeed, "`seed` of the diffusion noise (enhance's default, so that the scores are those of the files enhance writes)")
 	mf.registerThreads(fs)
 	mf.registerRuntime(fs)
 	if err := parseOnlyFlags(fs, args); err != nil {
@@ -100,6 +101,18 @@ func runEval(args []string) error {
 	if cleanDir == "" || noisyDir == "" {
 		return &exitError{code: 2, err: errors.New("--clean and --noisy are required")}
 	}
+	// Where the results go is checked before the scoring, which can take hours.
+	for _, out := range []struct{ flag, path string }{{"--csv", csvPath}, {"--json", jsonPath}} {
+		if err := checkOutputFile(out.path); err != nil {
+			return fmt.Errorf("%s: %w", out.flag, err)
+		}
+	}
+	if reportDir != "" {
+		if err := os.MkdirAll(reportDir, 0o755); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
+	dnsmosGiven := dnsmosDir != "" && dnsmosDir != "off"
 	pairs, missing, err := eval.PairDirs(cleanDir, noisyDir, limit)
 	if err != nil {
 		return err
@@ -118,7 +131,7 @@ func runEval(args []string) error {
 	var opt ort.Options
 	if len(modelNames) > 0 || len(peers) > 0 || dnsmosDir != "off" {
 		if opt, err = mopt.Runtime(); err != nil {
-			if len(modelNames) > 0 || len(peers) > 0 {
+			if len(modelNames) > 0 || len(peers) > 0 || dnsmosGiven {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "DNSMOS: unavailable (%v)\n", err)
@@ -164,7 +177,9 @@ func runEval(args []string) error {
 			dnsmosDir = dnsmos.DefaultDir()
 		}
 		s, err := dnsmos.Open(dnsmosDir, opt)
-		if err != nil {
+		if err != nil && dnsmosGiven {
+			return fmt.Errorf("--dnsmos %s: %w", dnsmosDir, err)
+		} else if err != nil {
 			fmt.Fprintf(os.Stderr, "DNSMOS: unavailable (%v)\n", err)
 		} else {
 			defer s.Close()
@@ -185,6 +200,9 @@ func runEval(args []string) error {
 		Warn: func(msg string) { fmt.Fprintln(os.Stderr, "warning: "+msg) },
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: 130, err: fmt.Errorf("interrupted (Ctrl-C) while scoring %d systems on %d file pairs of %s: nothing written", len(systems), len(pairs), noisyDir)}
+		}
 		return err
 	}
 	if err := res.WriteTable(os.Stdout); err != nil {
@@ -242,6 +260,24 @@ func modelSystems(r *models.Runner, steps []int) ([]eval.System, error) {
 		out = append(out, &eval.ModelSystem{Name: name, Enh: m, Steps: s, Seed: r.Options().Seed, InputRMS: r.InputRMS()})
 	}
 	return out, nil
+}
+
+// checkOutputFile checks that a file can be created at name ("" is no file): not a folder,
+// in a folder that exists and takes new files.
+func checkOutputFile(name string) error {
+	if name == "" {
+		return nil
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder; give a file name", name)
+	}
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, ".restoregrad-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", name, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // writeFileWith creates name and fills it with write.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models/modeltest"
@@ -137,5 +138,39 @@ func TestEvalSeedIsEnhances(t *testing.T) {
 		if u := usageOf(t, run); !regexp.MustCompile(`-seed \w+\n\s+.*\(default 1\)`).MatchString(u) {
 			t.Errorf("%s -h does not show the seed's default 1:\n%s", name, u)
 		}
+	}
+}
+
+// Outputs that cannot be written, and a DNSMOS folder given but missing, fail before any
+// scoring (they used to fail after it, or only warn): nothing is printed to stdout.
+func TestEvalChecksBeforeScoring(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"clean", "noisy"} {
+		writeWAV(t, filepath.Join(dir, sub, "a.wav"), 16000, 1, 1600)
+	}
+	base := []string{"--clean", filepath.Join(dir, "clean"), "--noisy", filepath.Join(dir, "noisy")}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--dnsmos", "off", "--csv", dir}, "--csv"},
+		{[]string{"--dnsmos", "off", "--json", "/nonexistent/x.json"}, "--json"},
+		{[]string{"--dnsmos", "/nonexistent"}, "/nonexistent"},
+	} {
+		var err error
+		out := captureStdout(t, func() { err = runEval(append(append([]string{}, base...), c.args...)) })
+		if err == nil || !strings.Contains(err.Error(), c.want) || out != "" {
+			t.Errorf("%q: %v, stdout %q; want an error naming %s before scoring", c.args, err, out, c.want)
+		}
+	}
+	// The same with outputs that work: scored and written.
+	js := filepath.Join(dir, "out.json")
+	out := captureStdout(t, func() {
+		if err := runEval(append(base, "--dnsmos", "off", "--json", js)); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := os.Stat(js); err != nil || !strings.Contains(out, "noisy") {
+		t.Errorf("a good run: %v\n%s", err, out)
 	}
 }

@@ -46,24 +46,24 @@ func runLive(args []string) error {
 			"or by PulseAudio source/sink name (e.g. --input alsa_input.usb-...).\n"+
 			"When the model cannot keep up it first runs fewer steps, then passes the input through.")
 	var o liveOptions
-	fs.StringVar(&o.input, "input", "", "input device (default: the system default)")
-	fs.StringVar(&o.output, "output", "", "output device (default: the system default)")
-	fs.StringVar(&o.model, "model", defaultLiveModel, "model name or bundle path; 'passthrough' tests the audio path")
-	fs.IntVar(&o.steps, "steps", 0, "reverse diffusion steps (0: the model's default)")
+	fs.StringVar(&o.input, "input", "", "input `device`: index, name or part of it, or PulseAudio source (default: the system default)")
+	fs.StringVar(&o.output, "output", "", "output `device`: index, name or part of it, or PulseAudio sink (default: the system default)")
+	fs.StringVar(&o.model, "model", defaultLiveModel, "model `name` or bundle path; 'passthrough' tests the audio path")
+	fs.IntVar(&o.steps, "steps", 0, "run `N` reverse diffusion steps (0: the model's default)")
 	registerAttenuation(fs, &o.attenuation)
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
-	fs.StringVar(&o.record, "record", "", "record each run as a new take in this folder: take-YYYYMMDD-HHMMSS-raw.wav and -denoised.wav (float, device rate)")
-	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this file (every second and at the end)")
+	fs.StringVar(&o.record, "record", "", "record each run as a new take in this `folder`: take-YYYYMMDD-HHMMSS-raw.wav and -denoised.wav (float, device rate)")
+	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this `file` (every second and at the end)")
 	fs.BoolVar(&o.reconnect, "reconnect", false, "when a device is missing or goes away, keep retrying instead of exiting")
-	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this long, e.g. 30s or 5m (0: until Ctrl-C)")
-	fs.IntVar(&o.rate, "rate", 0, "device sample rate (0: the device's native rate)")
+	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this `duration`, e.g. 30s or 5m (0: until Ctrl-C)")
+	fs.IntVar(&o.rate, "rate", 0, "device sample rate in `Hz` (0: the device's native rate)")
 	o.block, o.cushion = 10*time.Millisecond, 10*time.Millisecond
-	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, 1ms to 1s")
-	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, up to 2s (adds latency)")
+	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, a `duration` from 1ms to 1s")
+	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, a `duration` up to 2s (adds latency)")
 	registerBusyCushion(fs, &o.busyCushion)
 	fs.BoolVar(&o.quiet, "quiet", false, "no live status line")
-	fs.StringVar(&o.backend, "backend", stream.BackendAuto, "audio backend: auto (PulseAudio when its server answers and the devices are its own, else PortAudio), pulse or portaudio")
+	fs.StringVar(&o.backend, "backend", stream.BackendAuto, "audio `backend`: auto (PulseAudio when its server answers and the devices are its own, else PortAudio), pulse or portaudio")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ const defaultBusyCushion = 60 * time.Millisecond
 func registerBusyCushion(fs *flag.FlagSet, d *time.Duration) {
 	*d = defaultBusyCushion
 	fs.Var(durationFlag{d, 0, time.Second}, "busy-cushion",
-		"more output buffering (and latency) while every core is over 90% busy, against the sound server's stalls under load (0: none)")
+		"more output buffering (and latency), a `duration`, while every core is over 90% busy, against the sound server's stalls under load (0: none)")
 }
 
 // ignoreSIGPIPE keeps a long run alive when whatever reads its output goes away

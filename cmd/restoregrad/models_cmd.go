@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/restoregrad/restoregrad/models/zoo"
 )
@@ -35,7 +37,10 @@ func runModels(args []string) error {
 		fmt.Println("no model bundles found")
 		return nil
 	}
-	fmt.Printf("%-26s %-9s %-6s %-12s %-8s %s\n", "NAME", "KIND", "STEPS", "OBJECTIVE", "TRAINED", "WHERE")
+	// The columns are as wide as their widest value, so that the rows line up whatever the
+	// names (objectives such as restoregrad-noposterior are longer than a fixed width).
+	rows := [][]string{{"NAME", "KIND", "STEPS", "OBJECTIVE", "TRAINED", "WHERE"}}
+	var shown []zoo.Entry
 	for _, e := range entries {
 		if e.Err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", e.Path, e.Err)
@@ -46,7 +51,30 @@ func runModels(args []string) error {
 		if !m.Trained {
 			trained = "NO"
 		}
-		fmt.Printf("%-26s %-9s %-6d %-12s %-8s %s\n", m.Name, m.Kind, m.DefaultSteps, m.Objective, trained, e.Path)
+		rows = append(rows, []string{m.Name, string(m.Kind), strconv.Itoa(m.DefaultSteps), m.Objective, trained, e.Path})
+		shown = append(shown, e)
+	}
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, v := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(v))
+		}
+	}
+	line := func(r []string) string {
+		var b strings.Builder
+		for i, v := range r {
+			if i == len(r)-1 {
+				b.WriteString(v)
+				break
+			}
+			b.WriteString(v + strings.Repeat(" ", width[i]-utf8.RuneCountInString(v)+2))
+		}
+		return b.String()
+	}
+	fmt.Println(line(rows[0]))
+	for i, e := range shown {
+		fmt.Println(line(rows[i+1]))
+		m := e.Bundle.Manifest
 		if m.Description != "" {
 			fmt.Printf("    %s\n", m.Description)
 		}
