@@ -71,6 +71,9 @@ func runLive(args []string) error {
 	if len(pos) > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
+	if err := o.check(); err != nil {
+		return err
+	}
 	ignoreSIGPIPE()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -152,8 +155,22 @@ func (o liveOptions) sessionConfig(w io.Writer) session.Config {
 	}
 }
 
+// check refuses numbers no run can use, before anything is opened.
+func (o liveOptions) check() error {
+	if o.runtime.threads < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--threads %d: want 1 or more", o.runtime.threads)}
+	}
+	if o.steps < 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--steps %d: want 0 (the model's default) or more", o.steps)}
+	}
+	return nil
+}
+
 // openLiveProcessor opens the model of o for live use, under o's attenuation limit.
 func openLiveProcessor(o liveOptions) (engine.FrameProcessor, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	proc, err := openProcessor(o.model, o.steps, o.runtime)
 	if err != nil {
 		return nil, err

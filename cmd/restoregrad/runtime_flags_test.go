@@ -75,3 +75,15 @@ func TestRuntimeArgsRoundTrip(t *testing.T) {
 		t.Errorf("defaults give %q, want no arguments", args)
 	}
 }
+
+// A thread count below 1 is refused before the model is opened (live, virtual-mic and
+// the service it installs).
+func TestLiveRejectsBadThreads(t *testing.T) {
+	_, _, stop := recordOpen(t)
+	for _, run := range []func([]string) error{runLive, runVirtualMic} {
+		err := run([]string{"--threads", "-3", "--quiet"})
+		if err == nil || errors.Is(err, stop) || exitCode(err) != 2 {
+			t.Errorf("--threads -3: %v", err)
+		}
+	}
+}

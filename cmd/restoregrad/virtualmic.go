@@ -146,6 +146,9 @@ func runVirtualMic(args []string) error {
 		return err
 	}
 
+	if err := o.check(); err != nil {
+		return err
+	}
 	ignoreSIGPIPE()
 	info, err := pulse.Info(ctx)
 	if err != nil {
@@ -330,8 +333,8 @@ func serviceArgs(exe string, o liveOptions, name string) []string {
 // only as a unit failing every few seconds. It returns the ONNX Runtime library to put in
 // the unit's environment ("" when $ORT_LIB is unset).
 func checkService(o *liveOptions) (ortLib string, err error) {
-	if o.steps < 0 {
-		return "", fmt.Errorf("--steps %d: want 0 (the model's default) or more", o.steps)
+	if err := o.check(); err != nil {
+		return "", err
 	}
 	if o.model, err = modelPathArg(o.model); err != nil {
 		return "", err
