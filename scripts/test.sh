@@ -32,6 +32,15 @@ else
   status=1
 fi
 
+# virtual-mic on PipeWire's pulse server with WirePlumber (our microphone as the default
+# source, two microphones, an unloaded source); skips when PipeWire is not installed.
+echo "== virtual-mic on PipeWire"
+if go build -o bin/restoregrad ./cmd/restoregrad; then
+  bash scripts/test-pipewire-virtualmic.sh || status=1
+else
+  status=1
+fi
+
 if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
   echo "== pytest models/train"
   /usr/bin/python3 -m pytest -q -p no:cacheprovider models/train/tests || status=1
