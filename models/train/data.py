@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,8 @@ DATA = ROOT / "data"
 SHARED = ROOT.parent / "shared" / "data"
 ASTERISK_PACKAGES = [f"asterisk-core-sounds-{l}-g722" for l in ("en", "es", "fr", "it", "ru")] + [
     "asterisk-moh-opsound-g722"]
-VALID_FRACTION = 0.05   # of speech files (by a hash of the file name), and the tail of each noise
+VALID_FRACTION = 0.05   # of speech files (by a hash of the file name or speaker)
+NOISE_VALID_FRACTION = 0.15  # of noise recordings, whole (by a hash of the file name)
 VALID_CLIPS = 64
 VALID_SECONDS = 4.0
 VALID_SEED = 1234
@@ -41,6 +43,18 @@ def is_validation(name: str) -> bool:
     """Deterministic split: ~5% of speech files (or speakers, see split_key) are held out."""
     h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
     return (h % 10000) < VALID_FRACTION * 10000
+
+
+def is_noise_validation(name: str) -> bool:
+    """Deterministic split of noise recordings: ~15% are held out whole."""
+    h = int(hashlib.sha1(("noise/" + name).encode()).hexdigest()[:8], 16)
+    return (h % 10000) < NOISE_VALID_FRACTION * 10000
+
+
+def is_narrowband_source(path: Path) -> bool:
+    """The asterisk prompts are G.722 recordings cut at about 7 kHz: fine as babble, never a
+    target (a target without a top band teaches the model to remove it)."""
+    return "asterisk" in path.parts
 
 
 def split_key(path: Path) -> str:
@@ -149,22 +163,27 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
 
     split: dict[str, list[np.ndarray]] = {"train": [], "valid": []}
     names: dict[str, list[str]] = {"train": [], "valid": []}
+    narrow: dict[str, list[bool]] = {"train": [], "valid": []}
     for f in speech_files:
         x = read_wav(f)
         if len(x) < SR // 2:
             continue
         part = "valid" if is_validation(split_key(f)) else "train"
         split[part].append(x)
+        narrow[part].append(is_narrowband_source(f))
         names[part].append(str(f.relative_to(ROOT.parent)) if ROOT.parent in f.parents else str(f))
     noise: dict[str, list[np.ndarray]] = {"train": [], "valid": []}
+    noise_names: dict[str, list[str]] = {"train": [], "valid": []}
     for f in noise_files:
         x = read_wav(f)
-        cut = int(len(x) * (1 - 0.15))  # last 15% of every noise recording is validation
-        noise["train"].append(x[:cut])
-        noise["valid"].append(x[cut:])
+        # Whole recordings are held out, so validation noise is noise the model never heard.
+        part = "valid" if is_noise_validation(f.name) else "train"
+        noise[part].append(x)
+        noise_names[part].append(f.name)
     packed = {}
     for part in ("train", "valid"):
         packed[f"speech_{part}"], packed[f"speech_{part}_off"] = _pack(split[part])
+        packed[f"speech_{part}_narrow"] = np.array(narrow[part], dtype=bool)
         packed[f"noise_{part}"], packed[f"noise_{part}_off"] = _pack(noise[part])
     if rirs:
         packed["rir"], packed["rir_off"] = _pack([r / (np.abs(r).max() + 1e-9) for r in rirs])
@@ -189,15 +208,21 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
             packed[f"vbnoisy_{part}"], _ = _pack(ns)
     np.savez(DATA / "corpus.npz", **packed)
     corpus = Corpus.load()
-    val = Mixer(corpus, "valid", seed=VALID_SEED).validation_set(VALID_CLIPS, int(VALID_SECONDS * SR))
+    # The training loop's validation: held-out voices in held-out noise, mixed by the current
+    # recipe (clean, high-SNR and band-limited inputs included); models.train.slices writes
+    # the per-condition slices that pick checkpoints.
+    val = Mixer(corpus, "valid", seed=VALID_SEED, recipe="v2").validation_set(VALID_CLIPS, int(VALID_SECONDS * SR))
     np.savez(DATA / "valid.npz", **val)
     info = {
         "speech_files": {p: len(v) for p, v in names.items()},
         "speech_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in split.items()},
         "noise_files": len(noise_files), "rirs": len(rirs),
         "noise_seconds": {p: round(sum(len(a) for a in v) / SR, 1) for p, v in noise.items()},
+        "noise_valid_names": noise_names["valid"],
+        "narrowband_speech_files": {p: int(sum(v)) for p, v in narrow.items()},
         "vb_pairs": vb_dir is not None,
         "valid_clips": VALID_CLIPS, "valid_seconds": VALID_SECONDS, "valid_seed": VALID_SEED,
+        "valid_sha1": array_digest(val["clean"], val["noisy"]),
         "valid_names": names["valid"],
     }
     (DATA / "index.json").write_text(json.dumps(info, indent=1))
@@ -369,24 +394,109 @@ def draw_snr(rng: np.random.Generator) -> float:
     return float(rng.uniform(10, 20))
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What a training mixture may be, beyond the sources (models/train/README.md, "Recipes")."""
+
+    narrow_targets: bool          # G.722 prompts (cut at ~7 kHz) allowed as targets
+    clean_share: float            # mixtures whose input is the clean target itself
+    high_snr_share: float         # mixtures at 20-40 dB SNR
+    band_share: float             # mixtures through one random band-edge filter (band_limit)
+    level_dbfs: tuple[float, float]  # input RMS range
+
+
+RECIPES: dict[str, Recipe] = {
+    # Sessions 1-8: G.722 targets, SNR -5..20 dB, no band limits, -35..-15 dBFS.
+    "v1": Recipe(narrow_targets=True, clean_share=0.0, high_snr_share=0.0, band_share=0.0,
+                 level_dbfs=(-35.0, -15.0)),
+    # Issue 22: what users meet through 44.1/48 kHz devices, in quiet rooms, at any level.
+    "v2": Recipe(narrow_targets=False, clean_share=0.10, high_snr_share=0.15, band_share=0.5,
+                 level_dbfs=(-45.0, -8.0)),
+}
+
+
+def lowpass_fir(cutoff_hz: float, width_hz: float, attenuation_db: float = 80.0) -> np.ndarray:
+    """A linear-phase Kaiser-window low-pass FIR (odd length, -6 dB at cutoff_hz)."""
+    from scipy.signal import firwin, kaiserord
+    taps, beta = kaiserord(attenuation_db, width_hz / (SR / 2))
+    taps |= 1
+    return firwin(taps, cutoff_hz, window=("kaiser", beta), fs=SR).astype(np.float32)
+
+
+def zero_phase(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """x filtered by the symmetric FIR h with its delay removed (same length, no shift)."""
+    from scipy.signal import fftconvolve
+    d = len(h) // 2
+    return fftconvolve(x, h)[d:d + len(x)].astype(np.float32)
+
+
+# Where a band edge still leaves the target's top band in the input: the project's own
+# resampler passes to 7.2 kHz (dsp/resample: 90% of the lower Nyquist).
+TARGET_KEEPS_TOP_FROM_HZ = 7200.0
+
+
+def band_limit(rng: np.random.Generator, y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One random band edge on the noisy input y, as devices and codecs impose it:
+    a 44.1/48 kHz device round trip (a Kaiser filter passing to 0.85-0.97 of Nyquist, stopband
+    at Nyquist, applied twice as the down and up filters are), a zero-phase low-pass with its
+    -6 dB point at 6.5-7.9 kHz, or a telephone-like one at 3.4-5.5 kHz. The target s is filtered
+    too when the passband ends below TARGET_KEEPS_TOP_FROM_HZ: what the input lacks entirely,
+    the model should not invent."""
+    nyq = SR / 2
+    r = rng.uniform()
+    if r < 0.4:
+        edge = nyq * rng.uniform(0.85, 0.97)
+        width = nyq - edge
+        h = lowpass_fir((edge + nyq) / 2, width, 100.0)
+        y2 = zero_phase(zero_phase(y, h), h)
+    elif r < 0.85:
+        cut = rng.uniform(6500, 7900)
+        width = rng.uniform(150, 1200)
+        width = min(width, 2 * (nyq - cut) - 1) if cut + width / 2 > nyq else width
+        h = lowpass_fir(cut, width, rng.uniform(40, 90))
+        edge = cut - width / 2
+        y2 = zero_phase(y, h)
+    else:
+        cut = rng.uniform(3400, 5500)
+        width = rng.uniform(200, 1000)
+        h = lowpass_fir(cut, width, rng.uniform(40, 90))
+        edge = cut - width / 2
+        y2 = zero_phase(y, h)
+    if edge < TARGET_KEEPS_TOP_FROM_HZ:
+        s = zero_phase(s, h) if r >= 0.4 else zero_phase(zero_phase(s, h), h)
+    return y2, s
+
+
 class Mixer:
     """(clean, noisy) pairs mixed on the fly, reproducible from `seed`: SNR weighted toward
     0-10 dB (draw_snr) unless `snr_db` gives a uniform range."""
 
     def __init__(self, corpus: Corpus, part: str = "train", seed: int = 0,
-                 snr_db: tuple[float, float] | None = None, gap_noise: float = 0.0):
+                 snr_db: tuple[float, float] | None = None, gap_noise: float = 0.0,
+                 recipe: str = "v1"):
+        if recipe not in RECIPES:
+            raise ValueError(f"unknown data recipe {recipe!r}; known: {', '.join(RECIPES)}")
         self.c, self.part, self.snr, self.gap = corpus, part, snr_db, gap_noise
+        self.recipe = RECIPES[recipe]
         self.rng = np.random.default_rng(seed)
         self.n_speech = corpus.files("speech", part)
+        narrow = corpus.a.get(f"speech_{part}_narrow")
+        flags = narrow if narrow is not None and len(narrow) == self.n_speech else np.zeros(self.n_speech, bool)
+        # Targets come from wideband speech only when the recipe says so (babble takes any voice).
+        self.targets = np.flatnonzero(~flags) if not self.recipe.narrow_targets else np.arange(self.n_speech)
+        if len(self.targets) == 0:
+            self.targets = np.arange(self.n_speech)
         self.n_noise = corpus.files("noise", part)
         self.n_vb = corpus.files("vb", part)
         self.n_rir = len(corpus.a["rir_off"]) - 1 if "rir_off" in corpus.a else 0
         if self.n_speech == 0:
             raise SystemExit(f"no {part} speech in the corpus: run `make data`")
 
-    def speech(self, n: int, min_rms: float = 0.01, speed: float = 0.0) -> np.ndarray:
+    def speech(self, n: int, min_rms: float = 0.01, speed: float = 0.0, target: bool = False) -> np.ndarray:
+        """A crop of n samples; a target is drawn from self.targets (the recipe's wideband speech)."""
         for _ in range(8):
-            src = self.c.get("speech", self.part, int(self.rng.integers(self.n_speech)))
+            i = int(self.targets[self.rng.integers(len(self.targets))]) if target else int(self.rng.integers(self.n_speech))
+            src = self.c.get("speech", self.part, i)
             if speed > 0 and self.rng.uniform() < speed:
                 src = perturb_speed(self.rng, _crop(self.rng, src, int(n * 1.15) + 1) if len(src) > 2 * n else src)
             x = _crop(self.rng, src, n)
@@ -439,7 +549,8 @@ class Mixer:
             y = self.c.get("vb", self.part, i, f"vbnoisy_{self.part}")
             s = int(self.rng.integers(0, max(1, len(c) - n + 1)))
             return _crop(self.rng, c[s:s + n], n), _crop(self.rng, y[s:s + n], n)  # same offsets
-        s = self.speech(n, speed=0.3)
+        rec = self.recipe
+        s = self.speech(n, speed=0.3, target=True)
         if self.rng.uniform() < 0.5:
             s = tilt(self.rng, s)
         if self.rng.uniform() < 0.25:
@@ -449,13 +560,26 @@ class Mixer:
                 s = measured_reverb(self.rng, s, self.c.a["rir"][off[i]:off[i + 1]].astype(np.float32) / 32767.0)
             else:
                 s = reverb(self.rng, s)
-        noise = self.noise(n)
-        if self.rng.uniform() < 0.2:
-            noise = noise + 0.5 * self.noise(n)
-        snr = self.rng.uniform(*self.snr) if self.snr else draw_snr(self.rng)
-        noise = noise * _rms(s) / (_rms(noise) * 10 ** (snr / 20) + 1e-9)
-        y = s + noise
-        gain = 10 ** (self.rng.uniform(-35, -15) / 20) / (_rms(y) + 1e-9)  # y RMS -35..-15 dBFS
+        # v1 draws nothing here, so its random stream (and old runs' batches) stay as they were.
+        r = self.rng.uniform() if rec.clean_share + rec.high_snr_share > 0 else 1.0
+        if self.snr is None and r < rec.clean_share:
+            y = s.copy()  # clean input: the target is the input
+        else:
+            noise = self.noise(n)
+            if self.rng.uniform() < 0.2:
+                noise = noise + 0.5 * self.noise(n)
+            if self.snr:
+                snr = self.rng.uniform(*self.snr)
+            elif r < rec.clean_share + rec.high_snr_share:
+                snr = float(self.rng.uniform(20, 40))
+            else:
+                snr = draw_snr(self.rng)
+            noise = noise * _rms(s) / (_rms(noise) * 10 ** (snr / 20) + 1e-9)
+            y = s + noise
+        if rec.band_share > 0 and self.rng.uniform() < rec.band_share:
+            y, s = band_limit(self.rng, y, s)
+        lo, hi = rec.level_dbfs
+        gain = 10 ** (self.rng.uniform(lo, hi) / 20) / (_rms(y) + 1e-9)
         peak = max(np.abs(y).max() * gain, 1e-9)
         if peak > 0.99:
             gain *= 0.99 / peak
@@ -482,6 +606,15 @@ def write_gap_validation(out: Path) -> None:
         for i in range(len(a)):
             sf.write(out / sub / f"g{i:02d}.wav", a[i, 0], SR, subtype="FLOAT")
     print(f"data: wrote {len(x)} gap-noise validation pairs under {out}")
+
+
+def array_digest(*arrays: np.ndarray) -> str:
+    """A short digest of some arrays: checkpoints record the validation set they were judged on,
+    so scores from different machines (or data versions) are never compared unknowingly."""
+    h = hashlib.sha1()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
+    return h.hexdigest()[:12]
 
 
 def load_validation() -> tuple[np.ndarray, np.ndarray]:

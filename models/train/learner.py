@@ -131,17 +131,22 @@ def auxiliary(cfg: Config, f: torch.Tensor, x0: torch.Tensor,
     if cfg.aux_sisdr > 0 and clean is not None:
         n = clean.shape[-1]
         wave = stft.synthesise(stft.decompress(f, cfg.compress), n, cfg.n_fft, cfg.hop)
-        sisdr = si_sdr_db(wave, clean.reshape(clean.shape[0], -1)).mean()
+        sisdr = si_sdr_db(wave, clean.reshape(clean.shape[0], -1), cfg.sisdr_cap).mean()
     return {"aux": cfg.aux_spec * spec - cfg.aux_sisdr * sisdr, "spec": spec, "sisdr": sisdr}
 
 
-def si_sdr_db(est: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """[B, N] -> [B] scale-invariant SDR in dB (differentiable)."""
+def si_sdr_db(est: torch.Tensor, ref: torch.Tensor, cap_db: float = 0.0) -> torch.Tensor:
+    """[B, N] -> [B] scale-invariant SDR in dB (differentiable). With cap_db > 0 it saturates
+    softly at cap_db: 10*log10(|t|^2 / (|e|^2 + 10^(-cap/10)*|t|^2))."""
     est = est - est.mean(-1, keepdim=True)
     ref = ref - ref.mean(-1, keepdim=True)
     alpha = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + 1e-8)
     target = alpha * ref
-    return 10 * torch.log10(target.pow(2).sum(-1) / ((est - target).pow(2).sum(-1) + 1e-8) + 1e-8)
+    t2 = target.pow(2).sum(-1)
+    e2 = (est - target).pow(2).sum(-1)
+    if cap_db > 0:
+        e2 = e2 + 10 ** (-cap_db / 10) * t2
+    return 10 * torch.log10(t2 / (e2 + 1e-8) + 1e-8)
 
 
 def sample_t(batch: int, T: int, generator: torch.Generator | None = None,

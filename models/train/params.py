@@ -99,6 +99,10 @@ class Config:
     t_last: float = 0.0         # probability of drawing t = T-1 (the sampler's first step)
     gap_noise: float = 0.0      # share of noises drawn from data.Mixer.gap_noise (vehicle, fan, cafe)
     dm_weight: float = 1.0      # weight of L_DM (1 = the method; 0 only for diagnostic predictor runs)
+    recipe: str = "v1"          # data.RECIPES: what a training mixture may be (v2: issue 22's)
+    # Soft ceiling of the SI-SDR lever in dB (0 = none): on clean and high-SNR items the
+    # uncapped dB term has unbounded, exploding gradients (gradient norms 4-14 against 1.2).
+    sisdr_cap: float = 0.0
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)

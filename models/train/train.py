@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
     ap.add_argument("--gap-noise", type=float,
                     help="share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)")
+    ap.add_argument("--recipe", choices=tuple(D.RECIPES), help="data recipe (data.RECIPES; default: the config's, v1)")
+    ap.add_argument("--sisdr-cap", type=float, help="soft ceiling of the SI-SDR lever in dB (0 = none)")
     ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
     ap.add_argument("--sigma-hidden", type=int, help="Prior/Posterior Net width (stft configs; default: the config's)")
     ap.add_argument("--sigma-per-frame", action="store_const", const=True,
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
                                    ("head", a.head), ("aux_spec", a.aux_spec),
                                    ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
                                    ("dm_weight", a.dm_weight), ("gap_noise", a.gap_noise), ("sigma_hidden", a.sigma_hidden),
+                                   ("recipe", a.recipe), ("sisdr_cap", a.sisdr_cap),
                                    ("sigma_per_frame", a.sigma_per_frame)) if v is not None}
     cli_overrides = dict(overrides)
     ckpt = out / "last.pt"
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     ema = copy.deepcopy(nets) if a.ema > 0 else None
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
     co = L.Coefficients(lr_weight=cfg.lr_weight)
-    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed, gap_noise=cfg.gap_noise)
+    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed, gap_noise=cfg.gap_noise, recipe=cfg.recipe)
     gen = torch.Generator().manual_seed(a.seed)
     meta = {"config": a.config, "objective": a.objective, "overrides": overrides, "seed": a.seed,
             "batch": a.batch, "input_rms": a.input_rms, "ema": a.ema,
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
                  "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
                  "mixer_rng": batches.state, "torch_gen": gen.get_state(),
                  "meta": {**meta, "steps_done": step, "wall_minutes": elapsed / 60,
-                          "val": vals}}
+                          "val": vals, "valid_sha1": valid_sha1}}
         torch.save(state, out / "last.tmp")
         os.replace(out / "last.tmp", ckpt)
         shutil.copy(ckpt, out / f"step{step:06d}.pt")
@@ -233,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[ckpt] step {step}: val SI-SDR " + " ".join(f"{k} {v:.2f}" for k, v in vals.items()) + " dB",
               flush=True)
 
+    valid_sha1 = D.array_digest(*D.load_validation())
     sig_params = set(id(p) for p in nets.sigma_parameters())
     acc: dict[str, float] = {}
     n_acc = 0

@@ -76,3 +76,72 @@ def test_gap_validation_writes_pairs(tmp_path, monkeypatch):
     x, sr = sf.read(clean[0])
     y, _ = sf.read(noisy[0])
     assert sr == D.SR and len(x) == len(y) == int(D.VALID_SECONDS * D.SR) and not np.allclose(x, y)
+
+
+def _narrow_corpus() -> D.Corpus:
+    """fake_corpus with its second speech file flagged narrowband (a G.722 prompt)."""
+    c = fake_corpus()
+    for part in ("train", "valid"):
+        c.a[f"speech_{part}_narrow"] = np.array([False, True, False])
+    return c
+
+
+def test_v1_recipe_keeps_its_random_stream():
+    """Old runs resume on the batches they saw: v1 must draw exactly what it drew before."""
+    c = fake_corpus()
+    m1 = D.Mixer(c, "train", seed=11)
+    m2 = D.Mixer(c, "train", seed=11, recipe="v1")
+    x1, y1 = m1.batch(3, 4000)
+    x2, y2 = m2.batch(3, 4000)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+
+
+def test_v2_targets_skip_narrowband_speech():
+    c = _narrow_corpus()
+    m = D.Mixer(c, "train", seed=3, recipe="v2")
+    assert list(m.targets) == [0, 2]
+    assert list(D.Mixer(c, "train", seed=3, recipe="v1").targets) == [0, 1, 2]
+    # Target crops come only from files 0 (200 Hz) and 2 (150 Hz), never 300 Hz.
+    for _ in range(20):
+        x = m.speech(4000, target=True)
+        f = np.fft.rfftfreq(len(x), 1 / D.SR)[np.argmax(np.abs(np.fft.rfft(x)))]
+        assert abs(f - 300) > 20
+
+
+def test_v2_mixes_clean_high_snr_and_levels():
+    c = fake_corpus()
+    x, y = D.Mixer(c, "train", seed=1, recipe="v2").batch(200, 4000)
+    x, y = x[:, 0].astype(np.float64), y[:, 0].astype(np.float64)
+    err = ((y - x) ** 2).sum(-1)
+    clean = err == 0
+    assert 0.04 < clean.mean() < 0.2  # ~10% inputs are the target itself
+    snr = 10 * np.log10((x[~clean] ** 2).sum(-1) / np.maximum(err[~clean], 1e-20))
+    assert (snr > 19).mean() > 0.08  # the 20-40 dB share (band limits lower some)
+    level = 10 * np.log10((y ** 2).mean(-1))
+    assert level.min() < -38 and level.max() > -14 and np.abs(y).max() <= 1.0
+
+
+def test_band_limit_removes_the_top_band_and_filters_target_when_cut_low():
+    rng = np.random.default_rng(0)
+    n = D.SR
+    for seed in range(30):
+        r = np.random.default_rng(seed)
+        y = rng.standard_normal(n).astype(np.float32)
+        s = rng.standard_normal(n).astype(np.float32)
+        y2, s2 = D.band_limit(r, y, s)
+        assert y2.shape == y.shape and np.isfinite(y2).all()
+        assert _band_share(y2, 7900, 8001) < 0.01 * _band_share(y, 7900, 8001)
+        if np.array_equal(s2, s):  # target untouched: the input kept most of 7.2 kHz
+            assert _band_share(y2, 6800, 7100) > 0.5 * _band_share(y, 6800, 7100)
+        else:  # target filtered as the input was
+            assert _band_share(s2, 7900, 8001) < 0.01 * _band_share(s, 7900, 8001)
+
+
+def test_lowpass_fir_cutoff():
+    h = D.lowpass_fir(7000.0, 400.0)
+    assert len(h) % 2 == 1
+    f = np.fft.rfftfreq(8192, 1 / D.SR)
+    H = np.abs(np.fft.rfft(h, 8192))
+    assert abs(H[np.argmin(np.abs(f - 1000))] - 1) < 0.01
+    assert abs(20 * np.log10(H[np.argmin(np.abs(f - 7000))]) + 6) < 1
+    assert H[f > 7300].max() < 10 ** (-60 / 20)
