@@ -72,7 +72,7 @@ func runEval(args []string) error {
 	var (
 		cleanDir, noisyDir       string
 		modelNames, peers, ready listFlag
-		steps                    intListFlag
+		steps, viaRates          intListFlag
 		csvPath, jsonPath        string
 		reportDir, dnsmosDir     string
 		jobs, limit, maxLagMS    int
@@ -83,6 +83,9 @@ func runEval(args []string) error {
 	fs.StringVar(&noisyDir, "noisy", "", "`folder` of noisy .wav files, named like the clean ones (required)")
 	fs.Var(&modelNames, "model", "a model to evaluate: bundle `name` or folder (repeatable)")
 	fs.Var(&steps, "steps", "step counts `N,M` to run each model at (repeatable or comma list; default: the model's default)")
+	fs.Var(&viaRates, "via-rate", "also run every model and peer as a sound device at `HZ` delivers audio (e.g. 48000 or 44100,48000):\n"+
+		"the noisy file goes up to that rate and the output comes back from it through the project's resampler,\n"+
+		"as live, virtual-mic and the plugin hear it; rows are named NAME/48k")
 	fs.Var(&peers, "peer", "a peer enhancer run in-process (`NAME=PATH`), "+peerHelp)
 	fs.Var(&ready, "enhanced", "ready-made outputs, `NAME=DIR` with files named like the noisy ones (repeatable)")
 	fs.StringVar(&csvPath, "csv", "", "write per-file scores to this CSV `file`")
@@ -160,6 +163,16 @@ func runEval(args []string) error {
 		defer g.Close()
 		systems = append(systems, &eval.FuncSystem{Name: name, Rate: g.SampleRate(), Fn: g.Enhance})
 	}
+	var devicePaths []eval.System
+	for _, rate := range viaRates {
+		if rate < 8000 || rate > 384000 {
+			return &exitError{code: 2, err: fmt.Errorf("--via-rate %d: want a device rate in Hz, 8000 to 384000", rate)}
+		}
+		for _, s := range systems[1:] {
+			devicePaths = append(devicePaths, &eval.ViaRate{System: s, Rate: rate})
+		}
+	}
+	systems = append(systems, devicePaths...)
 	for _, r := range ready {
 		name, dir, err := splitNameValue("enhanced", r)
 		if err != nil {
