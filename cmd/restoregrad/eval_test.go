@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/restoregrad/restoregrad/models/modeltest"
 )
@@ -172,5 +176,32 @@ func TestEvalChecksBeforeScoring(t *testing.T) {
 	})
 	if _, err := os.Stat(js); err != nil || !strings.Contains(out, "noisy") {
 		t.Errorf("a good run: %v\n%s", err, out)
+	}
+}
+
+// Ctrl-C during the scoring says what was interrupted and exits 130 (it printed only
+// "context canceled").
+func TestEvalInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	for i := range 16 {
+		for _, sub := range []string{"clean", "noisy"} {
+			writeWAV(t, filepath.Join(dir, sub, fmt.Sprintf("%02d.wav", i)), 16000, 1, 16000*20)
+		}
+	}
+	cmd := exec.Command(binary(t), "eval", "--clean", filepath.Join(dir, "clean"), "--noisy", filepath.Join(dir, "noisy"), "--dnsmos", "off", "--jobs", "1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(out.String(), "interrupted (Ctrl-C) while scoring") ||
+		!strings.Contains(out.String(), filepath.Join(dir, "noisy")) {
+		t.Errorf("eval after Ctrl-C: %v\n%s", err, out.String())
 	}
 }
