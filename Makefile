@@ -58,3 +58,8 @@ clean:
 	rm -rf bin out
 
 -include models/train/train.mk
+
+# The Debian package out/restoregrad_<VERSION>_amd64.deb (scripts/build-deb.sh; packaging/).
+.PHONY: deb
+deb: setup
+	@bash scripts/build-deb.sh

@@ -41,6 +41,11 @@ else
   status=1
 fi
 
+# The Debian package: build, lintian, dpkg -i, enhance and the plugin from /usr, dpkg -r
+# (skips when not root or without dpkg).
+echo "== Debian package"
+bash scripts/test-deb.sh || status=1
+
 if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
   echo "== pytest models/train"
   /usr/bin/python3 -m pytest -q -p no:cacheprovider models/train/tests || status=1

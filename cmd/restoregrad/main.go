@@ -5,9 +5,26 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
+
+// version is set at link time from the VERSION file (-ldflags "-X main.version=..."; make
+// deb does). Without it, Go's own record of the build is reported (the module's VCS
+// version, or "(devel)").
+var version string
+
+// versionString is what --version prints.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
 
 // command is one subcommand. Each lives in its own file and registers itself in init.
 type command struct {
@@ -31,7 +48,7 @@ func usage() {
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(os.Stderr, "\nRun 'restoregrad COMMAND -h' for the flags of one command.\n")
+	fmt.Fprintf(os.Stderr, "\nRun 'restoregrad COMMAND -h' for the flags of one command, 'restoregrad --version' for the version.\n")
 	fmt.Fprintf(os.Stderr, "Environment: ORT_LIB overrides the ONNX Runtime library path.\n")
 }
 
@@ -41,6 +58,10 @@ func main() {
 		if len(os.Args) < 2 {
 			os.Exit(2)
 		}
+		return
+	}
+	if os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "version" {
+		fmt.Printf("restoregrad %s\n", versionString())
 		return
 	}
 	c, ok := commands[os.Args[1]]

@@ -21,6 +21,10 @@ const EnvLibrary = "ORT_LIB"
 // relLibrary is where `make setup` puts the library, relative to the repository root.
 const relLibrary = ".deps/onnxruntime/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 
+// privateDir is the package's private folder for the library (make deb): PREFIX/lib/restoregrad
+// for an executable in PREFIX/bin and a plugin in PREFIX/lib/ladspa.
+const privateDir = "restoregrad"
+
 // libraryNames are the file names looked for in a folder, and the first is the name the
 // dynamic loader is finally asked for.
 var libraryNames = []string{"libonnxruntime.so.1", "libonnxruntime.so"}
@@ -49,7 +53,9 @@ func SetPluginDir(dir string) {
 
 // LibraryPath finds the ONNX Runtime shared library. Only explicit places are searched,
 // in this order: $ORT_LIB; the folder of the plugin (SetPluginDir) and of the executable;
-// where `make setup` puts it relative to those folders (the folder itself, or its parent
+// the package's private folder (lib/restoregrad beside the plugin's folder, or under the
+// executable's prefix: /usr/lib/restoregrad for /usr/lib/ladspa and /usr/bin); where `make
+// setup` puts it relative to those folders (the folder itself, or its parent
 // for a binary in bin/); the system library folders; and last the dynamic loader's own
 // search by library name, which LibraryPath returns as a bare name. The working
 // directory and its parents are never searched: a library planted there would run with
@@ -63,12 +69,14 @@ func LibraryPath() (string, error) {
 	s.env = os.Getenv(EnvLibrary)
 	if plugin != "" {
 		s.dirs = append(s.dirs, plugin)
+		s.private = append(s.private, filepath.Join(filepath.Dir(plugin), privateDir))
 	}
 	if exe, err := os.Executable(); err == nil {
 		if real, err := filepath.EvalSymlinks(exe); err == nil {
 			exe = real
 		}
 		s.dirs = append(s.dirs, filepath.Dir(exe))
+		s.private = append(s.private, filepath.Join(filepath.Dir(filepath.Dir(exe)), "lib", privateDir))
 	}
 	if testing.Testing() {
 		if root := moduleRoot(); root != "" {
@@ -79,12 +87,22 @@ func LibraryPath() (string, error) {
 	return s.find()
 }
 
+// PluginLibraryPath is the library a plugin in dir loads inside a host that sets no
+// $ORT_LIB and whose executable is not ours (PipeWire, sox): LibraryPath's places that are
+// left, beside the plugin, the package's private folder, `make setup`'s, the system's; the
+// bare name for the dynamic loader when none has it.
+func PluginLibraryPath(dir string) (string, error) {
+	s := librarySearch{dirs: []string{dir}, private: []string{filepath.Join(filepath.Dir(dir), privateDir)}, system: systemLibraryDirs}
+	return s.find()
+}
+
 // librarySearch is one search, its inputs spelled out so that tests can give their own.
 type librarySearch struct {
-	env    string   // $ORT_LIB
-	dirs   []string // the plugin's and the executable's folders
-	roots  []string // further repository roots (tests only)
-	system []string // system library folders
+	env     string   // $ORT_LIB
+	dirs    []string // the plugin's and the executable's folders
+	private []string // the package's private folders for them
+	roots   []string // further repository roots (tests only)
+	system  []string // system library folders
 }
 
 // find returns the first library found, or the bare name for the dynamic loader.
@@ -95,7 +113,7 @@ func (s librarySearch) find() (string, error) {
 		}
 		return s.env, nil
 	}
-	for _, d := range s.dirs {
+	for _, d := range append(s.dirs[:len(s.dirs):len(s.dirs)], s.private...) {
 		for _, name := range libraryNames {
 			if p := filepath.Join(d, name); fileExists(p) {
 				return p, nil
@@ -123,7 +141,7 @@ func (s librarySearch) find() (string, error) {
 
 // searched describes the places LibraryPath looks in, for the error when loading fails.
 func searched() string {
-	return "$" + EnvLibrary + ", the executable's (or plugin's) folder, the .deps/ of `make setup` beside it or one level up, " +
+	return "$" + EnvLibrary + ", the executable's (or plugin's) folder, the package's lib/restoregrad (/usr/lib/restoregrad), the .deps/ of `make setup` beside it or one level up, " +
 		strings.Join(systemLibraryDirs, ", ") + " and the dynamic loader's search path"
 }
 

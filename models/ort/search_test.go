@@ -97,3 +97,46 @@ func TestSetPluginDir(t *testing.T) {
 		t.Fatalf("LibraryPath with a plugin folder: %q, %v; want %q", p, err, lib)
 	}
 }
+
+// The Debian package keeps the library in /usr/lib/restoregrad: a plugin in
+// PREFIX/lib/ladspa finds it in PREFIX/lib/restoregrad, after its own folder and before
+// `make setup`'s copy and the system folders.
+func TestPackagePrivateFolder(t *testing.T) {
+	dir := t.TempDir()
+	plugDir := filepath.Join(dir, "usr", "lib", "ladspa")
+	if err := os.MkdirAll(plugDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	private := touch(t, filepath.Join(dir, "usr", "lib", "restoregrad", "libonnxruntime.so.1"))
+	t.Setenv(EnvLibrary, "")
+	SetPluginDir(plugDir)
+	defer SetPluginDir("")
+	if p, err := LibraryPath(); err != nil || p != private {
+		t.Fatalf("plugin in %s: %q, %v; want %q", plugDir, p, err, private)
+	}
+	beside := touch(t, filepath.Join(plugDir, "libonnxruntime.so.1"))
+	if p, err := LibraryPath(); err != nil || p != beside {
+		t.Fatalf("a library beside the plugin comes first: %q, %v; want %q", p, err, beside)
+	}
+
+	exeBin := filepath.Join(dir, "opt", "bin")
+	exePrivate := touch(t, filepath.Join(dir, "opt", "lib", "restoregrad", "libonnxruntime.so.1"))
+	setup := touch(t, filepath.Join(dir, "opt", relLibrary))
+	s := librarySearch{dirs: []string{exeBin}, private: []string{filepath.Join(dir, "opt", "lib", "restoregrad")}}
+	if p, err := s.find(); err != nil || p != exePrivate {
+		t.Fatalf("private folder before make setup's copy (%s): %q, %v; want %q", setup, p, err, exePrivate)
+	}
+}
+
+func TestPluginLibraryPath(t *testing.T) {
+	dir := t.TempDir()
+	plugDir := filepath.Join(dir, "usr", "lib", "ladspa")
+	t.Setenv(EnvLibrary, filepath.Join(dir, "ignored.so")) // a host's environment has none
+	if p, err := PluginLibraryPath(plugDir); err != nil || strings.HasPrefix(p, dir) {
+		t.Fatalf("nothing beside the plugin: %q, %v", p, err)
+	}
+	private := touch(t, filepath.Join(dir, "usr", "lib", "restoregrad", "libonnxruntime.so.1"))
+	if p, err := PluginLibraryPath(plugDir); err != nil || p != private {
+		t.Fatalf("package folder: %q, %v; want %q", p, err, private)
+	}
+}
