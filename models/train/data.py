@@ -617,8 +617,8 @@ def array_digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()[:12]
 
 
-def load_validation() -> tuple[np.ndarray, np.ndarray]:
-    path = DATA / "valid.npz"
+def load_validation(data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    path = (data_dir or DATA) / "valid.npz"
     if not path.exists():
         raise SystemExit(f"{path} missing: run `make data` first")
     with np.load(path) as z:

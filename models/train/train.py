@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import csv
 import json
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from . import data as D
+from . import distributed as DI
 from . import inference as I
 from . import learner as L
 from . import params
@@ -37,8 +39,8 @@ CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "gra
 
 
 @torch.no_grad()
-def validate(nets: L.Networks, input_rms: float, blend: float = 0.2) -> dict[str, float]:
-    clean, noisy = D.load_validation()
+def validate(nets: L.Networks, input_rms: float, blend: float = 0.2, data_dir: Path | None = None) -> dict[str, float]:
+    clean, noisy = D.load_validation(data_dir)
     y = torch.from_numpy(noisy)
     res = {"val_noisy": float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean())}
     if nets.cfg.domain == "stft":  # the raw output at the uniform 1-, 2- and 3-step schedules
@@ -131,14 +133,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto (CUDA when visible), cpu or cuda")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="DataLoader workers mixing batches (> 0, several processes under torchrun, or CUDA: "
+                         "seeded batches, distributed.py)")
+    ap.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
+    ap.add_argument("--data", default=str(D.DATA), help="folder of corpus.npz and valid.npz (make data)")
+    ap.add_argument("--keep", help="folder for the committed copies of last.pt and log.csv "
+                                   "(default models/checkpoints/NAME; 'none' for no copies)")
     a = ap.parse_args(argv)
 
+    ds = DI.setup(a.device)
+    dev = ds.device
     torch.set_num_threads(a.threads)
     limit_blas_threads(a.threads)
+    data_dir = Path(a.data)
     out = ROOT / a.out if not os.path.isabs(a.out) else Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    keep = CKPT_DIR / (a.name or out.name)
-    keep.mkdir(parents=True, exist_ok=True)
+    keep = None if a.keep == "none" else Path(a.keep) if a.keep else CKPT_DIR / (a.name or out.name)
+    if keep is not None and ds.main:
+        keep.mkdir(parents=True, exist_ok=True)
     overrides = {k: v for k, v in (("eta", a.eta), ("lam", a.lam), ("lr", a.lr),
                                    ("lr_final", a.lr_final), ("lr_decay_until", a.lr_decay_until),
                                    ("sigma_warmup", a.sigma_warmup),
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     ck = None
     if a.resume:
         # A fresh machine has no runs/: resume from the committed copy of the last checkpoint.
-        if not ckpt.exists() and (keep / "last.pt").exists():
+        if not ckpt.exists() and keep is not None and (keep / "last.pt").exists() and ds.main:
             shutil.copy(keep / "last.pt", ckpt)
             print(f"resume: {ckpt} missing, copied {keep / 'last.pt'}")
         if ckpt.exists():
@@ -172,15 +186,26 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(a.seed)
     nets = build(a.config, a.objective, overrides)
     cfg = nets.cfg
+    nets.to(dev)
     ema = copy.deepcopy(nets) if a.ema > 0 else None
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
-    co = L.Coefficients(lr_weight=cfg.lr_weight)
-    mixer = D.Mixer(D.Corpus.load(), "train", seed=a.seed, gap_noise=cfg.gap_noise, recipe=cfg.recipe)
+    co = L.Coefficients(dev, lr_weight=cfg.lr_weight)
+    corpus = D.Corpus.load(data_dir / "corpus.npz")
+    mixer = D.Mixer(corpus, "train", seed=a.seed, gap_noise=cfg.gap_noise, recipe=cfg.recipe)
     gen = torch.Generator().manual_seed(a.seed)
     meta = {"config": a.config, "objective": a.objective, "overrides": overrides, "seed": a.seed,
             "batch": a.batch, "input_rms": a.input_rms, "ema": a.ema,
             "command": "/usr/bin/python3 -m models.train.train " + " ".join(argv or os.sys.argv[1:])}
     step, elapsed = 0, 0.0
+    # Seeded batches (distributed.py) once a run uses workers, several processes or CUDA; a
+    # run keeps the data stream it started with.
+    seeded = ds.world > 1 or a.workers > 0 or dev.type == "cuda"
+    if ck is not None:
+        seeded = ck["meta"].get("data_stream") == "seeded"
+        if not seeded and (ds.world > 1 or a.workers > 0):
+            raise SystemExit(f"{ckpt}: this run mixes its batches in one stream; resume it without "
+                             "--workers or torchrun")
+    meta["data_stream"] = "seeded" if seeded else "stream"
     if ck is not None:
         nets.load_state_dict(ck["nets"])
         if ema is not None and ck.get("ema"):
@@ -190,8 +215,9 @@ def main(argv: list[str] | None = None) -> None:
         for g in opt.param_groups:
             g["lr"] = L.learning_rate(cfg, ck["step"])
         step, elapsed = ck["step"], ck["elapsed"]
-        mixer.rng.bit_generator.state = ck["mixer_rng"]
-        gen.set_state(ck["torch_gen"])
+        if not seeded:
+            mixer.rng.bit_generator.state = ck["mixer_rng"]
+            gen.set_state(ck["torch_gen"])
         resumed = ck["meta"].get("resumed", []) + [{"step": step, "overrides": cli_overrides,
                                                      "command": meta["command"]}]
         meta = {**ck["meta"], "overrides": {**ck["meta"].get("overrides", {}), **overrides},
@@ -200,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     elif a.init_from:
         # A new run that starts from another run's (EMA) weights, e.g. under a different
         # objective: the networks both have are copied; the optimizer starts afresh.
-        src = torch.load(a.init_from, map_location="cpu")
+        src = torch.load(a.init_from, map_location=dev)
         missing, unexpected = nets.load_state_dict(src["ema"] or src["nets"], strict=False)
         if ema is not None:
             ema.load_state_dict(nets.state_dict())
@@ -214,29 +240,36 @@ def main(argv: list[str] | None = None) -> None:
     elif a.resume:
         print(f"no checkpoint at {ckpt}: starting fresh")
     info = describe(nets)
-    print(json.dumps({"config": a.config, "objective": a.objective, **info}))
+    if ds.main:
+        print(json.dumps({"config": a.config, "objective": a.objective, "device": str(dev), "processes": ds.world,
+                          "data_stream": meta["data_stream"], **info}))
     meta.update(info)
     csv_path = out / "log.csv"
-    if not csv_path.exists() or not a.resume:
+    if ds.main and (not csv_path.exists() or not a.resume):
         with open(csv_path, "w", newline="") as f:
             csv.writer(f).writerow(CSV_FIELDS)
 
     def save(row: dict) -> None:
-        vals = validate(ema or nets, a.input_rms)
+        judged = ema or nets
+        if dev.type != "cpu":  # the reference sampler draws its noise on the CPU
+            judged = copy.deepcopy(judged).to("cpu")
+        vals = validate(judged, a.input_rms, data_dir=data_dir)
         row.update(vals)
         state = {"nets": nets.state_dict(), "ema": ema.state_dict() if ema else None,
                  "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                 "mixer_rng": batches.state, "torch_gen": gen.get_state(),
+                 "mixer_rng": None if seeded else batches.state,
+                 "torch_gen": None if seeded else gen.get_state(),
                  "meta": {**meta, "steps_done": step, "wall_minutes": elapsed / 60,
                           "val": vals, "valid_sha1": valid_sha1}}
         torch.save(state, out / "last.tmp")
         os.replace(out / "last.tmp", ckpt)
         shutil.copy(ckpt, out / f"step{step:06d}.pt")
-        shutil.copy(ckpt, keep / "last.pt")
+        if keep is not None:
+            shutil.copy(ckpt, keep / "last.pt")
         print(f"[ckpt] step {step}: val SI-SDR " + " ".join(f"{k} {v:.2f}" for k, v in vals.items()) + " dB",
               flush=True)
 
-    valid_sha1 = D.array_digest(*D.load_validation())
+    valid_sha1 = D.array_digest(*D.load_validation(data_dir))
     sig_params = set(id(p) for p in nets.sigma_parameters())
     acc: dict[str, float] = {}
     n_acc = 0
@@ -244,11 +277,18 @@ def main(argv: list[str] | None = None) -> None:
     last_ckpt = time.time()
     steps_at_log = step
     row: dict = {}
-    batches = Prefetch(mixer, a.batch, cfg.segment)
+    items = DI.local_slice(a.batch, ds)
+    if seeded:
+        stream = DI.seeded_loader(DI.SeededBatches(corpus, a.seed, a.batch, cfg.segment, cfg.gap_noise, cfg.recipe,
+                                                   items, step), a.workers)
+    else:
+        batches = Prefetch(mixer, a.batch, cfg.segment)
+    model = DI.wrap(nets, co, ds)
+    amp = dev.type == "cuda" and not a.no_amp and torch.cuda.is_bf16_supported()
     while step < a.steps:
-        x, y = batches.get()
+        x, y = next(stream) if seeded else batches.get()
         t0 = time.time()
-        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        x, y = torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev)
         if a.input_rms > 0:
             s = a.input_rms / (y.pow(2).mean(dim=-1, keepdim=True).sqrt() + 1e-8)
             x, y = x * s, y * s
@@ -258,10 +298,15 @@ def main(argv: list[str] | None = None) -> None:
             clean = x
             x = stft.compress(stft.analyse(x[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
             y = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
-        t = L.sample_t(a.batch, co.T, gen, cfg.t_last)
-        z = torch.randn(x.shape, generator=gen)
+        if seeded:
+            t, z = DI.seeded_noise(a.seed, step, a.batch, co.T, cfg.t_last, tuple(x.shape), items)
+        else:
+            t = L.sample_t(a.batch, co.T, gen, cfg.t_last)
+            z = torch.randn(x.shape, generator=gen)
+        t, z = t.to(dev), z.to(dev)
         nets.train()
-        res = L.losses(nets, co, x, y, t, z, cfg.eta, cfg.lam, clean)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext():
+            res = model(x, y, t, z, cfg.eta, cfg.lam, clean)
         opt.zero_grad(set_to_none=True)
         res["loss"].backward()
         if step < cfg.sigma_warmup:
@@ -288,6 +333,14 @@ def main(argv: list[str] | None = None) -> None:
             acc[k] = acc.get(k, 0.0) + float(v)
         n_acc += 1
         due = time.time() - last_ckpt > a.ckpt_minutes * 60 or step == a.steps
+        if ds.world > 1:
+            # Every rank reaches the same log steps; a time-due checkpoint is rank 0's alone.
+            due = due and ds.main or step == a.steps
+            if step % a.log_every == 0:
+                acc["loss"] = DI.mean_over_ranks(acc["loss"], ds)
+        if (step % a.log_every == 0 or due) and not ds.main:
+            acc, n_acc = {}, 0
+            continue
         if step % a.log_every == 0 or due:
             now = time.time()
             spm = (step - steps_at_log) / max((now - t_log) / 60, 1e-9)
@@ -306,8 +359,10 @@ def main(argv: list[str] | None = None) -> None:
                 last_ckpt = time.time()
             with open(csv_path, "a", newline="") as f:
                 csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
-            shutil.copy(csv_path, keep / "log.csv")
+            if keep is not None:
+                shutil.copy(csv_path, keep / "log.csv")
             row = {}
+    DI.shutdown()
 
 
 if __name__ == "__main__":
