@@ -46,6 +46,11 @@ fi
 echo "== Debian package"
 bash scripts/test-deb.sh || status=1
 
+# Batch cleaning as a Slurm job array on a one-node cluster of its own (skips when not root
+# or when Slurm cannot start).
+echo "== Slurm job array (enhance --shard)"
+bash scripts/test-slurm.sh || status=1
+
 if [ -d models/train/tests ] && ls models/train/tests/test_*.py >/dev/null 2>&1; then
   echo "== pytest models/train"
   /usr/bin/python3 -m pytest -q -p no:cacheprovider models/train/tests || status=1

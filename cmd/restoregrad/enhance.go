@@ -49,11 +49,21 @@ Without -o, a file IN.wav (or IN.flac) is written to IN-denoised.wav (IN-denoise
 IN.mp3 to IN-denoised.wav, and a folder DIR to DIR-denoised/. With several inputs or a
 folder, -o names a folder.
 
+Across machines: --shard K/N enhances only shard K of N, counted from 0 (0/N ... N-1/N, as
+SLURM_ARRAY_TASK_ID of sbatch --array=0-(N-1) or a Kubernetes Indexed Job's
+JOB_COMPLETION_INDEX). The files found are sorted by input argument, then by their path
+relative to it, and file i (from 0) belongs to shard i mod N: N runs with the same arguments
+write every output exactly once, and the outputs are the same bit for bit as one run's.
+--skip-existing skips a file whose output exists and is complete (it decodes to the end with
+the input's sample rate, channels and length), so a killed or failed task can be run again
+and does only what is left. scripts/slurm-enhance.sh runs this as a Slurm job array.
+
 Examples:
   restoregrad enhance noisy.wav -o clean.wav
   restoregrad enhance interview.mp3 -o interview-clean.flac
   restoregrad enhance recordings/ -o cleaned/ --jobs 2
-  restoregrad enhance a.wav b.flac -o out/ --steps 3 --seed 7`
+  restoregrad enhance a.wav b.flac -o out/ --steps 3 --seed 7
+  restoregrad enhance archive/ -o cleaned/ --shard 2/8 --skip-existing   # task 2 of 8`
 
 func runEnhance(args []string) error {
 	fs := newFlagSet("enhance", "IN... [-o OUT] [flags]", enhanceHelp)
@@ -66,6 +76,9 @@ func runEnhance(args []string) error {
 	jobs := fs.Int("jobs", max(1, runtime.NumCPU()/2), "files enhanced at the same time (the remaining cores work on chunks of each file)")
 	chunk := fs.Float64("chunk", 0, "seconds of audio per chunk (memory scales with it; default: the model's own, else 8)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	var part shard
+	fs.Var(&part, "shard", "enhance only shard `K/N` of the files, K counted from 0 (0/N ... N-1/N): file i of the sorted list goes to shard i mod N")
+	skipExisting := fs.Bool("skip-existing", false, "skip files whose output exists and is complete (a rerun does only what is left)")
 	ins, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -89,6 +102,32 @@ func runEnhance(args []string) error {
 	}
 	if len(tasks) == 0 {
 		return errors.New("no .wav, .flac or .mp3 files found in the inputs")
+	}
+	what := "" // the summary's prefix
+	if part.n > 0 {
+		found := len(tasks)
+		tasks = part.pick(tasks)
+		what = fmt.Sprintf("shard %s (%d of %d files): ", part.String(), len(tasks), found)
+	}
+	skipped := 0
+	if *skipExisting {
+		todo := tasks[:0:0]
+		for _, t := range tasks {
+			if complete(t) {
+				skipped++
+			} else {
+				todo = append(todo, t)
+			}
+		}
+		tasks = todo
+		if skipped > 0 {
+			what += fmt.Sprintf("%d complete output(s) skipped; ", skipped)
+		}
+	}
+	if len(tasks) == 0 {
+		// Nothing left: an empty shard, or a rerun after a complete one. The model is not opened.
+		fmt.Fprintf(os.Stderr, "%snothing to enhance\n", what)
+		return nil
 	}
 
 	r, err := mf.open(*seed)
@@ -181,8 +220,8 @@ func runEnhance(args []string) error {
 	if seconds > 0 {
 		rtf = wall / seconds
 	}
-	fmt.Fprintf(os.Stderr, "enhanced %d of %d files: %.1f s of audio in %.1f s (RTF %.3f, %.1f× real time) with %s, %d steps\n",
-		done, len(tasks), seconds, wall, rtf, safeDiv(1, rtf), man.Name, steps)
+	fmt.Fprintf(os.Stderr, "%senhanced %d of %d files: %.1f s of audio in %.1f s (RTF %.3f, %.1f× real time) with %s, %d steps\n",
+		what, done, len(tasks), seconds, wall, rtf, safeDiv(1, rtf), man.Name, steps)
 	if ctx.Err() != nil {
 		return &exitError{code: 130, err: errors.New("interrupted; finished files are complete, no partial file was left")}
 	}
@@ -218,8 +257,13 @@ func (d dropLines) Write(p []byte) (int, error) {
 	return d.w.Write(p)
 }
 
-// task is one input file and where its output goes.
-type task struct{ in, out string }
+// task is one input file and where its output goes; arg is the index of the input argument
+// it was found under and rel its path relative to that argument (--shard sorts by them).
+type task struct {
+	in, out string
+	arg     int
+	rel     string
+}
 
 // planOutputs expands folders and maps every input to its output path. Outputs in a
 // folder keep the input's name, with .wav for an MP3.
@@ -235,7 +279,7 @@ func planOutputs(ins []string, out string) ([]task, error) {
 			return nil, &exitError{code: 2, err: fmt.Errorf("-o %s: the input %s is a folder: give an output folder, not a file name (try -o %s/)", out, ins[0], strings.TrimSuffix(out, filepath.Ext(out)))}
 		}
 	}
-	for _, in := range ins {
+	for arg, in := range ins {
 		st, err := os.Stat(in)
 		if err != nil {
 			return nil, err
@@ -251,7 +295,7 @@ func planOutputs(ins []string, out string) ([]task, error) {
 			if _, err := audiofile.CodecFor(o); err != nil {
 				return nil, &exitError{code: 2, err: err}
 			}
-			tasks = append(tasks, task{in, o})
+			tasks = append(tasks, task{in: in, out: o, arg: arg, rel: filepath.Base(in)})
 			continue
 		}
 		root := out
@@ -275,7 +319,7 @@ func planOutputs(ins []string, out string) ([]task, error) {
 			if err != nil {
 				return err
 			}
-			tasks = append(tasks, task{p, filepath.Join(root, audiofile.WritableName(rel))})
+			tasks = append(tasks, task{in: p, out: filepath.Join(root, audiofile.WritableName(rel)), arg: arg, rel: filepath.ToSlash(rel)})
 			return nil
 		})
 		if err != nil {
