@@ -155,7 +155,8 @@ const (
 // aligned. SetSteps changes the reverse step count from the next frame on (1 ≤ n ≤
 // MaxSteps, Steps the current one); the controller lowers it under load. Reset forgets the
 // stream state, as at the start of a new utterance. All calls come from one goroutine.
-// Producers (streaming.Processor, BlockProcessor) say whether their Process allocates.
+// Producers (streaming.Processor, models.BlockProcessor) say whether their Process
+// allocates; models.FrameProcessor, what models.Runner.Frames returns, has this method set.
 type FrameProcessor interface {
 	SampleRate() int
 	FrameSize() int

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/sampler"
@@ -163,6 +162,23 @@ func (r *Runner) Offline() (*Model, error) {
 // than the whole-signal model in blocks.
 func (r *Runner) NativeFrames() bool { return r.b.Manifest.Kind == bundle.KindStreaming }
 
+// FrameProcessor is what Frames returns: a mono stream at SampleRate, one FrameSize frame
+// per Process call, its output lagging its input by Latency samples, its reverse step count
+// switchable (1 ≤ n ≤ MaxSteps) and its stream state forgotten by Reset. Its method set is
+// engine.FrameProcessor's, whose doc comment holds the contract, so what Frames returns goes
+// straight into engine.NewRealtime; it is declared here so that the runtime imports nothing
+// above it.
+type FrameProcessor interface {
+	SampleRate() int
+	FrameSize() int
+	Latency() int
+	Process(out, in []float32) error
+	Steps() int
+	MaxSteps() int
+	SetSteps(n int) error
+	Reset()
+}
+
 // Block sizes for running an offline bundle live: each 100 ms frame is enhanced inside a
 // window with 50 ms of context on each side (2× the compute of whole-file use).
 const (
@@ -176,14 +192,14 @@ const (
 // each side (50 ms more latency, twice the compute). Process allocates nothing, except for
 // an offline STFT-domain bundle, whose analysis and synthesis allocate per block. It draws
 // the noise of a signal's first channel: a mono signal's output equals whole-signal use.
-func (r *Runner) Frames() (engine.FrameProcessor, error) { return r.frames(0) }
+func (r *Runner) Frames() (FrameProcessor, error) { return r.frames(0) }
 
 // ChannelFrames returns one frame processor per channel of a signal, each as Frames makes
 // it but drawing its noise from its own stream of Seed, as enhancing a file does for its
 // channels (engine/wavfile): channel c's output equals enhance's for channel c. On an
 // error, the processors already opened are released by Close.
-func (r *Runner) ChannelFrames(channels int) ([]engine.FrameProcessor, error) {
-	ps := make([]engine.FrameProcessor, channels)
+func (r *Runner) ChannelFrames(channels int) ([]FrameProcessor, error) {
+	ps := make([]FrameProcessor, channels)
 	for c := range ps {
 		p, err := r.frames(uint64(c))
 		if err != nil {
@@ -195,7 +211,7 @@ func (r *Runner) ChannelFrames(channels int) ([]engine.FrameProcessor, error) {
 }
 
 // frames opens a frame processor drawing noise stream stream of Seed.
-func (r *Runner) frames(stream uint64) (engine.FrameProcessor, error) {
+func (r *Runner) frames(stream uint64) (FrameProcessor, error) {
 	noise := sampler.CounterNoise{Seed: r.opt.Seed, Stream: stream}
 	if r.NativeFrames() {
 		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Noise: noise})
@@ -212,7 +228,7 @@ func (r *Runner) frames(stream uint64) (engine.FrameProcessor, error) {
 	rate := float64(m.SampleRate())
 	frame := int(blockFrameSeconds * rate)
 	margin := max(m.Context(), int(blockMarginSeconds*rate))
-	var enh engine.StepEnhancer = m
+	var enh StepEnhancer = m
 	if !m.Manifest().IsSTFT() { // a waveform model runs its fixed window allocation-free
 		w, err := newWindow(m, frame+2*margin)
 		if err != nil {
@@ -221,7 +237,7 @@ func (r *Runner) frames(stream uint64) (engine.FrameProcessor, error) {
 		r.closers = append(r.closers, w)
 		enh = w
 	}
-	return engine.NewBlockProcessor(enh, frame, margin, r.opt.Steps, r.opt.MaxSteps, noise)
+	return NewBlockProcessor(enh, frame, margin, r.opt.Steps, r.opt.MaxSteps, noise)
 }
 
 // Close releases every session the runner opened.

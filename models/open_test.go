@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
@@ -84,7 +83,7 @@ func TestFramesOfAnOfflineBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := engine.NewBlockProcessor(m, p.FrameSize(), p.Latency(), 3, p.MaxSteps(), sampler.CounterNoise{Seed: 7})
+	ref, err := models.NewBlockProcessor(m, p.FrameSize(), p.Latency(), 3, p.MaxSteps(), sampler.CounterNoise{Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +96,7 @@ func TestFramesOfAnOfflineBundle(t *testing.T) {
 			in[i] = float32(0.3*math.Sin(float64(n)*0.013) + 0.05*math.Sin(float64(n)*1.7))
 		}
 		if f == 5 {
-			for _, q := range []engine.FrameProcessor{p, ref} {
+			for _, q := range []models.FrameProcessor{p, ref} {
 				if err := q.SetSteps(2); err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +165,7 @@ func TestChannelFrames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			refs := make([]engine.FrameProcessor, 2)
+			refs := make([]models.FrameProcessor, 2)
 			for c := range refs {
 				noise := sampler.CounterNoise{Seed: seed, Stream: uint64(c)}
 				if r.NativeFrames() {
@@ -182,7 +181,7 @@ func TestChannelFrames(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if refs[c], err = engine.NewBlockProcessor(m, ps[c].FrameSize(), ps[c].Latency(), 2, ps[c].MaxSteps(), noise); err != nil {
+				if refs[c], err = models.NewBlockProcessor(m, ps[c].FrameSize(), ps[c].Latency(), 2, ps[c].MaxSteps(), noise); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -87,7 +87,11 @@ func openModel(index, channels int) ([]engine.FrameProcessor, io.Closer, error) 
 	if m := r.Manifest(); !m.Trained {
 		logf("warning: model %s is UNTRAINED (exported random weights)", m.Name)
 	}
-	return ps, r, nil
+	procs := make([]engine.FrameProcessor, len(ps))
+	for c, p := range ps {
+		procs[c] = p
+	}
+	return procs, r, nil
 }
 
 func logf(format string, a ...any) {

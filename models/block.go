@@ -1,4 +1,4 @@
-package engine
+package models
 
 import (
 	"fmt"
@@ -6,9 +6,13 @@ import (
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
-// StepEnhancer is an Enhancer that can say which step counts it supports.
+// StepEnhancer is what a BlockProcessor runs: a whole-signal enhancer (the methods of
+// engine.Enhancer that it uses) that says which step counts it supports. *Model implements
+// it. Noise for y[i] must be drawn at absolute index offset+i so that overlapping windows
+// agree.
 type StepEnhancer interface {
-	Enhancer
+	SampleRate() int
+	Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error
 	CheckSteps(steps int) error
 }
 
@@ -31,7 +35,7 @@ type BlockProcessor struct {
 
 // NewBlockProcessor wraps enh. frame and margin are in samples at the model's rate;
 // maxSteps is the largest step count the caller may ask for (the model's default); noise
-// is drawn as NewOffline draws it.
+// is drawn as engine.NewOffline draws it.
 func NewBlockProcessor(enh StepEnhancer, frame, margin, steps, maxSteps int, noise sampler.Noise) (*BlockProcessor, error) {
 	if frame < 1 || margin < 0 {
 		return nil, fmt.Errorf("block processor: frame %d, margin %d", frame, margin)
