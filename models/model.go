@@ -24,8 +24,8 @@ type Model struct {
 	bundle   *bundle.Bundle
 	denoiser *ort.Session
 	prior    *ort.Session
-	samplers map[int]*sampler.Sampler
-	bins     int // STFT bins per frame; 0 for a waveform bundle
+	samplers *sampler.Table // every step count of the bundle's schedules
+	bins     int            // STFT bins per frame; 0 for a waveform bundle
 }
 
 // openOffline loads an offline bundle's graphs (Runner.Offline).
@@ -34,7 +34,7 @@ func openOffline(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 	if m.Kind != bundle.KindOffline {
 		return nil, fmt.Errorf("model %s is a %s bundle; this needs an offline one", m.Name, m.Kind)
 	}
-	model := &Model{bundle: b, samplers: map[int]*sampler.Sampler{}}
+	model := &Model{bundle: b}
 	if m.IsSTFT() {
 		if _, err := m.FrontEnd(); err != nil {
 			return nil, err
@@ -43,18 +43,10 @@ func openOffline(b *bundle.Bundle, opt ort.Options) (*Model, error) {
 	}
 	// Every step count from 1 to T has a schedule (explicit or derived); build them all
 	// now so that a live engine can change steps without allocating.
-	for steps := 1; steps <= len(m.TrainingBetas); steps++ {
-		betas, err := m.Schedule(steps)
-		if err != nil {
-			return nil, err
-		}
-		s, err := sampler.New(m.TrainingBetas, betas, m.FinalBlend)
-		if err != nil {
-			return nil, fmt.Errorf("model %s: %d-step schedule: %w", m.Name, steps, err)
-		}
-		model.samplers[steps] = s
-	}
 	var err error
+	if model.samplers, err = sampler.NewTable(m.TrainingBetas, m.Schedule, m.FinalBlend, len(m.TrainingBetas)); err != nil {
+		return nil, err
+	}
 	if model.denoiser, err = network.Open(b, bundle.Denoiser, opt); err != nil {
 		return nil, err
 	}
@@ -138,15 +130,19 @@ func runInto(s *ort.Session, what string, dst []float32, in ...ort.Tensor) error
 	return nil
 }
 
+// sampler is the sampler for steps, or an error naming the model when it has none.
+func (m *Model) sampler(steps int) (*sampler.Sampler, error) {
+	s, err := m.samplers.Get(steps)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.bundle.Manifest.Name, err)
+	}
+	return s, nil
+}
+
 // CheckSteps reports whether the model has a schedule for steps.
 func (m *Model) CheckSteps(steps int) error {
-	if _, ok := m.samplers[steps]; !ok {
-		if _, err := m.bundle.Manifest.Schedule(steps); err != nil {
-			return err
-		}
-		return fmt.Errorf("model %s: no sampler for %d steps", m.bundle.Manifest.Name, steps)
-	}
-	return nil
+	_, err := m.sampler(steps)
+	return err
 }
 
 // Sample runs the reverse process at the given step count on the sampler's layout: the
@@ -155,9 +151,9 @@ func (m *Model) CheckSteps(steps int) error {
 // output in the same layout; draws for element i come from noise at counter index
 // offset+i.
 func (m *Model) Sample(out, y, sigma []float32, steps int, noise sampler.Noise, offset int64) error {
-	s, ok := m.samplers[steps]
-	if !ok {
-		return m.CheckSteps(steps)
+	s, err := m.sampler(steps)
+	if err != nil {
+		return err
 	}
 	var d sampler.Denoiser = m
 	if m.bins > 0 {

@@ -54,32 +54,25 @@ func newWindow(m *Model, n int) (*window, error) {
 
 // Enhance is Model.Enhance; on the bound length it allocates nothing.
 func (w *window) Enhance(out, y []float32, steps int, noise sampler.Noise, offset int64) error {
-	s, ok := w.samplers[steps]
-	if len(y) != w.n || len(out) != w.n || !ok {
+	s, err := w.samplers.Get(steps)
+	if len(y) != w.n || len(out) != w.n || err != nil {
 		return w.Model.Enhance(out, y, steps, noise, offset)
 	}
 	// As Model.Enhance: y zero-padded to the length multiple, the prior, then the sampler's
 	// steps with the denoiser reading x in place.
-	yp, x, sigma, eps, z := w.y.Data, w.x.Data, w.sigma.Data, w.eps.Data, w.z
+	yp, x := w.y.Data, w.x.Data
 	copy(yp, y)
 	clear(yp[len(y):])
 	if err := w.pri.Run(); err != nil {
 		return err
 	}
-	S := s.Steps()
-	noise.Fill(z, S, offset)
-	s.Start(x, yp, sigma, z)
-	for k := S - 1; k >= 0; k-- {
+	err = s.Reverse(x, yp, w.sigma.Data, w.eps.Data, w.z, noise, offset, func(k int) error {
 		w.t.Data[0] = s.T(k)
-		if err := w.den.Run(); err != nil {
-			return fmt.Errorf("step %d of %d: %w", S-k, S, err)
-		}
-		if k > 0 {
-			noise.Fill(z, k, offset)
-		}
-		s.Step(k, x, yp, eps, sigma, z)
+		return w.den.Run()
+	})
+	if err != nil {
+		return err
 	}
-	s.Finish(x, yp)
 	copy(out, x)
 	return nil
 }

@@ -12,9 +12,10 @@ type Denoiser interface {
 }
 
 // Sampler runs the reverse process for one inference schedule. Its elementwise kernel
-// (Start, Step, Finish) is the one implementation of the reverse-diffusion arithmetic:
-// Sample drives it over a whole signal and models/streaming over one frame at a time, in
-// either domain (waveform samples or compressed STFT bins), so both give the same numbers.
+// (Start, Step, Finish) is the one implementation of the reverse-diffusion arithmetic, and
+// Reverse the one loop that drives it: Sample runs it over a whole signal, models' bound
+// window over one block, and models/streaming over one frame at a time, in either domain
+// (waveform samples or compressed STFT bins), so all of them give the same numbers.
 type Sampler struct {
 	train, infer    Process
 	t               []float64
@@ -122,22 +123,18 @@ func (s *Sampler) Finish(x, y []float32) {
 	}
 }
 
-// Sample writes the enhanced signal for y into out. sigma is the prior's per-element
-// standard deviation. Noise draws for y[i] come from noise at absolute index offset+i.
-// out, y and sigma have the same length.
-func (s *Sampler) Sample(out, y, sigma []float32, d Denoiser, noise Noise, offset int64) error {
-	n := len(y)
-	if len(out) != n || len(sigma) != n {
-		return fmt.Errorf("sample: lengths out %d, y %d, sigma %d differ", len(out), n, len(sigma))
-	}
+// Reverse runs the reverse chain on x in place: the start state from y, sigma and the
+// draw for step S, then for k = S−1 … 0 eval(k), which must leave in eps the denoiser's ε
+// for x at reverse step k (training step T(k)), and Step with the draw for step k; then
+// Finish. Draws for x[i] come from noise at counter index offset+i, through z, the scratch
+// for one draw. All slices have x's length. Reverse allocates nothing (eval may): it is the
+// one reverse-chain loop, whatever evaluates the denoiser.
+func (s *Sampler) Reverse(x, y, sigma, eps, z []float32, noise Noise, offset int64, eval func(k int) error) error {
 	S := s.Steps()
-	x := out
-	z := make([]float32, n)
-	eps := make([]float32, n)
 	noise.Fill(z, S, offset)
 	s.Start(x, y, sigma, z)
 	for k := S - 1; k >= 0; k-- {
-		if err := d.Eps(eps, x, y, s.T(k)); err != nil {
+		if err := eval(k); err != nil {
 			return fmt.Errorf("step %d of %d: %w", S-k, S, err)
 		}
 		if k > 0 {
@@ -147,4 +144,56 @@ func (s *Sampler) Sample(out, y, sigma []float32, d Denoiser, noise Noise, offse
 	}
 	s.Finish(x, y)
 	return nil
+}
+
+// Sample writes the enhanced signal for y into out, evaluating d at each step (Reverse).
+// sigma is the prior's per-element standard deviation. Noise draws for y[i] come from
+// noise at absolute index offset+i. out, y and sigma have the same length.
+func (s *Sampler) Sample(out, y, sigma []float32, d Denoiser, noise Noise, offset int64) error {
+	n := len(y)
+	if len(out) != n || len(sigma) != n {
+		return fmt.Errorf("sample: lengths out %d, y %d, sigma %d differ", len(out), n, len(sigma))
+	}
+	z := make([]float32, n)
+	eps := make([]float32, n)
+	return s.Reverse(out, y, sigma, eps, z, noise, offset, func(k int) error {
+		return d.Eps(eps, out, y, s.T(k))
+	})
+}
+
+// Table holds a Sampler for every step count from 1 to Max: what a model needs to run at
+// any step count it offers, and to change step counts without allocating.
+type Table struct {
+	s []*Sampler // s[n]: the n-step sampler; s[0] unused
+}
+
+// NewTable builds the samplers of 1 to maxSteps steps: schedule(n) gives the n-step
+// inference betas; trainBetas and blend are as for New.
+func NewTable(trainBetas []float64, schedule func(steps int) ([]float64, error), blend float64, maxSteps int) (*Table, error) {
+	if maxSteps < 1 {
+		return nil, fmt.Errorf("sampler table up to %d steps", maxSteps)
+	}
+	t := &Table{s: make([]*Sampler, maxSteps+1)}
+	for n := 1; n <= maxSteps; n++ {
+		betas, err := schedule(n)
+		if err != nil {
+			return nil, err
+		}
+		if t.s[n], err = New(trainBetas, betas, blend); err != nil {
+			return nil, fmt.Errorf("%d-step schedule: %w", n, err)
+		}
+	}
+	return t, nil
+}
+
+// Max is the largest step count the table holds.
+func (t *Table) Max() int { return len(t.s) - 1 }
+
+// Get is the sampler for steps, or an error when the table holds none (steps outside
+// 1..Max): the one check of a step count against what a model can run.
+func (t *Table) Get(steps int) (*Sampler, error) {
+	if steps < 1 || steps > t.Max() {
+		return nil, fmt.Errorf("steps %d outside 1..%d", steps, t.Max())
+	}
+	return t.s[steps], nil
 }

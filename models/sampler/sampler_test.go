@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -276,5 +277,40 @@ func TestKernelFrameByFrameEqualsSample(t *testing.T) {
 		s.Finish(x, y)
 	}); a != 0 {
 		t.Errorf("kernel: %v allocations", a)
+	}
+}
+
+// The table holds one sampler per step count, each the sampler New makes for that
+// schedule, and refuses step counts outside 1..Max.
+func TestTable(t *testing.T) {
+	train := []float64{1e-4, 0.02, 0.05, 0.1, 0.2, 0.4}
+	schedule := func(n int) ([]float64, error) { return train[len(train)-n:], nil }
+	tab, err := NewTable(train, schedule, 0.2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Max() != 4 {
+		t.Fatalf("Max = %d, want 4", tab.Max())
+	}
+	for n := 1; n <= 4; n++ {
+		s, err := tab.Get(n)
+		if err != nil || s.Steps() != n {
+			t.Fatalf("Get(%d): %v, %v", n, s, err)
+		}
+		want, _ := New(train, train[len(train)-n:], 0.2)
+		if !slices.Equal(s.TrainingSteps(), want.TrainingSteps()) {
+			t.Errorf("%d steps: training steps %v, want %v", n, s.TrainingSteps(), want.TrainingSteps())
+		}
+	}
+	for _, n := range []int{0, -1, 5} {
+		if _, err := tab.Get(n); err == nil {
+			t.Errorf("Get(%d): want an error", n)
+		}
+	}
+	if _, err := NewTable(train, schedule, 0.2, 0); err == nil {
+		t.Error("a table of 0 steps: want an error")
+	}
+	if _, err := NewTable(train, schedule, 1.5, 2); err == nil {
+		t.Error("blend 1.5: want an error")
 	}
 }

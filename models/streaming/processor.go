@@ -1,6 +1,7 @@
 package streaming
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -12,13 +13,12 @@ import (
 )
 
 // Options configure a Processor. The zero value uses one ONNX Runtime thread on the CPU,
-// the model's default step count and noise seed 0.
+// the model's default step count and the noise of seed 0.
 type Options struct {
 	Runtime  ort.Options // ONNX Runtime threads and execution provider
 	Steps    int         // initial step count (0 = the model's default)
 	MaxSteps int         // largest step count SetSteps accepts (0 = max(default, Steps))
-	Seed     uint64
-	// Noise overrides the counter noise of Seed (tests replay fixed draws with it). Draws
+	// Noise gives the diffusion noise (nil: models/sampler's CounterNoise of seed 0). Draws
 	// are requested at the whole-file sampler's counter indices, counted from the last
 	// Reset: absolute sample indices (waveform bundles) or frame-major bin indices
 	// j·2F + c·F + k (STFT bundles).
@@ -54,9 +54,9 @@ type Processor struct {
 	y, x, eps, sigma *ort.Buffer // one frame each, shared by all streams (they never run at once)
 	z                []float32
 	prior            *stream
-	slots            []*slot            // slot n: reverse step n's stream
-	samplers         []*sampler.Sampler // samplers[S]: the S-step chain
-	ts               [][]float64        // ts[S]: samplers[S]'s continuous training steps
+	slots            []*slot        // slot n: reverse step n's stream
+	samplers         *sampler.Table // the S-step chains, S = 1..maxSteps
+	ts               [][]float64    // ts[S]: the S-step chain's continuous training steps
 	steps, maxSteps  int
 	noise            sampler.Noise
 	frame            int64 // index of the next frame since the last Reset
@@ -78,20 +78,18 @@ func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps, err := m.ResolveSteps(opt.Steps)
+	steps := cmp.Or(opt.Steps, m.DefaultSteps)
+	maxSteps := cmp.Or(opt.MaxSteps, max(m.DefaultSteps, steps))
+	samplers, err := sampler.NewTable(m.TrainingBetas, m.Schedule, m.FinalBlend, maxSteps)
 	if err != nil {
 		return nil, err
 	}
-	maxSteps := opt.MaxSteps
-	if maxSteps == 0 {
-		maxSteps = max(m.DefaultSteps, steps)
+	if _, err := samplers.Get(steps); err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.Name, err)
 	}
-	if steps < 1 || steps > maxSteps || maxSteps > len(m.TrainingBetas) {
-		return nil, fmt.Errorf("model %s: steps %d, max steps %d: want 1 ≤ steps ≤ max ≤ %d", m.Name, steps, maxSteps, len(m.TrainingBetas))
-	}
-	p := &Processor{b: b, c: c, hop: c.Hop, maxSteps: maxSteps, noise: opt.Noise}
+	p := &Processor{b: b, c: c, hop: c.Hop, samplers: samplers, maxSteps: maxSteps, noise: opt.Noise}
 	if p.noise == nil {
-		p.noise = sampler.CounterNoise{Seed: opt.Seed}
+		p.noise = sampler.CounterNoise{}
 	}
 	// p, not a named result: `return nil, err` must not hide it from the cleanup.
 	if err := p.open(opt.Runtime, steps); err != nil {
@@ -103,17 +101,13 @@ func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 
 func (p *Processor) open(opt ort.Options, steps int) error {
 	b, c, m := p.b, p.c, &p.b.Manifest
-	p.samplers = make([]*sampler.Sampler, p.maxSteps+1)
 	p.ts = make([][]float64, p.maxSteps+1)
 	for s := 1; s <= p.maxSteps; s++ {
-		betas, err := m.Schedule(s)
+		sm, err := p.samplers.Get(s)
 		if err != nil {
 			return err
 		}
-		if p.samplers[s], err = sampler.New(m.TrainingBetas, betas, m.FinalBlend); err != nil {
-			return fmt.Errorf("model %s: %d-step schedule: %w", m.Name, s, err)
-		}
-		p.ts[s] = p.samplers[s].TrainingSteps()
+		p.ts[s] = sm.TrainingSteps()
 	}
 	shape := []int64{1, 1, int64(p.hop)}
 	if m.IsSTFT() {
@@ -221,8 +215,8 @@ func (p *Processor) MaxSteps() int { return p.maxSteps }
 // SetSteps changes the step count from the next hop on. The new chain's reverse step n
 // takes over the caches of the running chain's step nearest in noise level; see Processor.
 func (p *Processor) SetSteps(n int) error {
-	if n < 1 || n > p.maxSteps {
-		return fmt.Errorf("steps %d outside 1..%d", n, p.maxSteps)
+	if _, err := p.samplers.Get(n); err != nil {
+		return err
 	}
 	if n == p.steps {
 		return nil
@@ -248,6 +242,9 @@ func nearest(ts []float64, t float64) int {
 	}
 	return best
 }
+
+// slotRun evaluates the denoiser step graph of reverse step k (sampler.Reverse's eval).
+func (p *Processor) slotRun(k int) error { return p.slots[k].st.run() }
 
 // Reset forgets the stream: caches and STFT history back to silence, noise indices back to 0.
 func (p *Processor) Reset() {
@@ -279,23 +276,17 @@ func (p *Processor) Process(out, in []float32) error {
 	if err := p.prior.run(); err != nil {
 		return err
 	}
-	sm := p.samplers[p.steps]
-	S := sm.Steps()
-	// Frame j's draws sit at counter indices j·len(y) onwards: sample indices for a
-	// waveform bundle, the frame-major [T][2][F] index for an STFT one.
-	off := p.frame * int64(len(y))
-	p.noise.Fill(z, S, off)
-	sm.Start(x, y, sigma, z)
-	for k := S - 1; k >= 0; k-- {
-		if err := p.slots[k].st.run(); err != nil {
-			return fmt.Errorf("step %d of %d: %w", S-k, S, err)
-		}
-		if k > 0 {
-			p.noise.Fill(z, k, off)
-		}
-		sm.Step(k, x, y, eps, sigma, z)
+	sm, err := p.samplers.Get(p.steps)
+	if err != nil {
+		return err
 	}
-	sm.Finish(x, y)
+	// Frame j's draws sit at counter indices j·len(y) onwards: sample indices for a
+	// waveform bundle, the frame-major [T][2][F] index for an STFT one. Reverse step k
+	// evaluates through slot k, whose caches and t are that step's.
+	off := p.frame * int64(len(y))
+	if err := sm.Reverse(x, y, sigma, eps, z, p.noise, off, p.slotRun); err != nil {
+		return err
+	}
 	if p.synthesizer != nil {
 		if err := p.synthesizer.Next(out, x); err != nil {
 			return err

@@ -179,7 +179,7 @@ func goldenStreamed(t *testing.T, b *bundle.Bundle) {
 }
 
 func TestResetRepeats(t *testing.T) {
-	p := openTiny(t, Options{Seed: 9})
+	p := openTiny(t, Options{Noise: sampler.CounterNoise{Seed: 9}})
 	a := signal(2 * 16000)
 	first := runStream(t, p, a)
 	p.Reset()
@@ -191,14 +191,14 @@ func TestResetRepeats(t *testing.T) {
 			t.Fatalf("after Reset sample %d differs: %v vs %v", i, first[i], second[i])
 		}
 	}
-	fresh := runStream(t, openTiny(t, Options{Seed: 9}), a)
+	fresh := runStream(t, openTiny(t, Options{Noise: sampler.CounterNoise{Seed: 9}}), a)
 	if d, _ := modeltest.MaxDiff(fresh, first); d != 0 {
 		t.Errorf("fresh processor differs from reset one by %g", d)
 	}
 }
 
 func TestExtremeInputs(t *testing.T) {
-	p := openTiny(t, Options{Seed: 2})
+	p := openTiny(t, Options{Noise: sampler.CounterNoise{Seed: 2}})
 	n := 2 * 16000
 	silent, square, loud := make([]float32, n), make([]float32, n), make([]float32, n)
 	var lcg uint32 = 7

@@ -33,7 +33,7 @@ func streamEqualsWholeFile(t *testing.T, b *bundle.Bundle) {
 		if err := whole.Enhance(want, y, steps, sampler.CounterNoise{Seed: 5}, 0); err != nil {
 			t.Fatal(err)
 		}
-		p := streaming.OpenBundle(t, b, streaming.Options{Steps: steps, Seed: 5})
+		p := streaming.OpenBundle(t, b, streaming.Options{Steps: steps, Noise: sampler.CounterNoise{Seed: 5}})
 		got := streaming.RunStream(t, p, y)
 		d, at := modeltest.MaxDiff(got, want)
 		t.Logf("steps %d: max |stream − whole| = %.3g (at %d; |whole| ≤ %.3g)", steps, d, at, streaming.Peak(want))
@@ -49,7 +49,7 @@ func TestSetStepsMidStream(t *testing.T) {
 	b := streaming.LoadTiny(t)
 	whole := openWhole(t, b)
 	y := streaming.Signal(4 * 16000)
-	p := streaming.OpenTiny(t, streaming.Options{Steps: 6, Seed: 4})
+	p := streaming.OpenTiny(t, streaming.Options{Steps: 6, Noise: sampler.CounterNoise{Seed: 4}})
 	h := p.FrameSize()
 	for _, c := range []struct{ from, to int }{{6, 3}, {3, 6}, {6, 1}, {2, 5}} {
 		p.Reset()
