@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"github.com/restoregrad/restoregrad/models/ort"
 	"io"
 	"os"
 	"os/exec"
@@ -85,9 +86,7 @@ func pluginModelIndex(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if name == defaultLiveModel {
-		name = zoo.DefaultStreaming
-	}
+	name = zoo.Resolve(name)
 	var names []string
 	for i, b := range bs {
 		if b.Manifest.Name == name {
@@ -248,24 +247,17 @@ func checkPlugin(path string) error {
 // setup` beside it or one level up, the system library folders, the dynamic loader's
 // cache).
 func pluginRuntime(dir string) (string, error) {
-	const setupLib = ".deps/onnxruntime/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
-	names := []string{"libonnxruntime.so.1", "libonnxruntime.so"}
-	var places []string
-	for _, d := range []string{dir, "/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib"} {
-		for _, n := range names {
-			places = append(places, filepath.Join(d, n))
-		}
-		if d == dir {
-			places = append(places, filepath.Join(dir, setupLib), filepath.Join(filepath.Dir(dir), setupLib))
-		}
+	// The plugin's own search (models/ort): beside it, the package's private folder,
+	// `make setup`'s, the system's; a bare name when none has it.
+	p, err := ort.PluginLibraryPath(dir)
+	if err != nil {
+		return "", err
 	}
-	for _, p := range places {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
+	if filepath.IsAbs(p) {
+		return p, nil
 	}
-	if out, err := exec.Command("/sbin/ldconfig", "-p").Output(); err == nil && strings.Contains(string(out), names[0]+" ") {
-		return names[0], nil
+	if out, err := exec.Command("/sbin/ldconfig", "-p").Output(); err == nil && strings.Contains(string(out), p+" ") {
+		return p, nil
 	}
 	return "", fmt.Errorf("the plugin would not find ONNX Runtime inside PipeWire, and the microphone would be silent: copy libonnxruntime.so.1 beside it, into %s", dir)
 }

@@ -2,11 +2,10 @@ package main
 
 import (
 	"github.com/restoregrad/restoregrad/engine"
-	"github.com/restoregrad/restoregrad/models/zoo"
 )
 
 // defaultLiveModel is the model live and virtual-mic use without --model: the shipped
-// streaming model.
+// streaming model, by its alias (zoo.Resolve), which every command accepts.
 const defaultLiveModel = "rt"
 
 // liveSeed is the diffusion noise seed of live use.
@@ -18,9 +17,6 @@ const liveSeed = 1
 func openProcessor(model string, steps int, rt modelFlags) (engine.FrameProcessor, error) {
 	if isPassthrough(model) {
 		return newPassthroughProcessor(model, steps)
-	}
-	if model == defaultLiveModel {
-		model = zoo.DefaultStreaming
 	}
 	rt.name, rt.steps = model, steps
 	r, err := rt.open(liveSeed)

@@ -27,6 +27,19 @@ const (
 	DefaultStreaming = "restoregrad-rt"
 )
 
+// aliases are the short names every command accepts for shipped bundles.
+var aliases = map[string]string{"rt": DefaultStreaming}
+
+// Resolve is the bundle name that name stands for: the shipped bundle an alias ("rt")
+// names, else name itself. Find resolves aliases; a caller that matches names itself
+// (the plugin's model list) calls Resolve.
+func Resolve(name string) string {
+	if full, ok := aliases[name]; ok {
+		return full
+	}
+	return name
+}
+
 // EnvUserDir overrides the folder searched for the user's own bundles.
 const EnvUserDir = "RESTOREGRAD_MODELS"
 
@@ -107,12 +120,14 @@ func List() []Entry {
 	return out
 }
 
-// Find resolves a model argument: a path to a bundle folder (anything with a path
-// separator, or an existing folder), a bundle in the user folder, or a shipped bundle.
+// Find resolves a model argument: an alias of a shipped bundle (Resolve), a path to a
+// bundle folder (anything with a path separator, or an existing folder), a bundle in the
+// user folder, or a shipped bundle.
 func Find(name string) (*bundle.Bundle, error) {
 	if name == "" {
 		return nil, errors.New("no model named")
 	}
+	name = Resolve(name)
 	if strings.ContainsRune(name, os.PathSeparator) || strings.HasPrefix(name, ".") {
 		return bundle.Load(name)
 	}
