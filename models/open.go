@@ -180,7 +180,11 @@ type FrameProcessor interface {
 }
 
 // Block sizes for running an offline bundle live: each 100 ms frame is enhanced inside a
-// window with 50 ms of context on each side (2× the compute of whole-file use).
+// window with context on each side, at least 50 ms and at least the bundle's receptive field
+// (Context), so that every output sample sees what it sees in whole-signal use. The margin
+// is also the added latency, and the compute is (frame + 2·margin)/frame times whole-file
+// use: 2× for a bundle with up to 50 ms of context, 11× and 500 ms of latency for
+// restoregrad-offline (Context 0.5 s). live reports the latency in its status line.
 const (
 	blockFrameSeconds  = 0.100
 	blockMarginSeconds = 0.050
@@ -188,10 +192,12 @@ const (
 
 // Frames returns a new frame processor at Steps (switchable up to MaxSteps) with its own
 // stream state: a streaming bundle's frame-step graphs, one hop per frame with no latency
-// beyond the hop; an offline bundle's model run in 100 ms blocks with 50 ms of context on
-// each side (50 ms more latency, twice the compute). Process allocates nothing, except for
-// an offline STFT-domain bundle, whose analysis and synthesis allocate per block. It draws
-// the noise of a signal's first channel: a mono signal's output equals whole-signal use.
+// beyond the hop; an offline bundle's model run in 100 ms blocks with max(Context, 50 ms)
+// of context on each side (that much more latency; see blockFrameSeconds). Process
+// allocates nothing, except for an offline STFT-domain bundle, whose analysis and
+// synthesis allocate per block. It draws the noise of a signal's first channel: a mono
+// signal's output equals whole-signal use. A bundle that scales its input by the whole
+// signal's RMS (input_rms > 0) has no frame processor: Frames fails.
 func (r *Runner) Frames() (FrameProcessor, error) { return r.frames(0) }
 
 // ChannelFrames returns one frame processor per channel of a signal, each as Frames makes
@@ -220,6 +226,11 @@ func (r *Runner) frames(stream uint64) (FrameProcessor, error) {
 		}
 		r.closers = append(r.closers, p)
 		return p, nil
+	}
+	if rms := r.InputRMS(); rms > 0 {
+		// Whole-signal use scales the input to input_rms by the whole signal's RMS, which a
+		// stream does not know: frames would differ from enhance's output.
+		return nil, fmt.Errorf("model %s scales its input to RMS %g over the whole signal (input_rms), which a stream cannot; it runs on files only (enhance)", r.b.Manifest.Name, rms)
 	}
 	m, err := r.Offline()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models"
@@ -221,5 +222,28 @@ func TestChannelFrames(t *testing.T) {
 				t.Error("channels 0 and 1 gave the same output: not independent noise")
 			}
 		})
+	}
+}
+
+// A bundle that scales its input by the whole signal's RMS (input_rms > 0) has no frame
+// processor: a stream cannot know that RMS, and Frames used to skip the gain silently,
+// giving output unlike whole-signal use (issue 25).
+func TestFramesRefuseInputRMS(t *testing.T) {
+	modeltest.RequireRuntime(t)
+	m := modeltest.ToyManifest()
+	m.InputRMS = 0.05
+	b, err := bundle.Load(modeltest.ToyBundle(t, filepath.Join(t.TempDir(), "toy"), m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := openRunner(t, b, models.Options{})
+	if _, err := r.Frames(); err == nil || !strings.Contains(err.Error(), "input_rms") {
+		t.Errorf("Frames: %v, want a refusal naming input_rms", err)
+	}
+	if _, err := r.ChannelFrames(2); err == nil {
+		t.Error("ChannelFrames: want a refusal")
+	}
+	if _, err := r.Offline(); err != nil {
+		t.Errorf("Offline: %v (whole-signal use applies the gain)", err)
 	}
 }
