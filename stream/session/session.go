@@ -264,8 +264,14 @@ func (s *session) run(ctx context.Context, st Stream, rec *recorder) error {
 	s.sum.Error = "" // a working stream ends the last failure
 	s.current = st
 	s.mu.Unlock()
-	fmt.Fprintf(s.w, "live: %s → %s → %s at %d Hz (model %s at %d Hz, %d steps); Ctrl-C stops\n",
-		s.sum.Input, s.cfg.Model, s.sum.Output, st.Rate(), s.cfg.Model, s.sum.ModelRate, s.rt.Steps())
+	// The model's own latency is named when it has one: an offline model run live in blocks
+	// (models.Runner.Frames) adds its whole context, 500 ms for restoregrad-offline.
+	latency := ""
+	if n := s.rt.Latency(); n > 0 {
+		latency = fmt.Sprintf(", %.0f ms model latency", 1000*float64(n)/float64(s.sum.ModelRate))
+	}
+	fmt.Fprintf(s.w, "live: %s → %s → %s at %d Hz (model %s at %d Hz, %d steps%s); Ctrl-C stops\n",
+		s.sum.Input, s.cfg.Model, s.sum.Output, st.Rate(), s.cfg.Model, s.sum.ModelRate, s.rt.Steps(), latency)
 	if s.cfg.Started != nil {
 		s.cfg.Started()
 	}

@@ -568,6 +568,27 @@ func TestQuiet(t *testing.T) {
 	}
 }
 
+// slowHalver is a halver whose output lags by half a second, as an offline model run live
+// in blocks with 500 ms of context (restoregrad-offline) does.
+type slowHalver struct{ halver }
+
+func (*slowHalver) Latency() int { return 8000 }
+
+// The start line names the model's latency when it has one (issue 25: live --model
+// restoregrad-offline added half a second, reported nowhere).
+func TestStartLineNamesModelLatency(t *testing.T) {
+	o := &opener{next: []any{&fakeStream{name: "q", frames: 2}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var out syncBuffer
+	if err := Run(ctx, &slowHalver{}, Config{Model: "slow", Quiet: true, Open: o.open}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if text := out.String(); !strings.Contains(text, "(model slow at 16000 Hz, 1 steps, 500 ms model latency)") {
+		t.Errorf("start line without the model's latency:\n%q", text)
+	}
+}
+
 // The model is reset after each stream, so that a reopened stream starts fresh.
 func TestModelResetBetweenStreams(t *testing.T) {
 	resets := func(streams ...*fakeStream) int64 {
