@@ -37,12 +37,27 @@ func (p *interleaved) SampleRate() int { return len(p.ms) * p.ms[0].SampleRate()
 func (p *interleaved) FrameSize() int  { return len(p.ms) * p.n }
 func (p *interleaved) Latency() int    { return len(p.ms) * p.ms[0].Latency() }
 func (p *interleaved) Steps() int      { return p.ms[0].Steps() }
-func (p *interleaved) MaxSteps() int   { return p.ms[0].MaxSteps() }
 
+// MaxSteps is the most steps every channel takes.
+func (p *interleaved) MaxSteps() int {
+	n := p.ms[0].MaxSteps()
+	for _, m := range p.ms[1:] {
+		n = min(n, m.MaxSteps())
+	}
+	return n
+}
+
+// SetSteps changes every channel's step count, or none: when a channel refuses n, the
+// channels already changed go back to the count they all ran, so that the channels never
+// run different step counts.
 func (p *interleaved) SetSteps(n int) error {
-	for _, m := range p.ms {
+	old := p.Steps()
+	for c, m := range p.ms {
 		if err := m.SetSteps(n); err != nil {
-			return err
+			for _, done := range p.ms[:c] {
+				done.SetSteps(old) // it ran old until now
+			}
+			return fmt.Errorf("channel %d: %w", c, err)
 		}
 	}
 	return nil
