@@ -200,7 +200,6 @@ type Realtime struct {
 	target      int // steps wanted when keeping up
 	steps       int // steps set on the processor
 	sinceChange int // frames since the last step change or mode change
-	roomMax     float64
 	probeFrames int // frames of bypass before the next trial
 	modeFrames  int // frames in the current mode
 	trialSum    float64
@@ -314,7 +313,6 @@ func (r *Realtime) SetSteps(n int) error {
 		}
 		r.steps = n
 		r.sinceChange = 0
-		r.roomMax = 0
 		r.mu.Lock()
 		r.stats.Steps = n
 		r.mu.Unlock()
@@ -426,7 +424,7 @@ func (r *Realtime) Process(out, in []float32) error {
 				r.failTrial(at, mean)
 				break
 			}
-			r.mode, r.sinceChange, r.roomMax, r.ewma = modeWet, 0, 0, mean
+			r.mode, r.sinceChange, r.ewma = modeWet, 0, mean
 			r.window.reset()
 			r.probeFrames = r.probeBase
 			fadeIn = true
@@ -543,7 +541,7 @@ func (r *Realtime) setSteps(n int) bool {
 		return false
 	}
 	r.steps = n
-	r.sinceChange, r.roomMax = 0, 0
+	r.sinceChange = 0
 	r.window.reset() // the loads at the old step count no longer apply
 	r.mu.Lock()
 	r.stats.StepChanges++

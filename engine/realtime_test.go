@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -292,26 +293,50 @@ func TestRealtimeProcessDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// Stats may be read from another goroutine while Process runs (the race detector checks
+// the locking): every snapshot is whole, its counts never go back, and the last one counts
+// every frame.
 func TestRealtimeStatsFromAnotherGoroutine(t *testing.T) {
 	clock := &fakeClock{}
-	r, _ := NewRealtime(newDelayProc(clock, 80, perStep(0.3)), RealtimeConfig{Now: clock.now})
+	r, err := NewRealtime(newDelayProc(clock, 80, perStep(0.3)), RealtimeConfig{Now: clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frames = 500
 	var wg sync.WaitGroup
 	done := make(chan struct{})
+	var reads int
+	var bad []string
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var last RealtimeStats
 		for {
 			select {
 			case <-done:
 				return
 			default:
-				_ = r.Stats()
 			}
+			s := r.Stats()
+			reads++
+			switch {
+			case s.Frames < last.Frames || s.Frames > frames:
+				bad = append(bad, fmt.Sprintf("frames %d after %d", s.Frames, last.Frames))
+			case s.WetFrames+s.BypassFrames != s.Frames:
+				bad = append(bad, fmt.Sprintf("wet %d + bypass %d frames of %d", s.WetFrames, s.BypassFrames, s.Frames))
+			}
+			last = s
 		}
 	}()
-	run(t, r, 500, nil)
+	run(t, r, frames, nil)
 	close(done)
 	wg.Wait()
+	if len(bad) > 0 {
+		t.Errorf("%d of %d snapshots inconsistent, first: %s", len(bad), reads, bad[0])
+	}
+	if s := r.Stats(); s.Frames != frames || s.WetFrames+s.BypassFrames != frames {
+		t.Errorf("after %d frames: %+v", frames, s)
+	}
 }
 
 // The controller decides on a high percentile of the per-frame compute time, not the mean
