@@ -39,6 +39,14 @@ type backend interface {
 	close()
 }
 
+// idleWatcher is a backend that is told each time the worker finds no input waiting:
+// everything captured before the read that found none has been processed and queued for
+// output. A backend whose audio side runs on simulated time (the tests' clock devices)
+// paces itself by it.
+type idleWatcher interface {
+	workerIdle()
+}
+
 // errNotPulse means the devices asked for are not PulseAudio devices, or no server answers:
 // BackendAuto then uses PortAudio.
 var errNotPulse = errors.New("not a PulseAudio device")

@@ -24,7 +24,6 @@ type clockDevice struct {
 
 func newClockDevice(s *Stream, skew float64, audio time.Duration) *clockDevice {
 	d := &clockDevice{s: s, skew: skew, audio: audio, finished: make(chan struct{})}
-	testHookIdle = func() { d.idle.Add(1) }
 	return d
 }
 
@@ -71,9 +70,9 @@ func (d *clockDevice) run() {
 }
 
 func (d *clockDevice) latency() (in, out time.Duration) { return 0, 0 }
+func (d *clockDevice) workerIdle()                      { d.idle.Add(1) }
 
 func (d *clockDevice) close() {
-	testHookIdle = nil
 	if d.stop != nil {
 		close(d.stop)
 		<-d.done
@@ -136,6 +135,20 @@ func TestFasterOutputClockKeepsTheCushion(t *testing.T) {
 	// grow either.
 	if st.Buffered > 45*time.Millisecond {
 		t.Errorf("buffered %v at the end, want about the 20 ms cushion", st.Buffered)
+	}
+}
+
+// Two streams run at once in one process, each worker telling its own backend when it is
+// idle (issue 25: a package-level test hook in worker.go, which the last device set,
+// stalled the other stream's device until the watchdog ended it).
+func TestTwoStreamsAtOnce(t *testing.T) {
+	for _, name := range []string{"a", "b"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if st := runClocks(t, 0, 3*time.Second); st.OutputXruns > 0 {
+				t.Errorf("%d output underflows with equal clocks", st.OutputXruns)
+			}
+		})
 	}
 }
 

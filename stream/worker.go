@@ -70,6 +70,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	bl, _ := p.(backlogSetter)
 	push, _ := s.dev.(pusher)
 	fail, _ := s.dev.(failer)
+	idle, _ := s.dev.(idleWatcher)
 	// Algorithmic latency: the resamplers' and the processor's delays. Gathering a frame
 	// is not added: the part of a frame waiting for the rest is counted as buffered
 	// (pendingAtModel), and a whole frame goes out as soon as it is complete.
@@ -197,8 +198,8 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 		s.extraCushion.Store(int64(extra))
 		m := s.inRing.Read(raw)
 		if m == 0 {
-			if testHookIdle != nil {
-				testHookIdle()
+			if idle != nil {
+				idle.workerIdle()
 			}
 			sleep(poll)
 			continue
@@ -308,11 +309,6 @@ const (
 	// only a busy machine's margin asks for: 2% (a third of a semitone) fills 100 ms in 5 s.
 	maxFill = 0.02
 )
-
-// testHookIdle, when set (by tests, before Run), is called each time the worker finds no
-// input waiting: everything captured before the read it follows has been processed and
-// queued for output.
-var testHookIdle func()
 
 // quiet is the peak level (−50 dBFS) under which an output frame is silence, which may be
 // left out to shed latency.
