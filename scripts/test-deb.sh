@@ -94,7 +94,7 @@ fi
 # The plugin as PipeWire would check it, the man pages, the user unit.
 "${clean[@]}" restoregrad virtual-mic --pipewire-config >"$T/pw.conf" 2>"$T/pw.err" &&
   grep -q '"/usr/lib/ladspa/librestoregrad_ladspa.so"' "$T/pw.conf" ||
-  say "note: restoregrad virtual-mic --pipewire-config: $(head -1 "$T/pw.err")"
+  fail "restoregrad virtual-mic --pipewire-config with the installed plugin: $(head -1 "$T/pw.err")"
 for c in restoregrad restoregrad-enhance restoregrad-virtual-mic; do
   [ -f /usr/share/man/man1/$c.1.gz ] || fail "no man page $c(1)"
 done
