@@ -1,9 +1,10 @@
 // Package models runs a RestoreGrad model bundle. Open (or OpenBundle) is the front door:
 // it finds the bundle, loads ONNX Runtime, resolves the step count and, whatever the
 // bundle's kind, gives a whole-signal enhancer (Runner.Offline, a *Model) and frame
-// processors for live use (Runner.Frames). Model runs the sampler over a bundle's graphs,
-// on waveform samples or (schema 2) on compressed STFT frames, whose analysis and synthesis
-// it does. Subpackages hold the parts: bundle (the format), ort (the runtime), sampler (the
+// processors for live use (Runner.Frames: a streaming bundle's step graphs, or an offline
+// bundle's Model run in blocks by a BlockProcessor). Model runs the sampler over a bundle's
+// graphs, on waveform samples or (schema 2) on compressed STFT frames, whose analysis and
+// synthesis it does. It imports nothing above it (engine, stream, cmd). Subpackages hold the parts: bundle (the format), ort (the runtime), sampler (the
 // reverse diffusion), streaming (the frame-by-frame processor), zoo (shipped bundles) and
 // train (the Python training pipeline).
 package models

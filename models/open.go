@@ -133,6 +133,13 @@ func (r *Runner) StepList(list []int) ([]int, error) {
 	return out, nil
 }
 
+// Noise is the diffusion noise of the runner's seed (Options.Seed) for one stream of it,
+// one per channel of a signal: the one place the seed becomes noise, so that enhancing a
+// file, scoring it and running it frame by frame draw the same numbers for a channel.
+func (r *Runner) Noise(stream uint64) sampler.Noise {
+	return sampler.CounterNoise{Seed: r.opt.Seed, Stream: stream}
+}
+
 // InputRMS is the level whole-signal use scales its input to before enhancing (undone
 // after); 0: none. See engine.InputGain.
 func (r *Runner) InputRMS() float64 { return r.b.Manifest.InputRMS }
@@ -218,7 +225,7 @@ func (r *Runner) ChannelFrames(channels int) ([]FrameProcessor, error) {
 
 // frames opens a frame processor drawing noise stream stream of Seed.
 func (r *Runner) frames(stream uint64) (FrameProcessor, error) {
-	noise := sampler.CounterNoise{Seed: r.opt.Seed, Stream: stream}
+	noise := r.Noise(stream)
 	if r.NativeFrames() {
 		p, err := streaming.Open(r.b, streaming.Options{Runtime: r.rt, Steps: r.opt.Steps, MaxSteps: r.opt.MaxSteps, Noise: noise})
 		if err != nil {

@@ -192,7 +192,7 @@ func benchModel(name string, opt models.Options, steps []int, at func(rate int) 
 		return fail(err)
 	}
 	for _, s := range list {
-		res, err := eval.BenchOffline(name, m, s, th, x, runs)
+		res, err := eval.BenchOffline(name, m, s, th, x, runs, r.Noise(0))
 		if err != nil {
 			return nil, err // names the model
 		}

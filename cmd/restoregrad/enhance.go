@@ -144,7 +144,7 @@ func runEnhance(args []string) error {
 		return err
 	}
 	man, steps := r.Manifest(), r.Steps()
-	opt := wavfile.Options{Steps: steps, Seed: *seed, InputRMS: r.InputRMS()}
+	opt := wavfile.Options{Steps: steps, Noise: r.Noise, InputRMS: r.InputRMS()}
 	opt.Chunk.Chunk = int(*chunk * float64(man.SampleRate))
 	// The cores the files running at once leave free enhance chunks of the same file in
 	// parallel (the output is the same bit for bit).

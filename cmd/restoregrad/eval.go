@@ -270,7 +270,7 @@ func modelSystems(r *models.Runner, steps []int) ([]eval.System, error) {
 		return nil, err
 	}
 	for _, s := range list {
-		out = append(out, &eval.ModelSystem{Name: name, Enh: m, Steps: s, Seed: r.Options().Seed, InputRMS: r.InputRMS()})
+		out = append(out, &eval.ModelSystem{Name: name, Enh: m, Steps: s, Noise: r.Noise(0), InputRMS: r.InputRMS()})
 	}
 	return out, nil
 }

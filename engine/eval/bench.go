@@ -129,7 +129,7 @@ func timeRuns(runs int, audio float64, once func() error) (med, lo, hi float64, 
 
 // BenchOffline times enh on x (at enh's rate) through engine.Offline, feeding it 10 ms
 // blocks as a reader would, with default chunking.
-func BenchOffline(name string, enh engine.Enhancer, steps, threads int, x []float32, runs int) (BenchResult, error) {
+func BenchOffline(name string, enh engine.Enhancer, steps, threads int, x []float32, runs int, noise sampler.Noise) (BenchResult, error) {
 	rate := enh.SampleRate()
 	if len(x) == 0 {
 		return BenchResult{}, errors.New("bench: empty signal")
@@ -138,7 +138,7 @@ func BenchOffline(name string, enh engine.Enhancer, steps, threads int, x []floa
 	block := max(1, rate/100)
 	firstAt := -1
 	once := func() error {
-		off, err := engine.NewOffline(enh, engine.ChunkConfig{}, steps, sampler.CounterNoise{Seed: 1}, 1)
+		off, err := engine.NewOffline(enh, engine.ChunkConfig{}, steps, noise, 1)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/restoregrad/restoregrad/models/dnsmos"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/peers"
+	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
 func requireRuntime(t *testing.T) {
@@ -85,7 +86,7 @@ func TestModelSystems(t *testing.T) {
 	}
 	systems := []System{Noisy()}
 	for _, steps := range []int{3, 6} {
-		systems = append(systems, &ModelSystem{Name: "tiny", Enh: m, Steps: steps, Seed: 1, InputRMS: 0.05})
+		systems = append(systems, &ModelSystem{Name: "tiny", Enh: m, Steps: steps, Noise: sampler.CounterNoise{Seed: 1}, InputRMS: 0.05})
 	}
 	res := run(t, Config{Pairs: pairs, Systems: systems, Jobs: 2})
 	var table bytes.Buffer
@@ -114,7 +115,7 @@ func TestModelSystems(t *testing.T) {
 func TestBenchOffline(t *testing.T) {
 	m := tinyModel(t)
 	x := BenchSignal(2, 16000)
-	r, err := BenchOffline("tiny", m, 3, 1, x, 5)
+	r, err := BenchOffline("tiny", m, 3, 1, x, 5, sampler.CounterNoise{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,8 +57,8 @@ type ModelSystem struct {
 	Name     string
 	Enh      engine.Enhancer
 	Steps    int
-	Seed     uint64
-	InputRMS float64 // the manifest's input_rms: scale the input to this RMS first (0: off)
+	Noise    sampler.Noise // the diffusion noise (models.Runner.Noise)
+	InputRMS float64       // the manifest's input_rms: scale the input to this RMS first (0: off)
 	Chunk    engine.ChunkConfig
 }
 
@@ -72,7 +72,7 @@ func (m *ModelSystem) Enhance(ctx context.Context, _ Pair, noisy []float32, rate
 	mr := m.Enh.SampleRate()
 	y := toRate(noisy, rate, mr)
 	gain := engine.InputGain(engine.RMS(y), m.InputRMS)
-	out, err := engine.EnhanceSignal(ctx, m.Enh, y, m.Chunk, m.Steps, sampler.CounterNoise{Seed: m.Seed}, gain)
+	out, err := engine.EnhanceSignal(ctx, m.Enh, y, m.Chunk, m.Steps, m.Noise, gain)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -21,8 +21,10 @@ import (
 
 // Options control one file's enhancement.
 type Options struct {
-	Steps    int
-	Seed     uint64
+	Steps int
+	// Noise is the diffusion noise of each channel (models.Runner.Noise); channel c's
+	// output equals the whole-signal run of channel c with Noise(c).
+	Noise    func(channel uint64) sampler.Noise
 	Chunk    engine.ChunkConfig
 	InputRMS float64 // when > 0, scale each channel to this RMS before enhancing (undone after)
 	// Progress, when set, is called with input frames done and the total.
@@ -46,6 +48,9 @@ const blockFrames = 1 << 15
 // Enhance reads in, enhances every channel, and writes out atomically: on any error no
 // file is left at out. in and out must differ.
 func Enhance(ctx context.Context, enh engine.Enhancer, in, out string, opt Options) (Result, error) {
+	if opt.Noise == nil {
+		return Result{}, errors.New("wavfile: no noise (Options.Noise)")
+	}
 	if same, err := sameFile(in, out); err != nil {
 		return Result{}, err
 	} else if same {
@@ -186,7 +191,7 @@ func newChannel(enh engine.Enhancer, rate int, opt Options, stream uint64, gain 
 	if err != nil {
 		return nil, err
 	}
-	off, err := engine.NewOffline(enh, opt.Chunk, opt.Steps, sampler.CounterNoise{Seed: opt.Seed, Stream: stream}, gain)
+	off, err := engine.NewOffline(enh, opt.Chunk, opt.Steps, opt.Noise(stream), gain)
 	if err != nil {
 		return nil, err
 	}

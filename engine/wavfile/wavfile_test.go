@@ -55,7 +55,7 @@ func TestEnhanceKeepsRateChannelsAndLength(t *testing.T) {
 		frames := f.SampleRate*3 + 17
 		x := writeTone(t, in, f, frames)
 		var last int64
-		res, err := Enhance(context.Background(), &identity{}, in, out, Options{Steps: 1, Progress: func(d, tot int64) { last = d }})
+		res, err := Enhance(context.Background(), &identity{}, in, out, Options{Steps: 1, Noise: seed0, Progress: func(d, tot int64) { last = d }})
 		if err != nil {
 			t.Fatalf("%v: %v", f, err)
 		}
@@ -89,7 +89,7 @@ func TestEnhanceFailureLeavesNoOutput(t *testing.T) {
 	in := filepath.Join(dir, "in.wav")
 	out := filepath.Join(dir, "out.wav")
 	writeTone(t, in, wav.Format{SampleRate: 16000, Channels: 1, BitsPerSample: 16}, 16000*20)
-	_, err := Enhance(context.Background(), &identity{failAfter: 1}, in, out, Options{Steps: 1})
+	_, err := Enhance(context.Background(), &identity{failAfter: 1}, in, out, Options{Steps: 1, Noise: seed0})
 	if err == nil || !strings.Contains(err.Error(), "model failed") {
 		t.Fatalf("want model error, got %v", err)
 	}
@@ -104,7 +104,7 @@ func TestEnhanceRefusesToOverwriteInput(t *testing.T) {
 	in := filepath.Join(dir, "in.wav")
 	writeTone(t, in, wav.Format{SampleRate: 16000, Channels: 1, BitsPerSample: 16}, 1600)
 	before, _ := os.ReadFile(in)
-	_, err := Enhance(context.Background(), &identity{}, in, in, Options{Steps: 1})
+	_, err := Enhance(context.Background(), &identity{}, in, in, Options{Steps: 1, Noise: seed0})
 	if err == nil || !strings.Contains(err.Error(), "overwrite the input") {
 		t.Fatalf("want refusal, got %v", err)
 	}
@@ -118,7 +118,7 @@ func TestEnhanceBadInputNamesFile(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "bad.wav")
 	os.WriteFile(in, []byte("RIFF\x10\x00\x00\x00WAVEjunk"), 0o644)
-	_, err := Enhance(context.Background(), &identity{}, in, filepath.Join(dir, "out.wav"), Options{Steps: 1})
+	_, err := Enhance(context.Background(), &identity{}, in, filepath.Join(dir, "out.wav"), Options{Steps: 1, Noise: seed0})
 	if err == nil || !strings.Contains(err.Error(), in) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("want one-line error naming %s, got %v", in, err)
 	}
@@ -154,7 +154,7 @@ func TestEnhanceKeepsSampleFormat(t *testing.T) {
 	} {
 		in, out := filepath.Join(dir, "in.wav"), filepath.Join(dir, "out.wav")
 		x := writeTone(t, in, f, f.SampleRate)
-		if _, err := Enhance(context.Background(), &identity{}, in, out, Options{Steps: 1}); err != nil {
+		if _, err := Enhance(context.Background(), &identity{}, in, out, Options{Steps: 1, Noise: seed0}); err != nil {
 			t.Fatalf("%v: %v", f, err)
 		}
 		y, g, err := wav.ReadFile(out)
@@ -201,7 +201,7 @@ func TestEnhanceFLAC(t *testing.T) {
 		"wav→flac":  {inWAV, filepath.Join(dir, "d.FLAC")},
 	}
 	for what, io := range outs {
-		res, err := Enhance(context.Background(), &identity{}, io[0], io[1], Options{Steps: 1})
+		res, err := Enhance(context.Background(), &identity{}, io[0], io[1], Options{Steps: 1, Noise: seed0})
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -263,14 +263,14 @@ func TestEnhanceSanitisesNonFiniteSamples(t *testing.T) {
 	}
 	for _, rms := range []float64{0, 0.05} { // without and with input normalisation
 		outBad, outClean := filepath.Join(dir, "out-bad.wav"), filepath.Join(dir, "out-clean.wav")
-		res, err := Enhance(context.Background(), &identity{}, in, outBad, Options{Steps: 1, InputRMS: rms})
+		res, err := Enhance(context.Background(), &identity{}, in, outBad, Options{Steps: 1, Noise: seed0, InputRMS: rms})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Replaced != int64(len(bad)) {
 			t.Errorf("rms %v: Replaced = %d, want %d", rms, res.Replaced, len(bad))
 		}
-		if _, err := Enhance(context.Background(), &identity{}, clean, outClean, Options{Steps: 1, InputRMS: rms}); err != nil {
+		if _, err := Enhance(context.Background(), &identity{}, clean, outClean, Options{Steps: 1, Noise: seed0, InputRMS: rms}); err != nil {
 			t.Fatal(err)
 		}
 		y, _, err := wav.ReadFile(outBad)
@@ -312,7 +312,7 @@ func TestEnhanceFormatErrors(t *testing.T) {
 		{ogg, filepath.Join(dir, "o2.wav"), ogg + ": Ogg (Vorbis, Opus) is not supported"},
 		{good, filepath.Join(dir, "o3.mp3"), filepath.Join(dir, "o3.mp3") + ": writing MP3 files is not supported; write .wav or .flac"},
 	} {
-		_, err := Enhance(context.Background(), &identity{}, c.in, c.out, Options{Steps: 1})
+		_, err := Enhance(context.Background(), &identity{}, c.in, c.out, Options{Steps: 1, Noise: seed0})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s → %s: got %v, want one line starting %q", c.in, c.out, err, c.want)
 		}
@@ -326,3 +326,6 @@ func TestEnhanceFormatErrors(t *testing.T) {
 		t.Errorf("folder holds %v, want only the three inputs", names)
 	}
 }
+
+// seed0 is the noise of seed 0 for each channel.
+func seed0(channel uint64) sampler.Noise { return sampler.CounterNoise{Stream: channel} }
