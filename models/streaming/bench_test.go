@@ -9,6 +9,7 @@ import (
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
+	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
 // EnvBenchBundle names the streaming bundle BenchmarkFrame runs (default: the
@@ -41,7 +42,7 @@ func BenchmarkFrame(b *testing.B) {
 	for _, paced := range []bool{false, true} {
 		for _, steps := range []int{1, 2, 3, 6} {
 			b.Run(fmt.Sprintf("paced=%v/steps=%d", paced, steps), func(b *testing.B) {
-				p, err := Open(bun, Options{Runtime: ort.Options{Threads: 1}, Steps: steps, MaxSteps: 6})
+				p, err := Open(bun, Options{Runtime: ort.Options{Threads: 1}, Steps: steps, MaxSteps: 6, Noise: sampler.CounterNoise{}})
 				if err != nil {
 					b.Fatal(err)
 				}

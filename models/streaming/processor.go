@@ -12,14 +12,13 @@ import (
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
-// Options configure a Processor. The zero value uses one ONNX Runtime thread on the CPU,
-// the model's default step count and the noise of seed 0.
+// Options configure a Processor: Noise must be set; the other fields' zero values use one
+// ONNX Runtime thread on the CPU and the model's default step count.
 type Options struct {
 	Runtime  ort.Options // ONNX Runtime threads and execution provider
 	Steps    int         // initial step count (0 = the model's default)
 	MaxSteps int         // largest step count SetSteps accepts (0 = max(default, Steps))
-	// Noise gives the diffusion noise (nil: models/sampler's CounterNoise of seed 0). Draws
-	// are requested at the whole-file sampler's counter indices, counted from the last
+	// Noise gives the diffusion noise (models.Runner.Noise; required). Draws are requested at the whole-file sampler's counter indices, counted from the last
 	// Reset: absolute sample indices (waveform bundles) or frame-major bin indices
 	// j·2F + c·F + k (STFT bundles).
 	Noise sampler.Noise
@@ -87,10 +86,10 @@ func Open(b *bundle.Bundle, opt Options) (*Processor, error) {
 	if _, err := samplers.Get(steps); err != nil {
 		return nil, fmt.Errorf("model %s: %w", m.Name, err)
 	}
-	p := &Processor{b: b, c: c, hop: c.Hop, samplers: samplers, maxSteps: maxSteps, noise: opt.Noise}
-	if p.noise == nil {
-		p.noise = sampler.CounterNoise{}
+	if opt.Noise == nil {
+		return nil, fmt.Errorf("model %s: no diffusion noise (streaming.Options.Noise)", m.Name)
 	}
+	p := &Processor{b: b, c: c, hop: c.Hop, samplers: samplers, maxSteps: maxSteps, noise: opt.Noise}
 	// p, not a named result: `return nil, err` must not hide it from the cleanup.
 	if err := p.open(opt.Runtime, steps); err != nil {
 		p.Close()

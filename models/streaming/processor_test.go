@@ -51,8 +51,12 @@ func loadBundle(t testing.TB, dir string) *bundle.Bundle {
 
 func openTiny(t testing.TB, opt Options) *Processor { return openBundle(t, loadTiny(t), opt) }
 
+// openBundle opens b with opt, with the noise of seed 0 when opt names none.
 func openBundle(t testing.TB, b *bundle.Bundle, opt Options) *Processor {
 	t.Helper()
+	if opt.Noise == nil {
+		opt.Noise = sampler.CounterNoise{}
+	}
 	p, err := Open(b, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +356,7 @@ func TestOpenFailsCleanly(t *testing.T) {
 			if b, err = bundle.Load(dir); err != nil {
 				t.Fatal(err)
 			}
-			p, err := Open(b, Options{})
+			p, err := Open(b, Options{Noise: sampler.CounterNoise{}})
 			if err == nil {
 				p.Close()
 				t.Fatal("Open succeeded")
@@ -380,5 +384,15 @@ func rewrite(t *testing.T, dir string, m *bundle.Manifest, graphs map[string][]b
 	}
 	if err := bundle.Write(dir, *m, all); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The noise comes from the caller (models.Runner.Noise, where the seed becomes noise):
+// a processor without one is refused, not run on a seed of its own.
+func TestOpenWithoutNoise(t *testing.T) {
+	p, err := Open(loadTiny(t), Options{})
+	if err == nil {
+		p.Close()
+		t.Fatal("Open without noise succeeded")
 	}
 }
