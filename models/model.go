@@ -4,9 +4,10 @@
 // processors for live use (Runner.Frames: a streaming bundle's step graphs, or an offline
 // bundle's Model run in blocks by a BlockProcessor). Model runs the sampler over a bundle's
 // graphs, on waveform samples or (schema 2) on compressed STFT frames, whose analysis and
-// synthesis it does. It imports nothing above it (engine, stream, cmd). Subpackages hold the parts: bundle (the format), ort (the runtime), sampler (the
-// reverse diffusion), streaming (the frame-by-frame processor), zoo (shipped bundles) and
-// train (the Python training pipeline).
+// synthesis it does. It imports nothing above it (engine, stream, cmd). Subpackages hold
+// the parts: bundle (the format), ort (the runtime), sampler (the reverse diffusion),
+// streaming (the frame-by-frame processor), zoo (shipped bundles) and train (the Python
+// training pipeline).
 package models
 
 import (
