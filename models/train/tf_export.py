@@ -200,6 +200,19 @@ def gap_note(meta: dict) -> str:
             "voices with clatter (`--gap-noise`)")
 
 
+def recipe_note(meta: dict) -> str:
+    """The data recipe beyond v1 (data.RECIPES), for the steps of this run (not of the run it
+    started from)."""
+    ov = meta.get("overrides") or {}
+    if ov.get("recipe", "v1") == "v1":
+        return ""
+    return (f"; this run (from its step 0) mixed with recipe `{ov['recipe']}` (models/train/README.md, "
+            "\"Recipes\"): wideband targets only (the G.722 prompts only as babble voices), 10% clean inputs "
+            "(target = input), 15% at 20-40 dB SNR, a random band edge on half the inputs (44.1/48 kHz device round "
+            "trips, 6.5-7.9 kHz and 3.4-5.5 kHz low-passes), levels -45...-8 dBFS; whole noise recordings held out "
+            f"for validation; SI-SDR lever soft-capped at {ov.get('sisdr_cap', 0):g} dB")
+
+
 def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "") -> None:
     cfg = params.get(manifest["config"])
     steps = manifest["default_steps"]
@@ -228,7 +241,7 @@ def write_card(out: Path, manifest: dict, meta: dict, info: dict, extra: str = "
         f"| EMA / final_blend | {meta.get('ema', 0)} / {manifest['final_blend']} |",
         f"| levers | aux spectral {ov.get('aux_spec', cfg.aux_spec)}, aux SI-SDR {ov.get('aux_sisdr', cfg.aux_sisdr)}, "
         f"P(t = T-1) {ov.get('t_last', cfg.t_last)} (models/train/README.md) |",
-        f"| data | {DATA_LINE}{gap_note(meta)} |",
+        f"| data | {DATA_LINE}{gap_note(meta)}{recipe_note(meta)} |",
     ]
     lines += ["", "Reproduce (in order):", "", "```"]
     if init:
