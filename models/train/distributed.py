@@ -78,13 +78,6 @@ def local_slice(batch: int, s: Setup) -> slice:
     return slice(s.rank * per, (s.rank + 1) * per)
 
 
-def seeded_pair(corpus: D.Corpus, seed: int, step: int, item: int, n: int, gap_noise: float,
-                recipe: str) -> tuple[np.ndarray, np.ndarray]:
-    m = D.Mixer(corpus, "train", seed=0, gap_noise=gap_noise, recipe=recipe)
-    m.rng = np.random.default_rng([seed, step, item])
-    return m.pair(n)
-
-
 class SeededBatches(IterableDataset):
     """This rank's share of each global batch, from step `start` on; DataLoader workers take
     steps in turn (worker w of k mixes steps start+w, start+w+k, ...; the loader interleaves
@@ -92,13 +85,17 @@ class SeededBatches(IterableDataset):
 
     def __init__(self, corpus: D.Corpus, seed: int, batch: int, n: int, gap_noise: float, recipe: str,
                  items: slice, start: int):
-        self.corpus, self.seed, self.batch, self.n = corpus, seed, batch, n
-        self.gap, self.recipe, self.items, self.start = gap_noise, recipe, items, start
+        self.seed, self.batch, self.n, self.items, self.start = seed, batch, n, items, start
+        # One mixer, its generator re-seeded per item: what an item is depends only on
+        # (seed, step, item), not on which rank or worker mixes it.
+        self.mixer = D.Mixer(corpus, "train", seed=0, gap_noise=gap_noise, recipe=recipe)
+
+    def pair(self, step: int, item: int) -> tuple[np.ndarray, np.ndarray]:
+        self.mixer.rng = np.random.default_rng([self.seed, step, item])
+        return self.mixer.pair(self.n)
 
     def mix(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [seeded_pair(self.corpus, self.seed, step, i, self.n, self.gap, self.recipe)
-                 for i in range(self.batch)[self.items]]
-        xs, ys = zip(*pairs)
+        xs, ys = zip(*(self.pair(step, i) for i in range(self.batch)[self.items]))
         return np.stack(xs)[:, None, :], np.stack(ys)[:, None, :]
 
     def __iter__(self):
