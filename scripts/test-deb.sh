@@ -13,7 +13,7 @@ say() { echo "test-deb: $*"; }
 
 [ "$(id -u)" = 0 ] || { say "SKIP (not root: dpkg -i needs root)"; exit 0; }
 command -v dpkg >/dev/null && command -v dpkg-deb >/dev/null || { say "SKIP (no dpkg: not a Debian system)"; exit 0; }
-if dpkg-query -W -f='${Status}' restoregrad 2>/dev/null | grep -q "installed"; then
+if dpkg-query -W -f='${Status}' restoregrad 2>/dev/null | grep -q ' installed$'; then
   say "SKIP (a restoregrad package is installed already; dpkg -r restoregrad to run this test)"
   exit 0
 fi
