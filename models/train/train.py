@@ -35,7 +35,7 @@ CKPT_DIR = paths.CHECKPOINTS
 CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "grad_norm",
               "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
               "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend",
-              "spec", "sisdr", "val_1", "val_2"]
+              "spec", "sisdr", "val_1", "val_2", "mr"]
 
 
 @torch.no_grad()
@@ -117,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sigma-warmup", type=int)
     ap.add_argument("--aux-spec", type=float, help="compressed-spectral loss weight (stft; 0 = plain objective)")
     ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
+    ap.add_argument("--aux-mr", type=float,
+                    help="multi-resolution compressed STFT loss weight on the x0 estimate's waveform "
+                         "(stft; 0 = off)")
     ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
     ap.add_argument("--gap-noise", type=float,
                     help="share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)")
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
                                    ("segment", a.segment),
                                    ("lr_weight", a.lr_weight), ("param", a.param),
                                    ("head", a.head), ("aux_spec", a.aux_spec),
-                                   ("aux_sisdr", a.aux_sisdr), ("t_last", a.t_last),
+                                   ("aux_sisdr", a.aux_sisdr), ("aux_mr", a.aux_mr), ("t_last", a.t_last),
                                    ("dm_weight", a.dm_weight), ("gap_noise", a.gap_noise), ("sigma_hidden", a.sigma_hidden),
                                    ("recipe", a.recipe), ("sisdr_cap", a.sisdr_cap),
                                    ("sigma_per_frame", a.sigma_per_frame)) if v is not None}
@@ -248,6 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     if ds.main and (not csv_path.exists() or not a.resume):
         with open(csv_path, "w", newline="") as f:
             csv.writer(f).writerow(CSV_FIELDS)
+    # A resumed run keeps the columns its log started with.
+    log_fields = CSV_FIELDS
+    if ds.main and csv_path.exists():
+        with open(csv_path, newline="") as f:
+            log_fields = next(csv.reader(f), CSV_FIELDS)
 
     def save(row: dict) -> None:
         judged = ema or nets
@@ -328,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
                      "sigma_max": res["sigma"].max(), "logsigma_std": ls.std(),
                      "prior_mean": res["sigma_prior"].mean(), "prior_min": res["sigma_prior"].min(),
                      "prior_env_corr": env_corr(res["sigma_prior"], x),
-                     "spec": res["spec"], "sisdr": res["sisdr"]}
+                     "spec": res["spec"], "sisdr": res["sisdr"], "mr": res["mr"]}
         for k, v in stats.items():
             acc[k] = acc.get(k, 0.0) + float(v)
         n_acc += 1
@@ -353,12 +361,12 @@ def main(argv: list[str] | None = None) -> None:
                   f"dm {row['dm']:.4f} lr {row['lr']:.4f} pm {row['pm']:.4f} |g| {row['grad_norm']:.2f} | "
                   f"sigma {row['sigma_mean']:.3f} [{row['sigma_min']:.3f},{row['sigma_max']:.3f}] "
                   f"prior {row['prior_mean']:.3f} corr {row['prior_env_corr']:.2f} | "
-                  f"spec {row['spec']:.4f} sisdr {row['sisdr']:.2f}", flush=True)
+                  f"spec {row['spec']:.4f} sisdr {row['sisdr']:.2f} mr {row['mr']:.4f}", flush=True)
             if due:
                 save(row)
                 last_ckpt = time.time()
             with open(csv_path, "a", newline="") as f:
-                csv.writer(f).writerow([row.get(k, "") for k in CSV_FIELDS])
+                csv.writer(f).writerow([row.get(k, "") for k in log_fields])
             if keep is not None:
                 shutil.copy(csv_path, keep / "log.csv")
             row = {}
