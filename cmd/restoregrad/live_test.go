@@ -20,6 +20,7 @@ import (
 	"github.com/restoregrad/restoregrad/stream/pulse"
 	"github.com/restoregrad/restoregrad/stream/pulsetest"
 	"github.com/restoregrad/restoregrad/stream/session"
+	"github.com/restoregrad/restoregrad/stream/virtualmic"
 )
 
 // buildBinary builds restoregrad once per test binary run.
@@ -330,7 +331,7 @@ func TestVirtualMicInstallService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(home, ".config", "systemd", "user", serviceName)
+	path := filepath.Join(home, ".config", "systemd", "user", virtualmic.ServiceName)
 	b, rerr := os.ReadFile(path)
 	if rerr != nil {
 		t.Fatalf("%v (output %s)", rerr, out)

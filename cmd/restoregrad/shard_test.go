@@ -84,32 +84,6 @@ func TestEnhanceShardsWriteEachOutputOnce(t *testing.T) {
 	}
 }
 
-// The split is the sorted list dealt round-robin, whatever order the files were found in.
-func TestShardPickIsStable(t *testing.T) {
-	tasks := []task{
-		{in: "x/b.wav", arg: 0, rel: "b.wav"}, {in: "x/a b.wav", arg: 0, rel: "a b.wav"},
-		{in: "x/a/z.wav", arg: 0, rel: "a/z.wav"}, {in: "y.wav", arg: 1, rel: "y.wav"},
-		{in: "x/c.wav", arg: 0, rel: "c.wav"},
-	}
-	// Sorted: a b.wav, a/z.wav, b.wav, c.wav (argument 0), then y.wav (argument 1).
-	want := map[int][]string{0: {"x/a b.wav", "x/c.wav"}, 1: {"x/a/z.wav", "y.wav"}, 2: {"x/b.wav"}}
-	for k := range 3 {
-		for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}} {
-			shuffled := make([]task, len(tasks))
-			for i, j := range order {
-				shuffled[i] = tasks[j]
-			}
-			var got []string
-			for _, t := range (shard{k, 3}).pick(shuffled) {
-				got = append(got, t.in)
-			}
-			if strings.Join(got, ",") != strings.Join(want[k], ",") {
-				t.Errorf("shard %d/3 of order %v: %v, want %v", k, order, got, want[k])
-			}
-		}
-	}
-}
-
 // A rerun with --skip-existing enhances only what is missing or not whole.
 func TestEnhanceSkipExisting(t *testing.T) {
 	model := toyModel(t)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,29 +10,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
+	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models/ort"
-	"github.com/restoregrad/restoregrad/stream"
+	"github.com/restoregrad/restoregrad/models/zoo"
 	"github.com/restoregrad/restoregrad/stream/pulse"
-	"github.com/restoregrad/restoregrad/stream/session"
+	"github.com/restoregrad/restoregrad/stream/virtualmic"
 )
 
 func init() {
 	register(command{name: "virtual-mic", summary: "create a denoised virtual microphone for call apps (PulseAudio/PipeWire)", run: runVirtualMic})
-}
-
-const serviceName = "restoregrad-virtual-mic.service"
-
-// serviceFile is the unit of the microphone named name: serviceName for the default name,
-// one of its own for another (two microphones, two units).
-func serviceFile(name string) string {
-	if slug := pulse.Slug(name); slug != "" {
-		return strings.TrimSuffix(serviceName, ".service") + "-" + strings.ReplaceAll(slug, "_", "-") + ".service"
-	}
-	return serviceName
 }
 
 // virtualMicOptions are virtual-mic's flags: a live run's, and the actions that replace it.
@@ -62,7 +51,7 @@ func virtualMicFlags(o *virtualMicOptions) *flag.FlagSet {
 	registerAttenuation(fs, &o.attenuation)
 	fs.BoolVar(&o.pwConfig, "pipewire-config", false, "print a PipeWire filter-chain configuration that makes the same microphone with the LADSPA plugin (no process to keep running), and exit")
 	fs.BoolVar(&o.pwInstall, "install-pipewire-config", false, "write that configuration into ~/.config/pipewire/pipewire.conf.d/, and exit")
-	fs.StringVar(&o.pluginPath, "plugin", "", "with --pipewire-config: the `path` of the LADSPA plugin "+pluginFile+" (default: beside this program, then the LADSPA folders)")
+	fs.StringVar(&o.pluginPath, "plugin", "", "with --pipewire-config: the `path` of the LADSPA plugin "+virtualmic.PluginFile+" (default: beside this program, then the LADSPA folders)")
 	o.runtime.registerThreads(fs)
 	o.runtime.registerRuntime(fs)
 	fs.StringVar(&o.jsonStats, "json-stats", "", "write the counters as JSON to this `file`")
@@ -95,197 +84,79 @@ func (o *virtualMicOptions) action() (string, error) {
 
 func runVirtualMic(args []string) error {
 	var vo virtualMicOptions
-	fs := virtualMicFlags(&vo)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseOnlyFlags(virtualMicFlags(&vo), args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("unexpected arguments %q", pos)}
 	}
 	action, err := vo.action()
 	if err != nil {
 		return err
 	}
-	o, name := vo.liveOptions, &vo.name
-	ctx := context.Background()
+	o, ctx := vo.liveOptions, context.Background()
 	switch action {
 	case "--pipewire-config", "--install-pipewire-config":
-		return pipewireConfig(o, vo.name, vo.pluginPath, vo.pwInstall)
+		if isPassthrough(o.model) {
+			return errors.New("--pipewire-config runs the plugin, which has no passthrough model")
+		}
+		pw := virtualmic.PipeWire{Plugin: vo.pluginPath, Name: vo.name, Input: o.input, Model: o.model, Steps: o.steps, AttenuationDB: o.attenuation.dB()}
+		if vo.pwInstall {
+			return pw.Install(os.Stdout)
+		}
+		return pw.Write(os.Stdout)
 	case "--install-service":
 		return installService(o, vo.name)
 	case "--uninstall-service":
-		return uninstallService(vo.name)
+		return virtualmic.UninstallService(os.Stdout, vo.name)
 	case "--list":
-		mods, err := pulse.Ours(ctx)
-		if err != nil {
-			return err
-		}
-		if len(mods) == 0 {
-			fmt.Println("no RestoreGrad virtual devices")
-			return nil
-		}
-		for _, m := range mods {
-			state := "running"
-			if m.PID > 0 && syscall.Kill(m.PID, 0) != nil {
-				state = "stale (owner gone)"
-			}
-			fmt.Printf("module %d  %-20s pid %d %s  %s\n", m.Index, m.Name, m.PID, state, m.Argument)
-		}
-		return nil
+		return virtualmic.List(ctx, os.Stdout)
 	case "--remove":
-		// Removing the devices of a running instance would send its playback to the
-		// default sink: the microphone on the speakers.
-		if pid, err := pulse.Owner(ctx); err != nil {
-			return err
-		} else if pid != 0 {
-			return fmt.Errorf("%w (pid %d): stop it (kill %d); it removes its devices itself", pulse.ErrInUse, pid, pid)
-		}
-		n, err := pulse.Remove(ctx, 0)
-		fmt.Printf("removed %d module(s)\n", n)
-		return err
+		return virtualmic.Remove(ctx, os.Stdout)
 	}
-
 	if err := o.check(); err != nil {
 		return err
 	}
 	ignoreSIGPIPE()
-	info, err := pulse.Info(ctx)
-	if err != nil {
-		return err
-	}
-	cfg := o.sessionConfig(os.Stderr)
-	// A microphone that matches nothing, or one that would record our own output, is a
-	// mistake to report before anything is created (the server's default source, when it is
-	// our own microphone, is passed over for the real one).
-	if _, err := stream.ResolvePulseInput(cfg.Stream, pulse.SinkName); err != nil {
-		return err
-	}
-	proc, err := openLiveProcessor(o)
-	if err != nil {
-		return err
-	}
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		sigCtx, cancel = context.WithTimeout(sigCtx, o.duration)
-		defer cancel()
-	}
-	// ensure creates the devices, or whichever of them is missing; the reconnects and the
-	// watch below share it.
-	var mu sync.Mutex
-	ensure := func(ctx context.Context) (*pulse.VirtualMic, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return pulse.CreateVirtualMic(ctx, *name)
-	}
-	vm, err := ensure(ctx)
+	open := func() (engine.FrameProcessor, error) { return openLiveProcessor(o) }
+	return virtualmic.Run(sigCtx, o.sessionConfig(os.Stderr), vo.name, o.duration, open, os.Stderr)
+}
+
+// installService writes the systemd user unit that runs virtual-mic with o's flags, after
+// checking o as a run would (the steps; the model opens with the runtime flags) and making
+// its paths absolute: the unit runs elsewhere, and a mistake would show only as a unit
+// failing every few seconds.
+func installService(o liveOptions, name string) error {
+	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := vm.Close(context.Background()); err != nil {
-			fmt.Fprintf(os.Stderr, "virtual-mic: removing the virtual devices: %v\n", err)
-		}
-	}()
-	// A module unloaded while we run (pactl unload-module) is loaded again. The watch
-	// ends before the devices are removed above.
-	watchCtx, endWatch := context.WithCancel(sigCtx)
-	watched := make(chan struct{})
-	defer func() { endWatch(); <-watched }()
-	go func() {
-		defer close(watched)
-		watchVirtualMic(watchCtx, ensure)
-	}()
-	// After a sound-server restart our modules are gone: each reconnect re-creates them
-	// (a no-op while they exist).
-	cfg.Prepare = func(ctx context.Context) error {
-		_, err := ensure(ctx)
+	if abs, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = abs
+	}
+	if err := o.check(); err != nil {
 		return err
 	}
-	server := "PulseAudio"
-	if info.PipeWire {
-		server = "PipeWire (pipewire-pulse)"
-	}
-	var ready sync.Once
-	cfg.Started = func() {
-		ready.Do(func() {
-			fmt.Fprintf(os.Stderr, "virtual-mic: %q is ready on %s (source %s); pick it in your call app\n", vm.Description, server, vm.Source)
-		})
-	}
-	cfg.Stream.Output = vm.Sink
-	cfg.Stream.SampleRate = pulse.Rate
-	cfg.Stream.Block = 10 * time.Millisecond
-	cfg.Stream.Cushion = 10 * time.Millisecond
-	// A freshly created null sink has rendered 2 s ahead and takes no audio until that has
-	// passed: the PulseAudio backend restarts it at the stream's latency. With PortAudio
-	// (no PulseAudio backend possible here, but the ALSA plugin), separate streams keep
-	// the input flowing meanwhile.
-	cfg.Stream.FreshSink = true
-	cfg.Stream.Separate = true
-	cfg.Reconnect = true // a microphone that comes and goes should not tear the device down
-	return session.Run(sigCtx, proc, cfg, os.Stderr)
-}
-
-// watchEvery is how often virtual-mic checks that its modules are still loaded.
-const watchEvery = time.Second
-
-// watchVirtualMic checks every watchEvery, until ctx ends, that the virtual devices are
-// there, and has ensure load again what was unloaded, saying so. A server that does not
-// answer is the stream's to report.
-func watchVirtualMic(ctx context.Context, ensure func(context.Context) (*pulse.VirtualMic, error)) {
-	tick := time.NewTicker(watchEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		vm, err := ensure(ctx)
-		if err == nil && len(vm.Loaded) > 0 {
-			verb := "was"
-			if len(vm.Loaded) > 1 {
-				verb = "were"
-			}
-			fmt.Fprintf(os.Stderr, "virtual-mic: %s %s unloaded while running; loaded again\n", strings.Join(vm.Loaded, " and "), verb)
+	if !isPassthrough(o.model) && zoo.IsPath(o.model) {
+		if o.model, err = filepath.Abs(o.model); err != nil {
+			return err
 		}
 	}
-}
-
-// userConfigDir is the folder elem under the user's configuration folder: $XDG_CONFIG_HOME,
-// or ~/.config when that is unset.
-func userConfigDir(elem ...string) (string, error) {
-	base := os.Getenv("XDG_CONFIG_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
+	if o.runtime.ortLib, err = absFile("--ort-lib", o.runtime.ortLib); err != nil {
+		return err
+	}
+	ortLib, err := absFile("$"+ort.EnvLibrary, os.Getenv(ort.EnvLibrary))
+	if err != nil {
+		return err
+	}
+	if o.jsonStats != "" {
+		if o.jsonStats, err = filepath.Abs(o.jsonStats); err != nil {
+			return err
 		}
-		base = filepath.Join(home, ".config")
 	}
-	return filepath.Join(append([]string{base}, elem...)...), nil
-}
-
-// serviceDir is where systemd looks for user units.
-func serviceDir() (string, error) { return userConfigDir("systemd", "user") }
-
-// modelPathArg is model as the unit must name it: a bundle folder's path (what zoo.Find
-// takes for one: a path separator, a leading dot, or a folder here with a manifest) made
-// absolute, since the service does not run in this folder; names stay names.
-func modelPathArg(model string) (string, error) {
-	if isPassthrough(model) {
-		return model, nil
+	if _, err := openLiveProcessor(o); err != nil {
+		return fmt.Errorf("the service would fail: %w", err)
 	}
-	isPath := strings.ContainsRune(model, os.PathSeparator) || strings.HasPrefix(model, ".")
-	if st, err := os.Stat(filepath.Join(model, "manifest.json")); err == nil && !st.IsDir() {
-		isPath = true
-	}
-	if !isPath {
-		return model, nil
-	}
-	return filepath.Abs(model)
+	return virtualmic.InstallService(os.Stdout, name, serviceArgs(exe, o, name), ortLib)
 }
 
 // absFile is name made absolute, after checking that it is a file ("" stays "").
@@ -304,7 +175,7 @@ func absFile(what, name string) (string, error) {
 }
 
 // serviceArgs are the arguments of the unit's command: every option of o that differs
-// from the default, with paths made absolute. o must have been checked (checkService).
+// from the default.
 func serviceArgs(exe string, o liveOptions, name string) []string {
 	args := []string{exe, "virtual-mic", "--quiet", "--name", name, "--model", o.model}
 	if o.input != "" {
@@ -326,109 +197,4 @@ func serviceArgs(exe string, o liveOptions, name string) []string {
 		args = append(args, "--duration", o.duration.String())
 	}
 	return append(args, o.runtime.runtimeArgs()...)
-}
-
-// checkService checks o as a run would (the steps, the model opens with the runtime
-// flags) and makes its paths absolute: the unit runs elsewhere, and a mistake would show
-// only as a unit failing every few seconds. It returns the ONNX Runtime library to put in
-// the unit's environment ("" when $ORT_LIB is unset).
-func checkService(o *liveOptions) (ortLib string, err error) {
-	if err := o.check(); err != nil {
-		return "", err
-	}
-	if o.model, err = modelPathArg(o.model); err != nil {
-		return "", err
-	}
-	if o.runtime.ortLib, err = absFile("--ort-lib", o.runtime.ortLib); err != nil {
-		return "", err
-	}
-	if ortLib, err = absFile("$"+ort.EnvLibrary, os.Getenv(ort.EnvLibrary)); err != nil {
-		return "", err
-	}
-	if o.jsonStats != "" {
-		if o.jsonStats, err = filepath.Abs(o.jsonStats); err != nil {
-			return "", err
-		}
-	}
-	if _, err := openLiveProcessor(*o); err != nil {
-		return "", fmt.Errorf("the service would fail: %w", err)
-	}
-	return ortLib, nil
-}
-
-func installService(o liveOptions, name string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if abs, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = abs
-	}
-	ortLib, err := checkService(&o)
-	if err != nil {
-		return err
-	}
-	dir, err := serviceDir()
-	if err != nil {
-		return err
-	}
-	args := serviceArgs(exe, o, name)
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = systemdQuote(a)
-	}
-	env := ""
-	if ortLib != "" {
-		env = "Environment=" + systemdQuote(ort.EnvLibrary+"="+ortLib) + "\n"
-	}
-	unit := fmt.Sprintf(`[Unit]
-Description=RestoreGrad denoised virtual microphone
-After=pipewire-pulse.service pulseaudio.service
-Wants=pipewire-pulse.service
-
-[Service]
-ExecStart=%s
-Restart=on-failure
-RestartSec=3
-%s
-[Install]
-WantedBy=default.target
-`, strings.Join(quoted, " "), env)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	unitName := serviceFile(name)
-	path := filepath.Join(dir, unitName)
-	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("wrote %s\nenable it with: systemctl --user daemon-reload && systemctl --user enable --now %s\n", path, unitName)
-	return nil
-}
-
-func uninstallService(name string) error {
-	dir, err := serviceDir()
-	if err != nil {
-		return err
-	}
-	unitName := serviceFile(name)
-	path := filepath.Join(dir, unitName)
-	if err := os.Remove(path); err != nil {
-		if os.IsNotExist(err) {
-			fmt.Printf("no %s installed\n", path)
-			return nil
-		}
-		return err
-	}
-	fmt.Printf("removed %s\n(if it was enabled: systemctl --user disable --now %s)\n", path, unitName)
-	return nil
-}
-
-// systemdQuote quotes one ExecStart word.
-func systemdQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\$%;") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`, `%`, `%%`)
-	return `"` + r.Replace(s) + `"`
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/stream/pulse"
+	"github.com/restoregrad/restoregrad/stream/virtualmic"
 )
 
 // execStart reads the installed unit's command line back into words, undoing
@@ -69,21 +70,11 @@ func installUnit(t *testing.T, args ...string) (string, error) {
 			name = args[i+1]
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "systemd", "user", serviceFile(name)))
+	b, err := os.ReadFile(filepath.Join(dir, "systemd", "user", virtualmic.ServiceFile(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b), nil
-}
-
-// Each --name has its unit: two microphones, two services.
-func TestServiceFilePerName(t *testing.T) {
-	if serviceFile(pulse.DefaultDescription) != serviceName || serviceFile("") != serviceName {
-		t.Errorf("default: %s", serviceFile(""))
-	}
-	if got := serviceFile("Other Mic"); got != "restoregrad-virtual-mic-other-mic.service" {
-		t.Errorf("Other Mic: %s", got)
-	}
 }
 
 // The unit runs virtual-mic with every option given, paths absolute (issue 24, item 6: it

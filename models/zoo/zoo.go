@@ -120,6 +120,20 @@ func List() []Entry {
 	return out
 }
 
+// IsPath reports whether Find takes spec for a bundle folder's path rather than a name:
+// it has a path separator or a leading dot, or it is a folder here with a manifest.
+func IsPath(spec string) bool {
+	if strings.ContainsRune(spec, os.PathSeparator) || strings.HasPrefix(spec, ".") {
+		return true
+	}
+	st, err := os.Stat(spec)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(spec, "manifest.json"))
+	return err == nil
+}
+
 // Find resolves a model argument: an alias of a shipped bundle (Resolve), a path to a
 // bundle folder (anything with a path separator, or an existing folder), a bundle in the
 // user folder, or a shipped bundle.
@@ -128,13 +142,8 @@ func Find(name string) (*bundle.Bundle, error) {
 		return nil, errors.New("no model named")
 	}
 	name = Resolve(name)
-	if strings.ContainsRune(name, os.PathSeparator) || strings.HasPrefix(name, ".") {
+	if IsPath(name) {
 		return bundle.Load(name)
-	}
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		if _, err := os.Stat(filepath.Join(name, "manifest.json")); err == nil {
-			return bundle.Load(name)
-		}
 	}
 	if dir := UserDir(); dir != "" {
 		p := filepath.Join(dir, name)

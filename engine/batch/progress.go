@@ -1,20 +1,21 @@
-package main
+package batch
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 )
 
-// progress draws a one-line progress bar on stderr for a batch of files: the file being
+// progress draws a one-line progress bar on w for a batch of files: the file being
 // worked on, its own progress, the total and an ETA. Without a terminal it prints one line
 // per finished file instead.
 type progress struct {
 	mu       sync.Mutex
-	tasks    []task
+	w        io.Writer
+	tasks    []Task
 	done     []int64 // frames done per file
 	total    []int64 // frames per file (0 until known)
 	ended    []bool
@@ -28,10 +29,9 @@ type progress struct {
 	lastLine int
 }
 
-func newProgress(tasks []task, enabled bool) *progress {
-	tty := isTerminal(os.Stderr)
+func newProgress(w io.Writer, tty bool, tasks []Task, enabled bool) *progress {
 	return &progress{
-		tasks: tasks, done: make([]int64, len(tasks)), total: make([]int64, len(tasks)),
+		w: w, tasks: tasks, done: make([]int64, len(tasks)), total: make([]int64, len(tasks)),
 		ended: make([]bool, len(tasks)), tty: tty, enabled: enabled, quit: make(chan struct{}),
 	}
 }
@@ -62,7 +62,7 @@ func (p *progress) stop() {
 	p.wg.Wait()
 	if p.enabled && p.tty {
 		p.mu.Lock()
-		fmt.Fprintf(os.Stderr, "\r%s\r", strings.Repeat(" ", p.lastLine))
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.lastLine))
 		p.mu.Unlock()
 	}
 }
@@ -89,9 +89,9 @@ func (p *progress) finish(i int, err error) {
 		clear = "\r" + strings.Repeat(" ", p.lastLine) + "\r"
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%sFAILED %s\n", clear, oneLine(err))
+		fmt.Fprintf(p.w, "%sFAILED %s\n", clear, oneLine(err))
 	} else {
-		fmt.Fprintf(os.Stderr, "%s[%d/%d] %s -> %s\n", clear, p.nEnded, len(p.tasks), p.tasks[i].in, p.tasks[i].out)
+		fmt.Fprintf(p.w, "%s[%d/%d] %s -> %s\n", clear, p.nEnded, len(p.tasks), p.tasks[i].In, p.tasks[i].Out)
 	}
 }
 
@@ -126,9 +126,9 @@ func (p *progress) draw() {
 	i := p.current
 	fileFrac := float64(p.done[i]) / float64(max(p.total[i], 1))
 	line := fmt.Sprintf("%s %3.0f%% | file %d/%d %s %3.0f%% | ETA %s",
-		bar(frac, 24), 100*frac, p.nEnded+1, len(p.tasks), shorten(filepath.Base(p.tasks[i].in), 28), 100*fileFrac, eta)
+		bar(frac, 24), 100*frac, p.nEnded+1, len(p.tasks), shorten(filepath.Base(p.tasks[i].In), 28), 100*fileFrac, eta)
 	pad := max(0, p.lastLine-len(line))
-	fmt.Fprintf(os.Stderr, "\r%s%s", line, strings.Repeat(" ", pad))
+	fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
 	p.lastLine = len(line)
 }
 
@@ -152,3 +152,6 @@ func fmtDuration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// oneLine is err's message on one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

@@ -1,4 +1,4 @@
-package main
+package batch
 
 import (
 	"fmt"
@@ -11,18 +11,18 @@ import (
 	"github.com/restoregrad/restoregrad/dsp/audiofile"
 )
 
-// shard is enhance's --shard K/N: the part K (0-based) of N of the input files.
-// The zero value (N 0) is every file.
-type shard struct{ k, n int }
+// Shard is the part K (0-based) of N of the input files, as a flag.Value that reads K/N
+// (a command's --shard). The zero value (N 0) is every file.
+type Shard struct{ K, N int }
 
-func (s *shard) String() string {
-	if s.n == 0 {
+func (s *Shard) String() string {
+	if s.N == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d/%d", s.k, s.n)
+	return fmt.Sprintf("%d/%d", s.K, s.N)
 }
 
-func (s *shard) Set(v string) error {
+func (s *Shard) Set(v string) error {
 	ks, ns, ok := strings.Cut(v, "/")
 	if !ok {
 		return fmt.Errorf("want K/N, shard K of N counted from 0 (e.g. 0/4 ... 3/4)")
@@ -37,43 +37,43 @@ func (s *shard) Set(v string) error {
 	case k < 0 || k >= n:
 		return fmt.Errorf("K = %d: shards of %d are 0/%d ... %d/%d (K counts from 0, as SLURM_ARRAY_TASK_ID with --array=0-%d and JOB_COMPLETION_INDEX)", k, n, n, n-1, n, n-1)
 	}
-	s.k, s.n = k, n
+	s.K, s.N = k, n
 	return nil
 }
 
-// pick returns the tasks of shard s: sorted by input argument, then by path relative to
-// it (planOutputs' arg and rel), the file at index i belongs to shard i mod N. The split
+// Pick returns the tasks of shard s: sorted by input argument, then by path relative to
+// it (Task's Arg and Rel), the file at index i belongs to shard i mod N. The split
 // depends only on the arguments and the files found, so N runs with the same arguments,
 // on any machines, write every output exactly once.
-func (s shard) pick(tasks []task) []task {
-	sorted := append([]task(nil), tasks...)
+func (s Shard) Pick(tasks []Task) []Task {
+	sorted := append([]Task(nil), tasks...)
 	sort.SliceStable(sorted, func(i, j int) bool {
-		if sorted[i].arg != sorted[j].arg {
-			return sorted[i].arg < sorted[j].arg
+		if sorted[i].Arg != sorted[j].Arg {
+			return sorted[i].Arg < sorted[j].Arg
 		}
-		return sorted[i].rel < sorted[j].rel
+		return sorted[i].Rel < sorted[j].Rel
 	})
-	if s.n <= 1 {
+	if s.N <= 1 {
 		return sorted
 	}
-	var mine []task
+	var mine []Task
 	for i, t := range sorted {
-		if i%s.n == s.k {
+		if i%s.N == s.K {
 			mine = append(mine, t)
 		}
 	}
 	return mine
 }
 
-// complete reports whether the output of t exists and is whole: it decodes to the end
+// Complete reports whether the output of t exists and is whole: it decodes to the end
 // with the input's sample rate and channel count and as many frames as the input. enhance
-// writes outputs through a temporary file and a rename, so a killed run leaves none that
+// (engine/wavfile) writes outputs through a temporary file and a rename, so a killed run leaves none that
 // is partial; this also refuses one that was copied in part or written by something else.
-func complete(t task) bool {
-	if _, err := os.Stat(t.out); err != nil {
+func Complete(t Task) bool {
+	if _, err := os.Stat(t.Out); err != nil {
 		return false
 	}
-	in, err := audiofile.Open(t.in)
+	in, err := audiofile.Open(t.In)
 	if err != nil {
 		return false
 	}
@@ -86,7 +86,7 @@ func complete(t task) bool {
 	if err != nil || want <= 0 {
 		return false
 	}
-	out, err := audiofile.Open(t.out)
+	out, err := audiofile.Open(t.Out)
 	if err != nil {
 		return false
 	}
@@ -116,4 +116,16 @@ func countFrames(r *audiofile.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// Incomplete returns the tasks whose output is not Complete, and how many were.
+func Incomplete(tasks []Task) (todo []Task, complete int) {
+	for _, t := range tasks {
+		if Complete(t) {
+			complete++
+		} else {
+			todo = append(todo, t)
+		}
+	}
+	return todo, complete
 }

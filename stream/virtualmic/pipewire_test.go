@@ -1,6 +1,7 @@
-package main
+package virtualmic
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +14,8 @@ import (
 
 func TestPipewireConf(t *testing.T) {
 	var b strings.Builder
-	m := pipewireMic{plugin: "/opt/ladspa/librestoregrad_ladspa.so", name: "Clean Mic", input: "alsa_input.usb", steps: 3, atten: 18}
-	if err := writePipewireConf(&b, m); err != nil {
+	c := filterChain{plugin: "/opt/ladspa/librestoregrad_ladspa.so", name: "Clean Mic", input: "alsa_input.usb", steps: 3, atten: 18}
+	if err := c.write(&b); err != nil {
 		t.Fatal(err)
 	}
 	conf := b.String()
@@ -41,7 +42,7 @@ func stubPlugin(t *testing.T, withRuntime bool) string {
 		t.Skip("gcc not installed")
 	}
 	dir := t.TempDir()
-	so := filepath.Join(dir, pluginFile)
+	so := filepath.Join(dir, PluginFile)
 	cmd := exec.Command("gcc", "-shared", "-fPIC", "-o", so, "-x", "c", "-")
 	cmd.Stdin = strings.NewReader("void *ladspa_descriptor(unsigned long i) { return 0; }\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -59,24 +60,20 @@ func TestPipewireConfigInstall(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	plugin := stubPlugin(t, true)
-	o := liveOptions{model: defaultLiveModel}
-	if err := o.attenuation.Set("24"); err != nil {
+	if err := (PipeWire{Plugin: plugin, Name: pulse.DefaultDescription, Model: zoo.DefaultStreaming, AttenuationDB: 24}).Install(io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if err := pipewireConfig(o, "RestoreGrad Denoised Microphone", plugin, true); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "pipewire", "pipewire.conf.d", pipewireConfName))
+	data, err := os.ReadFile(filepath.Join(dir, "pipewire", "pipewire.conf.d", ConfName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), `"Attenuation limit (dB)" = 24`) || !strings.Contains(string(data), plugin) {
 		t.Errorf("installed config:\n%s", data)
 	}
-	if err := pipewireConfig(liveOptions{model: zoo.DefaultOffline}, "x", plugin, false); err == nil {
+	if err := (PipeWire{Plugin: plugin, Name: "x", Model: zoo.DefaultOffline}).Write(io.Discard); err == nil {
 		t.Error("an offline model was accepted for the plugin")
 	}
-	if err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", filepath.Join(dir, "missing.so"), false); err == nil {
+	if err := (PipeWire{Plugin: filepath.Join(dir, "missing.so"), Name: "x", Model: zoo.DefaultStreaming}).Write(io.Discard); err == nil {
 		t.Error("a missing plugin file was accepted")
 	}
 }
@@ -88,20 +85,24 @@ func TestPipewireConfigChecksThePlugin(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	good := stubPlugin(t, true)
 	for _, steps := range []int{-1, 9, 99} {
-		if err := pipewireConfig(liveOptions{model: defaultLiveModel, steps: steps}, "x", good, false); err == nil || !strings.Contains(err.Error(), "--steps") {
+		if err := (PipeWire{Plugin: good, Name: "x", Model: zoo.DefaultStreaming, Steps: steps}).Write(io.Discard); err == nil || !strings.Contains(err.Error(), "--steps") {
 			t.Errorf("--steps %d: %v", steps, err)
 		}
 	}
-	notPlugin := filepath.Join(t.TempDir(), pluginFile)
+	var b strings.Builder
+	if err := (PipeWire{Plugin: good, Name: "x", Model: zoo.DefaultStreaming, AttenuationDB: 300}).Write(&b); err != nil || !strings.Contains(b.String(), `"Attenuation limit (dB)" = 100`) {
+		t.Errorf("a 300 dB limit: %v\n%s", err, b.String())
+	}
+	notPlugin := filepath.Join(t.TempDir(), PluginFile)
 	os.WriteFile(notPlugin, []byte("not really a plugin"), 0o644)
 	os.WriteFile(filepath.Join(filepath.Dir(notPlugin), "libonnxruntime.so.1"), nil, 0o644)
-	if err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", notPlugin, true); err == nil || !strings.Contains(err.Error(), "not a LADSPA plugin") {
+	if err := (PipeWire{Plugin: notPlugin, Name: "x", Model: zoo.DefaultStreaming}).Install(io.Discard); err == nil || !strings.Contains(err.Error(), "not a LADSPA plugin") {
 		t.Errorf("a file that is not a plugin: %v", err)
 	}
 	if _, err := pluginRuntime(t.TempDir()); err == nil {
 		t.Skip("a system ONNX Runtime would be found: cannot test a plugin without one")
 	}
-	err := pipewireConfig(liveOptions{model: defaultLiveModel}, "x", stubPlugin(t, false), true)
+	err := (PipeWire{Plugin: stubPlugin(t, false), Name: "x", Model: zoo.DefaultStreaming}).Install(io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "ONNX Runtime") {
 		t.Errorf("a plugin without ONNX Runtime: %v", err)
 	}
@@ -116,12 +117,12 @@ func TestPipewireConfigChecksThePlugin(t *testing.T) {
 func TestPipewireConfigNamesPerMicrophone(t *testing.T) {
 	seen := map[string]string{}
 	for _, name := range []string{pulse.DefaultDescription, "Other Mic", "other mic!", "Микрофон", "Микрофон 2"} {
-		m := pipewireMic{plugin: "/p.so", name: name}
+		c := filterChain{plugin: "/p.so", name: name}
 		var b strings.Builder
-		if err := writePipewireConf(&b, m); err != nil {
+		if err := c.write(&b); err != nil {
 			t.Fatal(err)
 		}
-		node := m.nodeName()
+		node := c.nodeName()
 		if !strings.Contains(b.String(), `node.name      = "`+node+`"`) || !strings.Contains(b.String(), `node.name      = "capture.`+node+`"`) {
 			t.Errorf("%q: node %q not in the config:\n%s", name, node, b.String())
 		}
@@ -132,27 +133,12 @@ func TestPipewireConfigNamesPerMicrophone(t *testing.T) {
 			t.Errorf("%q and %q share node.name %q", prev, name, node)
 		}
 		seen[node] = name
-		t.Logf("%q: node %s, file %s", name, node, m.confName())
+		t.Logf("%q: node %s, file %s", name, node, c.confName())
 	}
-	if m := (pipewireMic{name: pulse.DefaultDescription}); m.nodeName() != "restoregrad_denoised_mic" || m.confName() != pipewireConfName {
-		t.Errorf("default: %s %s", m.nodeName(), m.confName())
+	if c := (filterChain{name: pulse.DefaultDescription}); c.nodeName() != "restoregrad_denoised_mic" || c.confName() != ConfName {
+		t.Errorf("default: %s %s", c.nodeName(), c.confName())
 	}
-	if a, b := (pipewireMic{name: "Other Mic"}), (pipewireMic{name: pulse.DefaultDescription}); a.confName() == b.confName() {
+	if a, b := (filterChain{name: "Other Mic"}), (filterChain{name: pulse.DefaultDescription}); a.confName() == b.confName() {
 		t.Errorf("one file for both: %s", a.confName())
-	}
-}
-
-func TestAttenuationFlag(t *testing.T) {
-	var a attenuationLimit
-	if a.dB() != 100 || a.String() != "100" {
-		t.Errorf("unset: %v %q", a.dB(), a.String())
-	}
-	for _, bad := range []string{"-1", "NaN", "loud"} {
-		if err := a.Set(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-	if err := a.Set("6"); err != nil || a.dB() != 6 {
-		t.Errorf("6: %v %v", a.dB(), err)
 	}
 }
