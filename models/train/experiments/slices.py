@@ -1,9 +1,9 @@
 """Validation slices: the conditions users meet, from held-out training sources only (issue 22).
 
-    /usr/bin/python3 -m models.train.slices write [--out data/slices]
-    /usr/bin/python3 -m models.train.slices score --model BUNDLE [--model ...] [--steps 1]
+    /usr/bin/python3 -m models.train.experiments.slices write [--out data/slices]
+    /usr/bin/python3 -m models.train.experiments.slices score --model BUNDLE [--model ...] [--steps 1]
         [--peer NAME=PATH ...] [--csv models/results/slices.csv] [--label TEXT]
-    /usr/bin/python3 -m models.train.slices ckpts RUN [RUN ...] [--every N] [--steps 1]
+    /usr/bin/python3 -m models.train.experiments.slices ckpts RUN [RUN ...] [--every N] [--steps 1]
 
 Every slice is held-out voices (data.is_validation) in held-out noise recordings
 (data.is_noise_validation), 4 s clips, written once as 16 kHz float WAVs under
@@ -38,8 +38,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import data as D
-from . import paths
+from .. import data as D
+from .. import export as E
+from .. import networks as N
+from .. import paths
+from . import evalckpts as EC
 
 SLICES_DIR = paths.ROOT / "data" / "slices"
 RESULTS = paths.ROOT / "models" / "results" / "slices"
@@ -218,13 +221,10 @@ def cli(path: str | None) -> Path:
     checkout while the tree is being edited), else bin/restoregrad rebuilt from this tree."""
     if path:
         return Path(path).resolve()
-    from . import evalckpts as EC
     return EC.build_cli()
 
 
 def score_checkpoints(runs: list[str], every: int, steps: int, binary: Path) -> None:
-    from . import networks as N
-    from . import tf_export as TE
     for run in runs:
         out = RESULTS / f"{run}.csv"
         done = set()
@@ -240,8 +240,8 @@ def score_checkpoints(runs: list[str], every: int, steps: int, binary: Path) -> 
                 bundle = Path(tmp) / run
                 nets, meta = N.load_networks(ck)
                 # Exported as the shipped bundles are: schedule floor 40, final blend 0.2.
-                TE.export(nets, bundle, run, meta, True, final_blend=SHIP_BLEND, default_steps=steps,
-                          schedule_floor=SHIP_FLOOR)
+                E.export_stft(nets, bundle, run, meta, True, final_blend=SHIP_BLEND, default_steps=steps,
+                              schedule_floor=SHIP_FLOOR)
                 rows = score(binary, [str(bundle)], steps, [], label)
             append_csv(out, rows)
             s = summary(rows)
@@ -250,7 +250,7 @@ def score_checkpoints(runs: list[str], every: int, steps: int, binary: Path) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.slices")
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.slices")
     sub = ap.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("write", help="write the slices as WAVs (data/slices)")
     w.add_argument("--out", default=str(SLICES_DIR))

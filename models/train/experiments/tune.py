@@ -1,6 +1,6 @@
 """Choose the inference schedule's floor on the validation split (never the dev set).
 
-    /usr/bin/python3 -m models.train.tune CHECKPOINT [--floors 0,5,10,15,20,25,30] [--seeds 0,1]
+    /usr/bin/python3 -m models.train.experiments.tune CHECKPOINT [--floors 0,5,10,15,20,25,30] [--seeds 0,1]
 
 For each floor (schedule.floor_betas: 6 and 3 steps evenly spaced in training steps from
 the floor to T-1) prints the mean validation SI-SDR over the noise seeds, and the floor with
@@ -13,10 +13,10 @@ import json
 
 import torch
 
-from . import data as D
-from . import inference as I
-from . import networks as N
-from . import schedule as S
+from .. import data as D
+from .. import inference as I
+from .. import networks as N
+from .. import schedule as S
 
 
 def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
@@ -32,7 +32,7 @@ def score(nets, input_rms: float, betas, seeds: list[int]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.tune", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.tune", description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
     ap.add_argument("--floors", default="0,5,10,15,20,25,30")
     ap.add_argument("--seeds", default="0,1")

@@ -1,6 +1,6 @@
 """Posterior leak check: does the denoiser read x0 from the *shape* of the noise in x_t?
 
-    /usr/bin/python3 -m models.train.leak CHECKPOINT [--seed 0]
+    /usr/bin/python3 -m models.train.experiments.leak CHECKPOINT [--seed 0]
 
 During `restoregrad` training, x_t = a_t*x0 + b_t*y + sqrt(delta_t)*sigma_post(x0, y)*z: the
 noise's envelope comes from the Posterior Net, which sees x0. At inference the envelope is
@@ -15,11 +15,11 @@ import argparse
 import numpy as np
 import torch
 
-from . import data as D
-from . import inference as I
-from . import schedule as S
-from . import stft
-from . import train as TR
+from .. import data as D
+from .. import inference as I
+from .. import networks as N
+from .. import schedule as S
+from .. import stft
 
 
 @torch.no_grad()
@@ -42,12 +42,12 @@ def one_step_si_sdr(nets, clean: np.ndarray, noisy: np.ndarray, use_posterior: b
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.leak", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.leak", description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    nets, meta = TR.load_networks(a.checkpoint)
+    nets, meta = N.load_networks(a.checkpoint)
     if nets.cfg.domain != "stft" or nets.posterior is None:
         raise SystemExit("leak: needs a time-frequency checkpoint trained with the restoregrad objective")
     clean, noisy = D.load_validation()

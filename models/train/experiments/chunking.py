@@ -3,7 +3,7 @@ recordings: held-out speech (the validation part of the training sources) in one
 held-out noise, SNR 5 dB, enhanced with `restoregrad enhance --chunk` while the bundle's
 context (which sets the margin) is varied in a temporary copy.
 
-    /usr/bin/python3 -m models.train.chunking --bundle models/zoo/restoregrad-offline \\
+    /usr/bin/python3 -m models.train.experiments.chunking --bundle models/zoo/restoregrad-offline \\
         --setting 48000:8 --setting 8000:2 --setting 48000:400
 
 Each setting is CONTEXT_SAMPLES:CHUNK_SECONDS (a chunk longer than the file = the whole file
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import data as D
-from . import inference as I
+from .. import data as D
+from .. import inference as I
 from .evalckpts import build_cli
 
 PIECE = 4 * D.SR
@@ -62,7 +62,7 @@ def piecewise_si_sdr(est: np.ndarray, ref: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.chunking")
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.chunking")
     ap.add_argument("--bundle", required=True, help="offline bundle folder")
     ap.add_argument("--setting", action="append", required=True, help="CONTEXT_SAMPLES:CHUNK_SECONDS")
     ap.add_argument("--recordings", type=int, default=3)

@@ -1,6 +1,6 @@
 """How unevenly a per-bin sigma weights L_DM within a frame (RESULTS.md, section A).
 
-    /usr/bin/python3 -m models.train.sigma_weight
+    /usr/bin/python3 -m models.train.experiments.sigma_weight
 
 With sigma = s * (|Y_c| + kappa) per bin, L_DM's Sigma^-1 norm weights each bin by
 1 / (|Y_c| + kappa)^2 (s aside). Prints, over the frames of the noisy validation spectra, the
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from . import data as D
-from . import params
-from . import stft
+from .. import data as D
+from .. import params
+from .. import stft
 
 
 def weight_stats(noisy: torch.Tensor, cfg: params.Config) -> dict[str, float]:

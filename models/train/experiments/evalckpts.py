@@ -1,6 +1,6 @@
 """PESQ-WB, STOI and SI-SDR of every saved checkpoint of some runs, through the Go engine.
 
-    /usr/bin/python3 -m models.train.evalckpts compare-restoregrad compare-cdiffuse ... \
+    /usr/bin/python3 -m models.train.experiments.evalckpts compare-restoregrad compare-cdiffuse ... \
         [--steps 6,3] [--every 1] [--schedule-floor F] [--out models/results/eval_curves.csv] \
         [--runs-dir runs] [--limit N] [--per-file] [--binary PATH]
 
@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 
-from . import data as D
-from . import export as E
-from . import networks as N
-from . import paths
+from .. import data as D
+from .. import export as E
+from .. import networks as N
+from .. import params
+from .. import paths
 from . import plot
-from . import stream_export as SE
-from . import train as TR
 
 FIELDS = ["run", "objective", "config", "step", "schedule", "sampler_steps", "pesq_wb", "stoi", "si_sdr",
           "noisy_pesq_wb", "noisy_stoi", "noisy_si_sdr", "estoi", "noisy_estoi", "files",
@@ -41,7 +41,7 @@ METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr")
 
 
 def validation_wavs() -> tuple[Path, Path]:
-    root = TR.ROOT / "data" / "valid-wav"
+    root = paths.ROOT / "data" / "valid-wav"
     clean_dir, noisy_dir = root / "clean", root / "noisy"
     clean, noisy = D.load_validation()
     if not (noisy_dir / f"v{clean.shape[0] - 1:02d}.wav").exists():
@@ -55,8 +55,8 @@ def validation_wavs() -> tuple[Path, Path]:
 
 def build_cli() -> Path:
     """bin/restoregrad, rebuilt (a no-op when up to date) so the scores come from this tree."""
-    binary = TR.ROOT / "bin" / "restoregrad"
-    subprocess.run(["go", "build", "-o", str(binary), "./cmd/restoregrad"], cwd=TR.ROOT, check=True)
+    binary = paths.ROOT / "bin" / "restoregrad"
+    subprocess.run(["go", "build", "-o", str(binary), "./cmd/restoregrad"], cwd=paths.ROOT, check=True)
     return binary
 
 
@@ -90,9 +90,7 @@ def checkpoints(run_dir: Path, every: int = 1) -> list[Path]:
 def schedule_of(ck: Path, floor: float | None) -> str:
     """The schedule label of a checkpoint's bundle: time-frequency bundles have no CDiffuSE
     schedules, so no floor means floor 0 (uniform) there."""
-    import torch
-    from . import params
-    meta = torch.load(ck, map_location="cpu")["meta"]
+    meta = N.load_checkpoint(ck)["meta"]
     if params.get(meta["config"]).domain == "stft":
         return schedule_name(floor or 0.0)
     return schedule_name(floor)
@@ -143,20 +141,15 @@ def score_run(run: str, run_dir: Path, binary: Path, want: list[int], floor: flo
 
 
 def export_bundle(ckpt: Path, out: Path, floor: float | None) -> tuple[str, str]:
+    """The checkpoint's bundle as export.py writes it by default (a streaming bundle of 160-sample
+    frames for the causal waveform config)."""
     nets, meta = N.load_networks(ckpt)
-    if nets.cfg.domain == "stft":
-        from . import tf_export
-        tf_export.export(nets, out, out.name, meta, True, schedule_floor=floor or 0.0)
-    elif nets.cfg.causal:
-        SE.streaming_bundle(nets, out, out.name, meta, True, 160, schedule_floor=floor)
-    else:
-        E.export(nets, out, out.name, meta, True, 0.0, float(meta.get("input_rms", 0.0)),
-                 schedule_floor=floor)
+    E.export(nets, out, out.name, meta, True, schedule_floor=floor)
     return nets.objective, nets.cfg.name
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.evalckpts", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.evalckpts", description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", help="run names under runs/")
     ap.add_argument("--steps", default="6,3")
     ap.add_argument("--every", type=int, default=1, help="score every Nth saved checkpoint (the last always)")
@@ -164,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--binary", help="a restoregrad binary to score with (default: build bin/restoregrad from this tree)")
     ap.add_argument("--only-collect", action="store_true", help="rewrite plots and summary.md from the CSV")
     ap.add_argument("--out", default=str(paths.RESULTS / "eval_curves.csv"))
-    ap.add_argument("--runs-dir", default=str(TR.ROOT / "runs"), help="folder holding the run folders")
+    ap.add_argument("--runs-dir", default=str(paths.ROOT / "runs"), help="folder holding the run folders")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N validation files (0 = all)")
     ap.add_argument("--per-file", action="store_true", help="keep per-file scores under runs/NAME/perfile/")
     a = ap.parse_args(argv)
@@ -177,7 +170,6 @@ def main(argv: list[str] | None = None) -> None:
         write_plots(rows, out.parent)
         (out.parent / "summary.md").write_text(summary(rows))
         return
-    import torch
     torch.set_num_threads(1)
     binary = Path(a.binary) if a.binary else build_cli()
     want = [int(s) for s in a.steps.split(",")]

@@ -1,6 +1,6 @@
 """Level check of a time-frequency checkpoint: how loud is the model's speech?
 
-    /usr/bin/python3 -m models.train.level CHECKPOINT [--steps 1]
+    /usr/bin/python3 -m models.train.experiments.level CHECKPOINT [--steps 1]
 
 Prints, on the validation split, the energy of the enhanced output relative to the clean
 reference in the loudest 30% of STFT frames (speech), for the noisy input and for the clean
@@ -15,10 +15,10 @@ import argparse
 import numpy as np
 import torch
 
-from . import data as D
-from . import inference as I
-from . import stft
-from . import train as TR
+from .. import data as D
+from .. import inference as I
+from .. import networks as N
+from .. import stft
 
 
 def loud_frame_gain_db(out: np.ndarray, ref: np.ndarray, n_fft: int = 512, hop: int = 256) -> float:
@@ -40,12 +40,12 @@ def enhance(nets, x: np.ndarray, steps: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.level", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.level", description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
     ap.add_argument("--steps", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    nets, meta = TR.load_networks(a.checkpoint)
+    nets, meta = N.load_networks(a.checkpoint)
     if nets.cfg.domain != "stft":
         raise SystemExit("level: needs a time-frequency checkpoint")
     clean, noisy = D.load_validation()

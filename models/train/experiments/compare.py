@@ -1,7 +1,7 @@
 """Issue 12: the four objectives (and four variants) on one backbone, one budget.
 
-    /usr/bin/python3 -m models.train.compare --resume          # = make compare; resumable
-    /usr/bin/python3 -m models.train.compare --only-eval       # = make compare-eval; no training
+    /usr/bin/python3 -m models.train.experiments.compare --resume          # = make compare; resumable
+    /usr/bin/python3 -m models.train.experiments.compare --only-eval       # = make compare-eval; no training
 
 Eight runs of `--config tf-rt` with the PLAIN objective (--aux-spec 0 --aux-sisdr 0 --t-last 0):
 cdiffuse, priorgrad, restoregrad, restoregrad-noposterior, restoregrad-hidden96 (Prior and
@@ -50,9 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from .. import data as D
+from .. import inference as I
+from .. import networks as N
+from .. import paths
 from . import evalckpts as EC
-from . import paths
+from . import leak as LK
 from . import plot
 
 ROOT = paths.ROOT
@@ -150,7 +155,7 @@ def score_task(run: Run, a: argparse.Namespace, binary: Path) -> None:
         say(f"score {name}: no checkpoints")
         return
     say(f"score {name}")
-    cmd = ["nice", "-n", str(a.nice), sys.executable, "-m", "models.train.compare", "--score-run", run.label,
+    cmd = ["nice", "-n", str(a.nice), sys.executable, "-m", "models.train.experiments.compare", "--score-run", run.label,
            "--config", a.config, "--runs-dir", a.runs_dir, "--binary", str(binary),
            "--eval-limit", str(a.eval_limit), "--schedule-floor", f"{a.schedule_floor:g}"] \
         + (["--rescore"] if a.rescore else [])
@@ -160,7 +165,6 @@ def score_task(run: Run, a: argparse.Namespace, binary: Path) -> None:
 
 def score_one(a: argparse.Namespace) -> None:
     """In a child process: the Go eval of every checkpoint of one run, then the leak check."""
-    import torch
     torch.set_num_threads(1)
     name = run_name(a.config, a.score_run)
     rdir = Path(a.runs_dir) / name
@@ -174,10 +178,6 @@ def score_one(a: argparse.Namespace) -> None:
 
 def leak_run(rdir: Path, label: str, limit: int) -> None:
     """leak.py's check at every checkpoint of a run with a Posterior Net, into rdir/leak.csv."""
-    from . import data as D
-    from . import inference as I
-    from . import leak as LK
-    from . import networks as N
     path = rdir / "leak.csv"
     rows = read_csv(path)
     done = {int(r["step"]) for r in rows}
@@ -247,11 +247,10 @@ def read_csv(path: Path) -> list[dict]:
 
 def run_info(rdir: Path, run: Run) -> dict | None:
     """What a run was, from its newest checkpoint's meta."""
-    import torch
     ckpts = EC.checkpoints(rdir)
     if not ckpts:
         return None
-    ck = torch.load(ckpts[-1], map_location="cpu")
+    ck = N.load_checkpoint(ckpts[-1])
     m = ck["meta"]
     return {"label": run.label, "objective": m.get("objective"), "what": run.what,
             "overrides": m.get("overrides", {}), "seed": m.get("seed"), "batch": m.get("batch"),
@@ -271,7 +270,6 @@ def per_file_scores(rdir: Path, step: int, sched: str, metric: str = "pesq_wb") 
 
 
 def collect(a: argparse.Namespace, runs: list[Run]) -> None:
-    import torch
     torch.set_num_threads(1)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -368,7 +366,7 @@ def summarize(rows: list[dict], info: dict, leak: list[dict], perfile: dict, a) 
          + f"SI-SDR {float(n0['noisy_si_sdr']):.2f} dB.", "",
          "One training seed per run: the ± figures are 95% intervals over the validation files "
          "(per-file paired differences where two runs are compared), not over training seeds.",
-         "Regenerate: `make compare-eval` (or `python3 -m models.train.compare --only-eval`).", "",
+         "Regenerate: `make compare-eval` (or `python3 -m models.train.experiments.compare --only-eval`).", "",
          "## Runs", "", "| run | objective | what | params denoiser / prior / posterior | steps | train min |",
          "|---|---|---|---|---|---|"]
     for run in order:
@@ -558,7 +556,7 @@ def dev_table(a: argparse.Namespace, binary: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python3 -m models.train.compare", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m models.train.experiments.compare", description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="tf-rt")
     ap.add_argument("--steps", type=int, default=4000, help="training steps per run (the budget)")
     ap.add_argument("--ckpt-every", type=int, default=500, help="a checkpoint every N steps")
