@@ -15,11 +15,11 @@ import (
 )
 
 // testdata/rt-tiny is an untrained, random-weight `rt` bundle at reduced width, written by
-// /usr/bin/python3 -m models.train.stream_export (the command is in its CARD.md).
+// /usr/bin/python3 -m models.train.export --config rt (the command is in its CARD.md).
 const tinyDir = "testdata/rt-tiny"
 
 // tfDir is an untrained STFT-domain (schema 2) `tf-rt` bundle: GRUs over frames, 512/256,
-// written by /usr/bin/python3 -m models.train.tf_export --untrained --config tf-rt.
+// written by /usr/bin/python3 -m models.train.export --untrained --config tf-rt.
 const tfDir = "testdata/tf-rt"
 
 // shippedStreaming lists the streaming bundles the CLI embeds; the equivalence tests run on

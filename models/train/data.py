@@ -19,12 +19,18 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from math import gcd
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
+from scipy.signal import fftconvolve, firwin, kaiserord, lfilter, resample_poly
 
 from . import paths
+
+try:  # decoding sources (prepare) and writing WAVs; mixing from corpus.npz needs numpy and scipy alone
+    import soundfile as sf
+except ImportError:  # e.g. a GPU machine with PyTorch alone, training from a pack (pack.py)
+    sf = None
 
 SR = 16000
 ROOT = paths.ROOT
@@ -116,12 +122,16 @@ def decode_asterisk() -> tuple[list[Path], list[Path]]:
     return sorted(speech), sorted(music)
 
 
+def need_soundfile() -> None:
+    if sf is None:
+        raise SystemExit("data: reading or writing audio files needs python3-soundfile")
+
+
 def read_wav(path: Path | str) -> np.ndarray:
+    need_soundfile()
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)
     x = x.mean(axis=1)
     if sr != SR:
-        from math import gcd
-        from scipy.signal import resample_poly
         g = gcd(sr, SR)
         x = resample_poly(x, SR // g, sr // g).astype(np.float32)
     return x
@@ -209,7 +219,7 @@ def prepare(noise_dir: str | None, vb_dir: str | None) -> None:
     np.savez(DATA / "corpus.npz", **packed)
     corpus = Corpus.load()
     # The training loop's validation: held-out voices in held-out noise, mixed by the current
-    # recipe (clean, high-SNR and band-limited inputs included); models.train.slices writes
+    # recipe (clean, high-SNR and band-limited inputs included); models.train.experiments.slices writes
     # the per-condition slices that pick checkpoints.
     val = Mixer(corpus, "valid", seed=VALID_SEED, recipe="v2").validation_set(VALID_CLIPS, int(VALID_SECONDS * SR))
     np.savez(DATA / "valid.npz", **val)
@@ -332,7 +342,6 @@ def fan_noise(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def clatter(rng: np.random.Generator, n: int) -> np.ndarray:
     """Cafe/kitchen transients: sparse decaying bursts with 1-6 kHz resonances (cutlery, cups)."""
-    from scipy.signal import lfilter
     x = np.zeros(n, np.float32)
     for _ in range(int(rng.poisson(n / SR * rng.uniform(1, 6)))):
         m = int(rng.uniform(0.01, 0.12) * SR)
@@ -351,7 +360,6 @@ def tilt(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     if g >= 0:
         d = np.diff(x, prepend=x[:1])
         return (x + g * d * 2).astype(np.float32)
-    from scipy.signal import lfilter
     c = 0.6
     lp = lfilter([1 - c], [1, -c], x).astype(np.float32)
     return ((1 + g) * x - g * lp).astype(np.float32)
@@ -359,7 +367,6 @@ def tilt(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
 
 def reverb(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """Synthetic room: direct path + exponentially decaying noise tail (RT60 0.1-0.6 s)."""
-    from scipy.signal import fftconvolve
     rt60 = rng.uniform(0.1, 0.6)
     n = int(rt60 * SR)
     t = np.arange(n) / SR
@@ -371,7 +378,6 @@ def reverb(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
 
 def measured_reverb(rng: np.random.Generator, x: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """A measured room response, its direct path aligned to the dry signal's timing."""
-    from scipy.signal import fftconvolve
     d = int(np.argmax(np.abs(rir)))
     h = rir[d:] / (np.abs(rir[d]) + 1e-9)
     return fftconvolve(x, h)[: len(x)].astype(np.float32)
@@ -379,7 +385,6 @@ def measured_reverb(rng: np.random.Generator, x: np.ndarray, rir: np.ndarray) ->
 
 def perturb_speed(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
     """Speed (tempo and pitch together) by 0.9-1.1 through polyphase resampling."""
-    from scipy.signal import resample_poly
     up, down = [(9, 10), (19, 20), (21, 20), (11, 10)][int(rng.integers(4))]
     return resample_poly(x, up, down).astype(np.float32)
 
@@ -417,7 +422,6 @@ RECIPES: dict[str, Recipe] = {
 
 def lowpass_fir(cutoff_hz: float, width_hz: float, attenuation_db: float = 80.0) -> np.ndarray:
     """A linear-phase Kaiser-window low-pass FIR (odd length, -6 dB at cutoff_hz)."""
-    from scipy.signal import firwin, kaiserord
     taps, beta = kaiserord(attenuation_db, width_hz / (SR / 2))
     taps |= 1
     return firwin(taps, cutoff_hz, window=("kaiser", beta), fs=SR).astype(np.float32)
@@ -425,7 +429,6 @@ def lowpass_fir(cutoff_hz: float, width_hz: float, attenuation_db: float = 80.0)
 
 def zero_phase(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     """x filtered by the symmetric FIR h with its delay removed (same length, no shift)."""
-    from scipy.signal import fftconvolve
     d = len(h) // 2
     return fftconvolve(x, h)[d:d + len(x)].astype(np.float32)
 
@@ -599,6 +602,7 @@ def write_gap_validation(out: Path) -> None:
     (Mixer.gap_noise: vehicle, fan, cafe), VALID_CLIPS clips of VALID_SECONDS, as WAVs under
     out/clean and out/noisy. It tells whether training on those noises learned them; the
     main validation split (valid.npz) stays the one that picks checkpoints."""
+    need_soundfile()
     m = Mixer(Corpus.load(), "valid", seed=VALID_SEED + 1, gap_noise=1.0)
     x, y = m.batch(VALID_CLIPS, int(VALID_SECONDS * SR))
     for sub, a in (("clean", x), ("noisy", y)):
@@ -621,8 +625,8 @@ def load_validation(data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarra
     path = (data_dir or DATA) / "valid.npz"
     if not path.exists():
         raise SystemExit(f"{path} missing: run `make data` first")
-    with np.load(path) as z:
-        return z["clean"], z["noisy"]
+    with np.load(path) as z:  # float32; a pack (pack.py) stores float16
+        return z["clean"].astype(np.float32, copy=False), z["noisy"].astype(np.float32, copy=False)
 
 
 def main(argv: list[str] | None = None) -> None:

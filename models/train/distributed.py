@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from . import data as D
 from . import learner as L
+from .networks import Networks
 
 
 @dataclass
@@ -129,7 +130,7 @@ class LossModule(nn.Module):
     """The networks with `learner.losses` as forward, so DistributedDataParallel sees the
     computation that produces the gradients it averages."""
 
-    def __init__(self, nets: L.Networks, co: L.Coefficients):
+    def __init__(self, nets: Networks, co: L.Coefficients):
         super().__init__()
         self.nets, self.co = nets, co
 
@@ -137,7 +138,7 @@ class LossModule(nn.Module):
         return L.losses(self.nets, self.co, x0, y, t, z, eta, lam, clean)
 
 
-def wrap(nets: L.Networks, co: L.Coefficients, s: Setup) -> nn.Module:
+def wrap(nets: Networks, co: L.Coefficients, s: Setup) -> nn.Module:
     m = LossModule(nets, co)
     if s.world <= 1:
         return m
@@ -149,6 +150,15 @@ def wrap(nets: L.Networks, co: L.Coefficients, s: Setup) -> nn.Module:
 def mean_over_ranks(v: float, s: Setup) -> float:
     if s.world <= 1:
         return v
-    t = torch.tensor([v], dtype=torch.float64)
+    t = torch.tensor([v], dtype=torch.float64, device=s.device)  # nccl reduces CUDA tensors only
     dist.all_reduce(t)
     return float(t) / s.world
+
+
+def main_rank_says(flag: bool, s: Setup) -> bool:
+    """Rank 0's flag on every rank (so that all ranks stop at the same step)."""
+    if s.world <= 1:
+        return flag
+    t = torch.tensor([float(flag)], device=s.device)
+    dist.broadcast(t, 0)
+    return bool(t.item())

@@ -6,8 +6,15 @@ import argparse
 import numpy as np
 import torch
 
+from . import networks
 from . import params
 from . import schedule as S
+from . import stft
+
+try:  # WAV files only (main); the sampler itself needs numpy and torch alone
+    import soundfile as sf
+except ImportError:
+    sf = None
 
 
 def schedule_betas(steps) -> np.ndarray:
@@ -81,7 +88,6 @@ def enhance_stft(cfg, denoiser, prior, y: torch.Tensor, betas, seed: int = 0,
     """Whole-signal enhancement of waveforms y [B, 1, N] with a time-frequency model: compressed
     STFT, BUNDLE.md's reverse process on every bin, decompression and overlap-add. `noise`
     [S, B, 2, T, F] overrides the draws (golden files)."""
-    from . import stft
     n = y.shape[-1]
     yc = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
     if noise is None:
@@ -118,11 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-ema", action="store_true")
     a = ap.parse_args(argv)
-    import soundfile as sf
-    from . import networks
+    if sf is None:
+        raise SystemExit("inference: reading WAV files needs python3-soundfile")
     nets, meta = networks.load_networks(a.checkpoint, ema=not a.no_ema)
     if nets.cfg.domain == "stft":
-        raise SystemExit(f"{a.checkpoint}: a time-frequency checkpoint; export it (tf_export) and use restoregrad enhance")
+        raise SystemExit(f"{a.checkpoint}: a time-frequency checkpoint; export it (models.train.export) and use restoregrad enhance")
     x, sr = sf.read(a.input, dtype="float32", always_2d=True)
     y = torch.from_numpy(x.mean(1)).view(1, 1, -1)
     out = enhance(nets.denoiser, nets.prior, y, a.steps, a.seed, networks.length_multiple(nets.cfg),

@@ -1,41 +1,13 @@
-"""The training objectives in one function (`losses`), and the step-level training state."""
+"""The training objectives in one function (`losses`), and the step-level training state:
+the schedule's coefficients, the t draw, the learning rate, the EMA update."""
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from . import model as M
 from . import schedule as S
+from . import stft
+from .networks import Networks
 from .params import Config
-
-
-class Networks(nn.Module):
-    """The denoiser, the prior (a net or a fixed function) and, for restoregrad, the posterior."""
-
-    def __init__(self, cfg: Config, objective: str):
-        super().__init__()
-        self.cfg, self.objective = cfg, objective
-        if cfg.domain == "stft":  # `tf`, `tf-rt`: time-frequency networks
-            from . import tf_model as TM
-            self.denoiser, self.prior = TM.TFDenoiser(cfg), TM.make_prior(cfg, objective)
-            self.posterior = TM.make_posterior(cfg, objective)
-            return
-        if cfg.causal:  # `rt`: causal networks with streaming caches
-            from . import rt_model as R
-            self.denoiser, self.prior = R.Denoiser(cfg), R.make_prior(cfg, objective)
-        else:
-            self.denoiser = M.Denoiser(cfg)
-            self.prior = M.make_prior(cfg, objective)
-        self.posterior = M.make_posterior(cfg, objective)
-
-    def sigma_parameters(self) -> list[nn.Parameter]:
-        ps = list(self.prior.parameters())
-        if self.posterior is not None:
-            ps += list(self.posterior.parameters())
-        return ps
-
-    def context(self) -> int:
-        return max(self.denoiser.context(), self.prior.context())
 
 
 class Coefficients:
@@ -122,7 +94,6 @@ def auxiliary(cfg: Config, f: torch.Tensor, x0: torch.Tensor,
     aux_spec * (0.3 * complex MSE + 0.7 * magnitude MSE) of the compressed spectra,
     aux_sisdr * (-SI-SDR in dB) of f's waveform against the clean waveform, and
     aux_mr * multi_resolution(f's waveform, clean waveform)."""
-    from . import stft
     zero = f.new_zeros(())
     spec = sisdr = mr = zero
     if cfg.aux_spec > 0:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import schedule
 from .params import Config
 
 
@@ -162,7 +163,6 @@ class Denoiser(nn.Module):
         self.register_schedule()
 
     def register_schedule(self) -> None:
-        from . import schedule
         tr = schedule.training()
         self.register_buffer("sqrt_abar", torch.tensor(tr.alpha_bar, dtype=torch.float32).sqrt(),
                              persistent=False)

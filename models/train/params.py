@@ -1,4 +1,6 @@
-"""Named configurations: one object per network size (`small`, `paper`, `tiny`)."""
+"""Named configurations (`CONFIGS`: `tf`, `tf-rt`, the waveform `small`, `rt`, `paper`, and
+the test sizes `tiny`, `tf-tiny`), the training and inference schedules' constants, and the
+parsing of config overrides given on a command line."""
 from __future__ import annotations
 
 import dataclasses
@@ -125,7 +127,7 @@ CONFIGS: dict[str, Config] = {
         sigma_kernel=16, sigma_warmup=0,
     ),
     # Streaming: `small`'s shapes with causal convolutions (rt_model.py; stride - 1 = 7 samples
-    # of look-ahead inside each hop), run frame by frame with explicit caches (stream_export.py).
+    # of look-ahead inside each hop), run frame by frame with explicit caches (export.py).
     "rt": Config(name="rt", causal=True, param="x0", head="mask"),
     # Time-frequency: offline (bidirectional over time) and streaming (causal, frame by frame).
     "tf": Config(name="tf", domain="stft", param="x0", head="mask", segment=32000, sigma_warmup=200,
@@ -143,3 +145,31 @@ def get(name: str) -> Config:
         return CONFIGS[name]
     except KeyError:
         raise SystemExit(f"unknown config {name!r}; known: {', '.join(CONFIGS)}") from None
+
+
+def override_fields() -> dict[str, type]:
+    """The Config fields a command line may override (all but the name), with their types."""
+    return {f.name: type(f.default) for f in dataclasses.fields(Config) if f.name != "name"}
+
+
+def parse_value(kind: type, text: str):
+    if kind is bool:
+        if text.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValueError(f"not a boolean: {text!r}")
+        return text.lower() in ("1", "true", "yes")
+    return kind(text)
+
+
+def parse_overrides(items: list[str], base: Config) -> dict:
+    """FIELD=VALUE strings -> {field: value of the field's type} (export --set)."""
+    fields = override_fields()
+    out = {}
+    for it in items:
+        k, _, v = it.partition("=")
+        if k not in fields or not v:
+            raise SystemExit(f"bad --set {it!r} (want FIELD=VALUE of params.Config)")
+        try:
+            out[k] = parse_value(type(getattr(base, k)), v)
+        except ValueError as e:
+            raise SystemExit(f"bad --set {it!r}: {e}") from None
+    return out

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from . import model as M
+from . import stft
 from .params import Config
 
 
@@ -224,7 +225,7 @@ class TFDenoiser(nn.Module):
         # held-out speech in continuous noise, 4 s chunks with 0.5 s margins gave SI-SDR 10.37 dB
         # and ESTOI 0.730 against 9.15 / 0.705 with 8 s chunks and 3 s margins, and PESQ-WB 1.925
         # against 1.876 (models/results/tf/chunking.md). The bundle's "chunk" carries the 4 s
-        # (tf_export).
+        # (export.py).
         return self.cfg.sample_rate if self.cfg.causal else self.cfg.sample_rate // 2
 
 
@@ -362,7 +363,6 @@ def macs_per_second(module: nn.Module, cfg: Config, seconds: float = 1.0, inputs
         elif isinstance(m, nn.GRU):
             hooks.append(m.register_forward_hook(gru))
     n = int(cfg.sample_rate * seconds)
-    from . import stft
     frames = stft.frames_for(n, cfg.hop)
     x = torch.randn(1, 2, frames, cfg.n_fft // 2 + 1)
     with torch.no_grad():

@@ -1,12 +1,13 @@
 # Training pipeline targets (models/train/), included by the top-level Makefile.
 #   make data                                   decode/index the training data into data/
 #   make train CONFIG=small OBJECTIVE=restoregrad STEPS=10000 NAME=run1 [RESUME=1]
-#   make export CKPT=runs/run1/last.pt BUNDLE=restoregrad-small [BLEND=0.2]
+#   make export CKPT=runs/run1/last.pt BUNDLE=NAME [BLEND=0.2] [FLOOR=F]   any config (export.py)
 #   make export-untrained CONFIG=tiny OBJECTIVE=restoregrad BUNDLE=/tmp/bundle
+#   make pack                                   the data pack for a GPU machine: pack/ (pack.py)
 #   make pytest-train                           fast CPU tests of the pipeline
 #   make compare [STEPS=4000] [CONFIG=tf-rt] [SEED=1] [COMPARE_ARGS=...]
 #                                               issue 12: six tf-rt runs, two at a time, resumable,
-#                                               scored by the Go eval (models/train/compare.py)
+#                                               scored by the Go eval (models/train/experiments/compare.py)
 #   make compare-eval [same variables]          only (re)score saved checkpoints and summarise
 #   make compare-dev [same variables]           the four objectives' final checkpoints on the dev set
 #   make eval-ckpts RUNS="compare-restoregrad compare-cdiffuse" [FLOOR=0]
@@ -44,11 +45,11 @@ train-tf train-tf-rt: train-%:
 	  $(if $(RESUME),--resume,) $(TRAIN_ARGS)
 
 export-tf:
-	$(TRAIN_PY) -m models.train.tf_export --checkpoint $(CKPT) \
+	$(TRAIN_PY) -m models.train.export --checkpoint $(CKPT) \
 	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS) \
 	  --schedule-floor $(TF_FLOOR)
 
-.PHONY: data train export export-untrained pytest-train compare compare-eval compare-dev eval-ckpts tune
+.PHONY: data pack train export export-untrained pytest-train compare compare-eval compare-dev eval-ckpts tune
 
 # compare's own defaults (tf-rt, 4000 steps) hold unless STEPS/CONFIG/SEED are given.
 cmp_opt = $(if $(filter command line environment%,$(origin $(1))),$(2) $($(1)),)
@@ -58,6 +59,9 @@ COMPARE_OPTS = $(call cmp_opt,STEPS,--steps) $(call cmp_opt,CONFIG,--config) $(c
 
 data:
 	$(TRAIN_PY) -m models.train.data prepare
+
+pack:
+	$(TRAIN_PY) -m models.train.pack
 
 train:
 	nice -n 5 $(TRAIN_PY) -m models.train.train --config $(CONFIG) --objective $(OBJECTIVE) \
@@ -77,16 +81,16 @@ pytest-train:
 	$(TRAIN_PY) -m pytest -q models/train/tests
 
 compare:
-	$(TRAIN_PY) -m models.train.compare --resume $(COMPARE_OPTS)
+	$(TRAIN_PY) -m models.train.experiments.compare --resume $(COMPARE_OPTS)
 
 compare-eval:
-	$(TRAIN_PY) -m models.train.compare --only-eval $(COMPARE_OPTS)
+	$(TRAIN_PY) -m models.train.experiments.compare --only-eval $(COMPARE_OPTS)
 
 compare-dev:
-	$(TRAIN_PY) -m models.train.compare --dev $(COMPARE_OPTS)
+	$(TRAIN_PY) -m models.train.experiments.compare --dev $(COMPARE_OPTS)
 
 eval-ckpts:
-	$(TRAIN_PY) -m models.train.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
+	$(TRAIN_PY) -m models.train.experiments.evalckpts $(RUNS) $(if $(FLOOR),--schedule-floor $(FLOOR),)
 
 tune:
-	$(TRAIN_PY) -m models.train.tune $(CKPT)
+	$(TRAIN_PY) -m models.train.experiments.tune $(CKPT)

@@ -1,7 +1,10 @@
 """Training loop: on-the-fly mixtures, one objective, checkpoints, validation SI-SDR, resume.
 
-    /usr/bin/python3 -m models.train.train --config small --objective restoregrad \
-        --steps 10000 --batch 16 --seed 1 --out runs/NAME [--resume]
+    /usr/bin/python3 -m models.train.train --config tf-rt --objective restoregrad-noposterior \
+        --steps 200000 --batch 8 --seed 1 --out runs/NAME [--resume] [--aux-spec 5 ...]
+
+Every field of params.Config but its name is also a flag (--aux-spec, --sigma-per-frame, ...):
+what a command sets is recorded in the checkpoint and kept when the run is resumed.
 """
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ import argparse
 import contextlib
 import copy
 import csv
+import ctypes
 import json
 import os
 import queue
-import threading
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -24,11 +28,10 @@ from . import data as D
 from . import distributed as DI
 from . import inference as I
 from . import learner as L
+from . import networks as N
 from . import params
 from . import paths
-from .learner import ema_update, env_corr
-# The networks' helpers live in networks.py; these names stay importable from here.
-from .networks import build, describe, length_multiple, load_networks  # noqa: F401
+from . import stft
 
 ROOT = paths.ROOT
 CKPT_DIR = paths.CHECKPOINTS
@@ -39,7 +42,7 @@ CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "gra
 
 
 @torch.no_grad()
-def validate(nets: L.Networks, input_rms: float, blend: float = 0.2, data_dir: Path | None = None) -> dict[str, float]:
+def validate(nets: N.Networks, input_rms: float, blend: float = 0.2, data_dir: Path | None = None) -> dict[str, float]:
     clean, noisy = D.load_validation(data_dir)
     y = torch.from_numpy(noisy)
     res = {"val_noisy": float(I.si_sdr(noisy[:, 0], clean[:, 0]).mean())}
@@ -48,7 +51,7 @@ def validate(nets: L.Networks, input_rms: float, blend: float = 0.2, data_dir: P
             out = I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, y, I.uniform_betas(n), seed=0)
             res[f"val_{n}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
         return res
-    mult = length_multiple(nets.cfg)
+    mult = N.length_multiple(nets.cfg)
     for steps in ("6", "3"):
         out = I.enhance(nets.denoiser, nets.prior, y, steps, seed=0, multiple=mult, input_rms=input_rms)
         res[f"val_{steps}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
@@ -84,7 +87,6 @@ def limit_blas_threads(n: int) -> bool:
     torch.set_num_threads does not reach: each run then had two BLAS threads, and the idle one
     spun in sched_yield. With two runs on the two cores that cost 650,000 context switches a
     second and about half of each run's speed. Returns whether OpenBLAS was found."""
-    import ctypes
     try:
         ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(n)
     except (OSError, AttributeError):
@@ -92,7 +94,47 @@ def limit_blas_threads(n: int) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
+# Help and choices of the config flags that commands use; every other Config field is a flag too.
+CONFIG_HELP = {
+    "eta": "weight of L_LR (the config's 0.1)",
+    "lam": "weight of L_PM (the config's 0.5)",
+    "lr": "learning rate",
+    "lr_final": "decay the learning rate linearly to this (with --lr-decay-until)",
+    "lr_decay_until": "step at which the decay reaches --lr-final; it starts at the step the run is at when "
+                      "this is first given",
+    "param": "denoiser output parameterisation",
+    "head": "x0 head (default: the config's)",
+    "lr_weight": "L_LR's weight of ||x0||^2",
+    "aux_spec": "compressed-spectral loss weight (stft; 0 = plain objective)",
+    "aux_sisdr": "-SI-SDR loss weight (stft; 0 = plain objective)",
+    "aux_mr": "multi-resolution compressed STFT loss weight on the x0 estimate's waveform (stft; 0 = off)",
+    "t_last": "probability of drawing t = T-1 (0 = uniform t)",
+    "gap_noise": "share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)",
+    "recipe": "data recipe (data.RECIPES; default: the config's, v1)",
+    "sisdr_cap": "soft ceiling of the SI-SDR lever in dB (0 = none)",
+    "dm_weight": "weight of L_DM (diagnostics only; 1 = the method)",
+    "sigma_hidden": "Prior/Posterior Net width (stft configs; default: the config's)",
+    "sigma_per_frame": "one sigma per STFT frame shared by its bins (stft configs; default: one per bin)",
+    "segment": "training crop in samples (default: the config's)",
+}
+CONFIG_CHOICES = {"param": ("eps", "x0"), "head": ("synth", "mask"), "lr_weight": ("alpha_bar", "kl"),
+                  "recipe": tuple(D.RECIPES)}
+
+
+def add_config_flags(ap: argparse.ArgumentParser) -> None:
+    """--FIELD for every params.Config field but the name (underscores as dashes; booleans as
+    --FIELD / --no-FIELD), default None: only what a command gives overrides the config."""
+    g = ap.add_argument_group("config overrides (params.Config)")
+    for name, kind in params.override_fields().items():
+        flag = "--" + name.replace("_", "-")
+        help_ = CONFIG_HELP.get(name, f"params.Config.{name}")
+        if kind is bool:
+            g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        else:
+            g.add_argument(flag, dest=name, type=kind, default=None, choices=CONFIG_CHOICES.get(name), help=help_)
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.train")
     ap.add_argument("--config", default="small")
     ap.add_argument("--objective", default="restoregrad", choices=params.OBJECTIVES)
@@ -103,36 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", help="name under models/checkpoints/ (default: basename of --out)")
     ap.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     ap.add_argument("--init-from", help="start a new run from this checkpoint's weights (any objective)")
-    ap.add_argument("--eta", type=float)
-    ap.add_argument("--lam", type=float)
-    ap.add_argument("--lr", type=float)
-    ap.add_argument("--lr-final", type=float,
-                    help="decay the learning rate linearly to this (with --lr-decay-until)")
-    ap.add_argument("--lr-decay-until", type=int,
-                    help="step at which the decay reaches --lr-final; it starts at the step the "
-                         "run is at when this is first given")
-    ap.add_argument("--param", choices=("eps", "x0"), help="denoiser output parameterisation")
-    ap.add_argument("--head", choices=("synth", "mask"), help="x0 head (default: the config's)")
-    ap.add_argument("--lr-weight", choices=("alpha_bar", "kl"), help="L_LR's weight of ||x0||^2")
-    ap.add_argument("--sigma-warmup", type=int)
-    ap.add_argument("--aux-spec", type=float, help="compressed-spectral loss weight (stft; 0 = plain objective)")
-    ap.add_argument("--aux-sisdr", type=float, help="-SI-SDR loss weight (stft; 0 = plain objective)")
-    ap.add_argument("--aux-mr", type=float,
-                    help="multi-resolution compressed STFT loss weight on the x0 estimate's waveform "
-                         "(stft; 0 = off)")
-    ap.add_argument("--t-last", type=float, help="probability of drawing t = T-1 (0 = uniform t)")
-    ap.add_argument("--gap-noise", type=float,
-                    help="share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)")
-    ap.add_argument("--recipe", choices=tuple(D.RECIPES), help="data recipe (data.RECIPES; default: the config's, v1)")
-    ap.add_argument("--sisdr-cap", type=float, help="soft ceiling of the SI-SDR lever in dB (0 = none)")
-    ap.add_argument("--dm-weight", type=float, help="weight of L_DM (diagnostics only; 1 = the method)")
-    ap.add_argument("--sigma-hidden", type=int, help="Prior/Posterior Net width (stft configs; default: the config's)")
-    ap.add_argument("--sigma-per-frame", action="store_const", const=True,
-                    help="one sigma per STFT frame shared by its bins (stft configs; default: one per bin)")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights (0 = off)")
     ap.add_argument("--input-rms", type=float, default=0.0,
                     help="scale each pair so that y has this RMS (a lever; 0 = off)")
-    ap.add_argument("--segment", type=int, help="training crop in samples (default: the config's, 16000)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--threads", type=int, default=2)
@@ -140,11 +155,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=0,
                     help="DataLoader workers mixing batches (> 0, several processes under torchrun, or CUDA: "
                          "seeded batches, distributed.py)")
+    ap.add_argument("--seeded", action="store_true",
+                    help="seeded batches (distributed.py) in any case; a resumed single-stream run switches to "
+                         "them, so its batches from here on differ from an uninterrupted run's")
     ap.add_argument("--no-amp", action="store_true", help="no bfloat16 autocast on CUDA")
     ap.add_argument("--data", default=str(D.DATA), help="folder of corpus.npz and valid.npz (make data)")
     ap.add_argument("--keep", help="folder for the committed copies of last.pt and log.csv "
                                    "(default models/checkpoints/NAME; 'none' for no copies)")
-    a = ap.parse_args(argv)
+    ap.add_argument("--max-minutes", type=float, default=0.0,
+                    help="stop with a checkpoint after this many minutes of this session's wall time "
+                         "(0 = only --steps ends the run)")
+    add_config_flags(ap)
+    return ap
+
+
+def config_overrides(a: argparse.Namespace) -> dict:
+    """The Config fields this command sets (flags left out are None and set nothing)."""
+    return {k: getattr(a, k) for k in params.override_fields() if getattr(a, k) is not None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = parser().parse_args(argv)
 
     ds = DI.setup(a.device)
     dev = ds.device
@@ -156,16 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     keep = None if a.keep == "none" else Path(a.keep) if a.keep else CKPT_DIR / (a.name or out.name)
     if keep is not None and ds.main:
         keep.mkdir(parents=True, exist_ok=True)
-    overrides = {k: v for k, v in (("eta", a.eta), ("lam", a.lam), ("lr", a.lr),
-                                   ("lr_final", a.lr_final), ("lr_decay_until", a.lr_decay_until),
-                                   ("sigma_warmup", a.sigma_warmup),
-                                   ("segment", a.segment),
-                                   ("lr_weight", a.lr_weight), ("param", a.param),
-                                   ("head", a.head), ("aux_spec", a.aux_spec),
-                                   ("aux_sisdr", a.aux_sisdr), ("aux_mr", a.aux_mr), ("t_last", a.t_last),
-                                   ("dm_weight", a.dm_weight), ("gap_noise", a.gap_noise), ("sigma_hidden", a.sigma_hidden),
-                                   ("recipe", a.recipe), ("sisdr_cap", a.sisdr_cap),
-                                   ("sigma_per_frame", a.sigma_per_frame)) if v is not None}
+    overrides = config_overrides(a)
     cli_overrides = dict(overrides)
     ckpt = out / "last.pt"
     ck = None
@@ -175,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copy(keep / "last.pt", ckpt)
             print(f"resume: {ckpt} missing, copied {keep / 'last.pt'}")
         if ckpt.exists():
-            ck = torch.load(ckpt, map_location="cpu")
+            ck = N.load_checkpoint(ckpt)
             # The run goes on with the settings it was trained with, unless the command changes them.
             overrides = {**(ck["meta"].get("overrides") or {}), **overrides}
     if "lr_decay_until" in cli_overrides:
@@ -187,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     overrides.setdefault("param", base.param)  # recorded, so checkpoints outlive default changes
     overrides.setdefault("head", base.head)
     torch.manual_seed(a.seed)
-    nets = build(a.config, a.objective, overrides)
+    nets = N.build(a.config, a.objective, overrides)
     cfg = nets.cfg
     nets.to(dev)
     ema = copy.deepcopy(nets) if a.ema > 0 else None
@@ -202,12 +224,12 @@ def main(argv: list[str] | None = None) -> None:
     step, elapsed = 0, 0.0
     # Seeded batches (distributed.py) once a run uses workers, several processes or CUDA; a
     # run keeps the data stream it started with.
-    seeded = ds.world > 1 or a.workers > 0 or dev.type == "cuda"
-    if ck is not None:
+    seeded = ds.world > 1 or a.workers > 0 or dev.type == "cuda" or a.seeded
+    if ck is not None and not a.seeded:
         seeded = ck["meta"].get("data_stream") == "seeded"
         if not seeded and (ds.world > 1 or a.workers > 0):
             raise SystemExit(f"{ckpt}: this run mixes its batches in one stream; resume it without "
-                             "--workers or torchrun")
+                             "--workers or torchrun, or switch it to seeded batches with --seeded")
     meta["data_stream"] = "seeded" if seeded else "stream"
     if ck is not None:
         nets.load_state_dict(ck["nets"])
@@ -224,12 +246,12 @@ def main(argv: list[str] | None = None) -> None:
         resumed = ck["meta"].get("resumed", []) + [{"step": step, "overrides": cli_overrides,
                                                      "command": meta["command"]}]
         meta = {**ck["meta"], "overrides": {**ck["meta"].get("overrides", {}), **overrides},
-                "resumed": resumed}
+                "resumed": resumed, "data_stream": meta["data_stream"]}
         print(f"resumed {ckpt} at step {step} ({elapsed / 60:.1f} min)")
     elif a.init_from:
         # A new run that starts from another run's (EMA) weights, e.g. under a different
         # objective: the networks both have are copied; the optimizer starts afresh.
-        src = torch.load(a.init_from, map_location=dev)
+        src = N.load_checkpoint(a.init_from)
         missing, unexpected = nets.load_state_dict(src["ema"] or src["nets"], strict=False)
         if ema is not None:
             ema.load_state_dict(nets.state_dict())
@@ -242,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
               f"not copied: {meta['init_from']['not_copied']}")
     elif a.resume:
         print(f"no checkpoint at {ckpt}: starting fresh")
-    info = describe(nets)
+    info = N.describe(nets)
     if ds.main:
         print(json.dumps({"config": a.config, "objective": a.objective, "device": str(dev), "processes": ds.world,
                           "data_stream": meta["data_stream"], **info}))
@@ -293,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         batches = Prefetch(mixer, a.batch, cfg.segment)
     model = DI.wrap(nets, co, ds)
     amp = dev.type == "cuda" and not a.no_amp and torch.cuda.is_bf16_supported()
+    t_start = time.time()
     while step < a.steps:
         x, y = next(stream) if seeded else batches.get()
         t0 = time.time()
@@ -302,7 +325,6 @@ def main(argv: list[str] | None = None) -> None:
             x, y = x * s, y * s
         clean = None
         if cfg.domain == "stft":
-            from . import stft
             clean = x
             x = stft.compress(stft.analyse(x[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
             y = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
@@ -327,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         opt.step()
         step += 1
         if ema is not None:
-            ema_update(ema, nets, min(a.ema, (1 + step) / (10 + step)))
+            L.ema_update(ema, nets, min(a.ema, (1 + step) / (10 + step)))
         elapsed += time.time() - t0
         with torch.no_grad():
             ls = torch.log(res["sigma"])
@@ -335,19 +357,25 @@ def main(argv: list[str] | None = None) -> None:
                      "grad_norm": gn, "sigma_mean": res["sigma"].mean(), "sigma_min": res["sigma"].min(),
                      "sigma_max": res["sigma"].max(), "logsigma_std": ls.std(),
                      "prior_mean": res["sigma_prior"].mean(), "prior_min": res["sigma_prior"].min(),
-                     "prior_env_corr": env_corr(res["sigma_prior"], x),
+                     "prior_env_corr": L.env_corr(res["sigma_prior"], x),
                      "spec": res["spec"], "sisdr": res["sisdr"], "mr": res["mr"]}
         for k, v in stats.items():
             acc[k] = acc.get(k, 0.0) + float(v)
         n_acc += 1
-        due = time.time() - last_ckpt > a.ckpt_minutes * 60 or step == a.steps
+        # --max-minutes: decided at log steps, by rank 0's clock under torchrun, and saved.
+        stop = a.max_minutes > 0 and step % a.log_every == 0 and time.time() - t_start > a.max_minutes * 60
+        due = time.time() - last_ckpt > a.ckpt_minutes * 60 or step == a.steps or stop
         if ds.world > 1:
             # Every rank reaches the same log steps; a time-due checkpoint is rank 0's alone.
-            due = due and ds.main or step == a.steps
             if step % a.log_every == 0:
                 acc["loss"] = DI.mean_over_ranks(acc["loss"], ds)
+                if a.max_minutes > 0:
+                    stop = DI.main_rank_says(stop, ds)
+            due = due and ds.main or step == a.steps or stop
         if (step % a.log_every == 0 or due) and not ds.main:
             acc, n_acc = {}, 0
+            if stop:
+                break
             continue
         if step % a.log_every == 0 or due:
             now = time.time()
@@ -370,6 +398,9 @@ def main(argv: list[str] | None = None) -> None:
             if keep is not None:
                 shutil.copy(csv_path, keep / "log.csv")
             row = {}
+            if stop:
+                print(f"stopped after {a.max_minutes:g} minutes (--max-minutes) at step {step}", flush=True)
+                break
     DI.shutdown()
 
 

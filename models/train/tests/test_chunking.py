@@ -1,6 +1,6 @@
 import numpy as np
 
-from models.train import chunking
+from models.train.experiments import chunking
 from models.train import inference as I
 
 

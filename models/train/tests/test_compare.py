@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from models.train import compare as C
+from models.train.experiments import compare as C
 
 RUNS = ["cdiffuse", "restoregrad", "restoregrad-noposterior", "priorgrad", "restoregrad-lam5",
         "restoregrad-hidden96"]

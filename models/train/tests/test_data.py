@@ -1,4 +1,5 @@
 import numpy as np
+import soundfile as sf
 
 from models.train import data as D
 
@@ -66,7 +67,6 @@ def test_mixer_gap_noise_is_reproducible_and_used():
 
 
 def test_gap_validation_writes_pairs(tmp_path, monkeypatch):
-    import soundfile as sf
     monkeypatch.setattr(D.Corpus, "load", classmethod(lambda cls, path=None: fake_corpus()))
     monkeypatch.setattr(D, "VALID_CLIPS", 3)
     D.write_gap_validation(tmp_path)

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from models.train import export as E
-from models.train import learner as L
 from models.train import params
 
 
@@ -75,9 +74,8 @@ def test_reference_evaluator_matches_torch(bundle):
 
 
 def test_card_names_the_gap_noise_and_its_start():
-    from models.train.tf_export import gap_note
     meta = {"overrides": {"gap_noise": 0.3},
             "resumed": [{"step": 5, "overrides": {}}, {"step": 19797, "overrides": {"gap_noise": 0.3}}]}
-    note = gap_note(meta)
+    note = E.gap_note(meta)
     assert "from step 19,797 on, 30%" in note and "--gap-noise" in note
-    assert gap_note({"overrides": {}}) == ""
+    assert E.gap_note({"overrides": {}}) == ""

@@ -6,6 +6,7 @@ from torch.nn import functional as F
 
 from models.train import learner as L
 from models.train import model as M
+from models.train import networks as N
 from models.train import params
 from models.train import schedule as S
 
@@ -26,7 +27,7 @@ def test_mask_head_starts_at_the_input(config):
     """Untrained, the x0 estimate is sigmoid(4) * y whatever x_t and t: training starts from
     the noisy input, not from silence."""
     torch.manual_seed(0)
-    nets = L.Networks(params.get(config), "restoregrad").eval()
+    nets = N.Networks(params.get(config), "restoregrad").eval()
     y = torch.randn(2, 1, 1600) * 0.1
     with torch.no_grad():
         f = nets.denoiser.head(torch.randn(2, 1, 1600), y, torch.tensor([2.0, 45.0]))

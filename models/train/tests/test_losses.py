@@ -5,7 +5,9 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from models.train import learner as L
+from models.train import networks as N
 from models.train import params
+from models.train import stft
 
 CFG = params.get("tiny")
 
@@ -41,7 +43,7 @@ def test_latent_regulariser_minimum():
 @pytest.mark.parametrize("objective", params.OBJECTIVES)
 def test_terms_finite_and_stds_positive(objective):
     torch.manual_seed(0)
-    nets = L.Networks(CFG, objective)
+    nets = N.Networks(CFG, objective)
     co = L.Coefficients()
     x0, y, t, z = batch()
     out = L.losses(nets, co, x0, y, t, z, eta=0.1, lam=0.5)
@@ -58,7 +60,7 @@ def test_terms_finite_and_stds_positive(objective):
 
 def test_restoregrad_every_term_reaches_its_networks():
     torch.manual_seed(0)
-    nets = L.Networks(CFG, "restoregrad")
+    nets = N.Networks(CFG, "restoregrad")
     # Move the sigma nets off their constant start so every path carries gradient.
     with torch.no_grad():
         for p in nets.sigma_parameters():
@@ -83,7 +85,7 @@ def test_restoregrad_every_term_reaches_its_networks():
 
 def test_noposterior_trains_prior():
     torch.manual_seed(0)
-    nets = L.Networks(CFG, "restoregrad-noposterior")
+    nets = N.Networks(CFG, "restoregrad-noposterior")
     assert nets.posterior is None
     out = L.losses(nets, L.Coefficients(), *batch(), eta=0.1, lam=0.5)
     out["loss"].backward()
@@ -93,7 +95,7 @@ def test_noposterior_trains_prior():
 def test_overfit_one_pair():
     """One 1-second pair with fixed (t, z) draws: the tiny denoiser must cut the loss >= 90%."""
     torch.manual_seed(0)
-    nets = L.Networks(CFG, "cdiffuse")
+    nets = N.Networks(CFG, "cdiffuse")
     co = L.Coefficients()
     g = torch.Generator().manual_seed(3)
     n = 16000
@@ -118,7 +120,7 @@ def test_x0_parameterisation_is_consistent():
     """The x0-parameterised graph returns eps such that the sampler's x0 estimate is f."""
     torch.manual_seed(0)
     cfg = CFG.replace(param="x0")
-    nets = L.Networks(cfg, "restoregrad")
+    nets = N.Networks(cfg, "restoregrad")
     with torch.no_grad():
         nets.denoiser.decoder.weight.normal_(0, 0.05)
     co = L.Coefficients()
@@ -176,7 +178,6 @@ def test_multi_resolution_loss_zero_at_target_finite_in_silence():
 
 def test_auxiliary_adds_the_multi_resolution_term_on_the_estimate_waveform():
     cfg = params.get("tf-tiny").replace(aux_spec=0.0, aux_sisdr=0.0, aux_mr=2.0)
-    from models.train import stft
     torch.manual_seed(1)
     clean = 0.05 * torch.randn(2, 1, 8000)
     x0 = stft.compress(stft.analyse(clean[:, 0], cfg.n_fft, cfg.hop), cfg.compress)

@@ -1,7 +1,7 @@
 import struct
 import zlib
 
-from models.train import plot
+from models.train.experiments import plot
 
 
 def test_png_is_valid(tmp_path):

@@ -7,11 +7,12 @@ import onnx
 import pytest
 import torch
 
+from models.train import export as E
 from models.train import learner as L
 from models.train import model as M
+from models.train import networks as N
 from models.train import params
 from models.train import rt_model as R
-from models.train import stream_export as SE
 
 torch.set_num_threads(1)
 
@@ -20,7 +21,7 @@ SMALL = dict(channels=16, cond_channels=8, layers=6, emb_dim=16, emb_hidden=32, 
 
 def _nets(objective="restoregrad", **kw):
     torch.manual_seed(0)
-    nets = L.Networks(params.get("rt").replace(**kw), objective).eval()
+    nets = N.Networks(params.get("rt").replace(**kw), objective).eval()
     with torch.no_grad():  # the output layers start at zero: make them matter
         for m in nets.modules():
             if isinstance(m, torch.nn.ConvTranspose1d):
@@ -113,7 +114,7 @@ def test_receptive_field_is_context():
 def test_rt_budget_and_shapes():
     cfg = params.get("rt")
     assert cfg.causal and cfg.stride == 8 and cfg.kernel <= 32
-    nets = L.Networks(cfg, "restoregrad")
+    nets = N.Networks(cfg, "restoregrad")
     assert isinstance(nets.denoiser, R.Denoiser) and isinstance(nets.prior, R.SigmaNet)
     assert isinstance(nets.posterior, M.SigmaNet)  # training only: may look ahead
     assert M.macs_per_second(nets.denoiser, cfg.sample_rate) <= 0.15e9
@@ -125,7 +126,7 @@ def test_rt_budget_and_shapes():
 def test_rt_trains():
     """The training objective runs on the causal networks and moves every parameter."""
     cfg = params.get("rt").replace(**SMALL)
-    nets = L.Networks(cfg, "restoregrad")
+    nets = N.Networks(cfg, "restoregrad")
     with torch.no_grad():  # posterior != prior, so prior matching pulls on the prior
         nets.posterior.decoder.weight.normal_(0, 0.05)
     co = L.Coefficients()
@@ -143,12 +144,12 @@ def test_rt_trains():
 
 def test_priorgrad_cannot_stream():
     with pytest.raises(SystemExit):
-        L.Networks(params.get("rt"), "priorgrad")
+        N.Networks(params.get("rt"), "priorgrad")
 
 
 def test_stream_export(tmp_path):
     out = tmp_path / "b"
-    SE.main(["--untrained", "--out", str(out), "--hop", "320", "--set", "channels=8", "cond_channels=4",
+    E.main(["--untrained", "--config", "rt", "--out", str(out), "--hop", "320", "--set", "channels=8", "cond_channels=4",
              "layers=3", "emb_dim=8", "emb_hidden=16", "sigma_channels=4"])
     m = json.loads((out / "manifest.json").read_text())
     assert m["kind"] == "streaming" and m["config"] == "rt" and m["trained"] is False and m["input_rms"] == 0
@@ -170,4 +171,4 @@ def test_stream_export(tmp_path):
     idx = json.loads((out / "golden" / "index.json").read_text())
     assert "streaming" in idx and idx["files"]["y"]["shape"][-1] % 8 == 0
     with pytest.raises(SystemExit):
-        SE.main(["--untrained", "--out", str(tmp_path / "c"), "--hop", "100"])
+        E.main(["--untrained", "--config", "rt", "--out", str(tmp_path / "c"), "--hop", "100"])

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from models.train import export as EX
 from models.train import inference as I
 from models.train import learner as L
+from models.train import networks as N
 from models.train import params
 from models.train import stft
 from models.train import tf_model as TM
+from models.train.experiments import sigma_weight as SW
 
 TINY = params.get("tf-tiny")
 
@@ -62,7 +65,7 @@ def test_untrained_denoiser_outputs_y():
 @pytest.mark.parametrize("objective", ["restoregrad", "cdiffuse", "priorgrad"])
 def test_causal_step_equals_whole_signal(objective):
     torch.manual_seed(0)
-    nets = L.Networks(TINY, objective)
+    nets = N.Networks(TINY, objective)
     with torch.no_grad():
         for m in nets.modules():
             if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Linear)):
@@ -117,7 +120,7 @@ def test_sigma_per_frame_is_shared_by_the_bins_and_bounded_by_the_frame_rms():
 @pytest.mark.parametrize("objective", ["restoregrad", "priorgrad"])
 def test_sigma_per_frame_steps_equal_whole_signal(objective):
     torch.manual_seed(0)
-    nets = L.Networks(TINY.replace(sigma_per_frame=True, causal=True), objective)
+    nets = N.Networks(TINY.replace(sigma_per_frame=True, causal=True), objective)
     y = torch.randn(1, 2, 7, 257)
     with torch.no_grad():
         whole = nets.prior(y)
@@ -131,7 +134,7 @@ def test_sigma_per_frame_steps_equal_whole_signal(objective):
 @pytest.mark.parametrize("objective", params.OBJECTIVES)
 def test_losses_finite_in_stft_domain(objective):
     torch.manual_seed(1)
-    nets = L.Networks(TINY, objective)
+    nets = N.Networks(TINY, objective)
     co = L.Coefficients()
     wave = torch.randn(2, 1, 4096) * 0.1
     x0 = stft.compress(stft.analyse(wave[:, 0], 512, 256), 0.3)
@@ -155,10 +158,9 @@ def test_sample_t_weights_last_step():
 
 
 def test_export_writes_schema2_bundle_and_golden(tmp_path):
-    from models.train import tf_export
     torch.manual_seed(0)
-    nets = L.Networks(TINY, "restoregrad")
-    m = tf_export.export(nets, tmp_path / "b", "b", {"seed": 0}, False, 0.0, 2)
+    nets = N.Networks(TINY, "restoregrad")
+    m = EX.export_stft(nets, tmp_path / "b", "b", {"seed": 0}, False, 0.0, 2)
     assert m["schema"] == 2 and m["domain"] == "stft" and m["kind"] == "streaming"
     assert m["stft"] == {"n_fft": 512, "hop": 256, "window": "sqrt_hann", "compress": 0.3, "scale": 1.0}
     assert m["networks"]["denoiser"]["inputs"][0]["shape"] == [1, 2, -1, 257]
@@ -175,7 +177,6 @@ def test_export_writes_schema2_bundle_and_golden(tmp_path):
 
 
 def test_sigma_weight_stats_flat_and_uneven_spectra():
-    from models.train import sigma_weight as SW
     torch.manual_seed(0)
     white = SW.weight_stats(torch.randn(2, 16000), TINY)
     tone = SW.weight_stats(torch.sin(torch.arange(16000) * 0.3).unsqueeze(0) + 1e-3 * torch.randn(1, 16000), TINY)
