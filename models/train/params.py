@@ -99,6 +99,7 @@ class Config:
     aux_spec: float = 0.0       # weight of the compressed-spectral loss on the x0 estimate
     aux_sisdr: float = 0.0      # weight of -SI-SDR (dB) of the x0 estimate's waveform
     aux_mr: float = 0.0         # weight of the multi-resolution compressed STFT loss on that waveform
+    mr_norm_rms: float = 0.0    # scale each pair to this clean RMS before that loss (0 = off)
     t_last: float = 0.0         # probability of drawing t = T-1 (the sampler's first step)
     gap_noise: float = 0.0      # share of noises drawn from data.Mixer.gap_noise (vehicle, fan, cafe)
     dm_weight: float = 1.0      # weight of L_DM (1 = the method; 0 only for diagnostic predictor runs)

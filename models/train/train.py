@@ -108,6 +108,8 @@ CONFIG_HELP = {
     "aux_spec": "compressed-spectral loss weight (stft; 0 = plain objective)",
     "aux_sisdr": "-SI-SDR loss weight (stft; 0 = plain objective)",
     "aux_mr": "multi-resolution compressed STFT loss weight on the x0 estimate's waveform (stft; 0 = off)",
+    "mr_norm_rms": "scale each pair so the clean waveform has this RMS before the multi-resolution loss, so "
+                   "quiet items count as much as loud ones (0 = off, unnormalised)",
     "t_last": "probability of drawing t = T-1 (0 = uniform t)",
     "gap_noise": "share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)",
     "recipe": "data recipe (data.RECIPES; default: the config's, v1)",

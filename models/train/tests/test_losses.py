@@ -176,6 +176,21 @@ def test_multi_resolution_loss_zero_at_target_finite_in_silence():
     assert torch.isfinite(est.grad).all()
 
 
+def test_multi_resolution_level_normalised_counts_quiet_items_alike():
+    torch.manual_seed(2)
+    ref = 0.05 * torch.randn(1, 4000)
+    est = ref + 0.01 * torch.randn(1, 4000)
+    loud = L.multi_resolution(est, ref, norm_rms=0.05)
+    quiet = L.multi_resolution(0.01 * est, 0.01 * ref, norm_rms=0.05)
+    assert torch.allclose(loud, quiet, rtol=1e-4)
+    # Unnormalised, the same relative error 40 dB lower scores ~16x less (level^0.6).
+    assert float(L.multi_resolution(0.01 * est, 0.01 * ref)) < 0.1 * float(L.multi_resolution(est, ref))
+    # A silent reference stays finite.
+    z = torch.zeros(1, 4000, requires_grad=True)
+    L.multi_resolution(z, torch.zeros(1, 4000), norm_rms=0.05).backward()
+    assert torch.isfinite(z.grad).all()
+
+
 def test_auxiliary_adds_the_multi_resolution_term_on_the_estimate_waveform():
     cfg = params.get("tf-tiny").replace(aux_spec=0.0, aux_sisdr=0.0, aux_mr=2.0)
     torch.manual_seed(1)
