@@ -33,7 +33,7 @@ type Config struct {
 	// default; for PulseAudio 10 ms of capture fragments and 40 ms of playback buffer).
 	DeviceLatency time.Duration
 	// Cushion is the output pre-fill beyond one block, the margin for worker jitter
-	// (0: 10 ms). It adds to the end-to-end latency.
+	// (0: 5 ms). It adds to the end-to-end latency.
 	Cushion time.Duration
 	// Separate opens input and output as two PortAudio streams even when one duplex stream
 	// could serve both (each then runs on its own device's clock). The PulseAudio backend
@@ -216,7 +216,7 @@ func Open(cfg Config) (*Stream, error) {
 		cfg.Block = 10 * time.Millisecond
 	}
 	if cfg.Cushion == 0 {
-		cfg.Cushion = 10 * time.Millisecond
+		cfg.Cushion = 5 * time.Millisecond
 	}
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = 200 * time.Millisecond
