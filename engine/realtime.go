@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -176,11 +175,16 @@ type FrameProcessor interface {
 // a bypass ends only after a trial run of the processor proves fast enough). Every change
 // is counted in Stats and reported to OnEvent.
 //
-// Realtime is itself a FrameProcessor with the same rate, frame size and latency. Process,
-// SetBacklog, SetSteps and Reset belong to one goroutine (the worker); Stats may be called
-// from any goroutine. Process allocates nothing beyond what the wrapped processor's does.
+// Several channels (NewRealtimeChannels, ProcessChannels) run under one controller: their
+// compute times add up against one frame period, and they always run the same steps and
+// bypass together.
+//
+// A one-channel Realtime is itself a FrameProcessor with the same rate, frame size and
+// latency. Process, ProcessChannels, SetBacklog, SetSteps and Reset belong to one goroutine
+// (the worker); Stats may be called from any goroutine. Processing allocates nothing
+// beyond what the wrapped processors' does.
 type Realtime struct {
-	p   FrameProcessor
+	p   Channels
 	cfg RealtimeConfig
 
 	n, lat     int
@@ -192,9 +196,11 @@ type Realtime struct {
 	trialLen   int
 	fadeLen    int
 
-	wet     []float32
-	dryBuf  []float32 // delay line (lat samples) followed by the newest frame
-	fadeWin []float32 // rising half-cosine, fadeLen samples
+	wet     [][]float32 // per channel
+	dryBuf  [][]float32 // per channel: delay line (lat samples) followed by the newest frame
+	fadeWin []float32   // rising half-cosine, fadeLen samples
+	in1     [][]float32 // Process's one channel, without allocating
+	out1    [][]float32
 
 	mode        rtMode
 	target      int // steps wanted when keeping up
@@ -213,8 +219,16 @@ type Realtime struct {
 
 // NewRealtime wraps p. It sets p's steps to cfg.Steps.
 func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
-	if p == nil {
-		return nil, errors.New("realtime: nil processor")
+	return NewRealtimeChannels([]FrameProcessor{p}, cfg)
+}
+
+// NewRealtimeChannels wraps one processor per channel under one controller (see Realtime).
+// The processors must agree on rate, frame size and latency. It sets their steps to
+// cfg.Steps (0: the first one's Steps()).
+func NewRealtimeChannels(ps []FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
+	p, err := NewChannels(ps)
+	if err != nil {
+		return nil, fmt.Errorf("realtime: %w", err)
 	}
 	rate, n, lat := p.SampleRate(), p.FrameSize(), p.Latency()
 	if rate <= 0 || n <= 0 || lat < 0 {
@@ -269,8 +283,11 @@ func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
 	r.trialLen = max(frames(cfg.Trial), (lat+n-1)/n+1)
 	r.fadeLen = min(n, max(1, int(cfg.Fade.Seconds()*float64(rate))))
 	r.window.ring = make([]uint16, max(frames(cfg.Window), frames(cfg.Recover)))
-	r.wet = make([]float32, n)
-	r.dryBuf = make([]float32, lat+n)
+	for range p {
+		r.wet = append(r.wet, make([]float32, n))
+		r.dryBuf = append(r.dryBuf, make([]float32, lat+n))
+	}
+	r.in1, r.out1 = make([][]float32, 1), make([][]float32, 1)
 	r.fadeWin = make([]float32, r.fadeLen)
 	for i := range r.fadeWin {
 		r.fadeWin[i] = float32(0.5 - 0.5*math.Cos(math.Pi*(float64(i)+0.5)/float64(r.fadeLen)))
@@ -284,6 +301,9 @@ func NewRealtime(p FrameProcessor, cfg RealtimeConfig) (*Realtime, error) {
 	r.stats.Latency = time.Duration(float64(lat) / float64(rate) * float64(time.Second))
 	return r, nil
 }
+
+// Channels is the number of channels, one processor each.
+func (r *Realtime) Channels() int { return len(r.p) }
 
 // SampleRate is the processor's rate.
 func (r *Realtime) SampleRate() int { return r.p.SampleRate() }
@@ -328,7 +348,9 @@ func (r *Realtime) SetBacklog(d time.Duration) { r.backlog = d }
 // and the controller's state are kept.
 func (r *Realtime) Reset() {
 	r.p.Reset()
-	clear(r.dryBuf)
+	for _, d := range r.dryBuf {
+		clear(d)
+	}
 }
 
 // Warm runs the processor on frames of silence, uncounted and unmeasured, and resets it:
@@ -337,8 +359,10 @@ func (r *Realtime) Reset() {
 func (r *Realtime) Warm(frames int) error {
 	zeros := make([]float32, r.n)
 	for range frames {
-		if err := r.p.Process(r.wet, zeros); err != nil {
-			return err
+		for c, p := range r.p {
+			if err := p.Process(r.wet[c], zeros); err != nil {
+				return err
+			}
 		}
 	}
 	r.Reset()
@@ -352,21 +376,35 @@ func (r *Realtime) Stats() RealtimeStats {
 	return r.stats
 }
 
-// Process denoises one frame, or passes it through delayed while bypassed.
+// Process denoises one frame of a one-channel Realtime, or passes it through delayed
+// while bypassed.
 func (r *Realtime) Process(out, in []float32) error {
-	if len(in) != r.n || len(out) != r.n {
-		return fmt.Errorf("realtime: frame of %d in, %d out, want %d", len(in), len(out), r.n)
+	r.in1[0], r.out1[0] = in, out
+	err := r.ProcessChannels(r.out1, r.in1)
+	r.in1[0], r.out1[0] = nil, nil
+	return err
+}
+
+// ProcessChannels denoises one frame of every channel (in[c] and out[c] hold FrameSize
+// samples each), or passes them through delayed while bypassed.
+func (r *Realtime) ProcessChannels(out, in [][]float32) error {
+	if len(in) != len(r.p) || len(out) != len(r.p) {
+		return fmt.Errorf("realtime: %d channels in, %d out, want %d", len(in), len(out), len(r.p))
 	}
-	// Dry path: the input delayed by the processor's latency.
-	copy(r.dryBuf[r.lat:], in)
-	dry := r.dryBuf[:r.n]
+	for c := range in {
+		if len(in[c]) != r.n || len(out[c]) != r.n {
+			return fmt.Errorf("realtime: frame of %d in, %d out, want %d", len(in[c]), len(out[c]), r.n)
+		}
+		// Dry path: the input delayed by the processor's latency.
+		copy(r.dryBuf[c][r.lat:], in[c])
+	}
 
 	var load float64
 	var perr error
 	ran := r.mode != modeBypass
 	if ran {
 		t0 := r.cfg.Now()
-		perr = r.p.Process(r.wet, in)
+		perr = r.p.ProcessChannels(r.wet, in)
 		dt := r.cfg.Now() - t0
 		load = float64(dt) / float64(r.frameDur)
 		r.mu.Lock()
@@ -386,7 +424,6 @@ func (r *Realtime) Process(out, in []float32) error {
 			if r.errRun >= 3 {
 				r.enterBypass(at)
 			}
-			copy(out, dry)
 			wasWet = false // the frame is dry, no fade possible
 			break
 		}
@@ -432,26 +469,29 @@ func (r *Realtime) Process(out, in []float32) error {
 		}
 	}
 
-	switch {
-	case fadeOut: // processed → dry over the end of this frame
-		k := r.n - r.fadeLen
-		copy(out[:k], r.wet[:k])
-		for i, g := range r.fadeWin {
-			out[k+i] = r.wet[k+i] + g*(dry[k+i]-r.wet[k+i])
+	for c, o := range out {
+		wet, dry := r.wet[c], r.dryBuf[c][:r.n]
+		switch {
+		case fadeOut: // processed → dry over the end of this frame
+			k := r.n - r.fadeLen
+			copy(o[:k], wet[:k])
+			for i, g := range r.fadeWin {
+				o[k+i] = wet[k+i] + g*(dry[k+i]-wet[k+i])
+			}
+		case fadeIn: // dry → processed over the end of this frame
+			k := r.n - r.fadeLen
+			copy(o[:k], dry[:k])
+			for i, g := range r.fadeWin {
+				o[k+i] = dry[k+i] + g*(wet[k+i]-dry[k+i])
+			}
+		case wasWet:
+			copy(o, wet)
+		default:
+			copy(o, dry)
 		}
-	case fadeIn: // dry → processed over the end of this frame
-		k := r.n - r.fadeLen
-		copy(out[:k], dry[:k])
-		for i, g := range r.fadeWin {
-			out[k+i] = dry[k+i] + g*(r.wet[k+i]-dry[k+i])
-		}
-	case wasWet:
-		copy(out, r.wet)
-	default:
-		copy(out, dry)
+		// Shift the delay line by one frame.
+		copy(r.dryBuf[c], r.dryBuf[c][r.n:])
 	}
-	// Shift the delay line by one frame.
-	copy(r.dryBuf, r.dryBuf[r.n:])
 
 	r.mu.Lock()
 	s := &r.stats

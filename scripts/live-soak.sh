@@ -199,6 +199,12 @@ if ratio >= 0.5:
 else:
     print(f"latency measured       n/a (the second cross-correlation peak is only {ratio:.2f} of the first)")
 print(f"scheduling             {st.get('realtime')}")
+# Where the reported latency comes from: its parts, averaged over the run (--json-stats
+# mean_latency_parts; docs/live-internals.md#latency names each).
+parts = st.get("mean_latency_parts")
+if parts:
+    names = [k for k in parts if k != "total_ms"]
+    print("latency parts (mean)   " + ", ".join(f"{k[:-3].replace('_', ' ')} {parts[k]:.1f}" for k in names) + f" = {parts['total_ms']:.1f} ms")
 
 
 def stall_report(label: str, summary: str, events: str, who: str, over: str) -> None:

@@ -97,6 +97,17 @@ func runClocks(t *testing.T, skew float64, audio time.Duration) Stats {
 // runClocksWith is runClocks with a busy machine's margin and a load meter (nil: none set).
 func runClocksWith(t *testing.T, skew float64, audio, busyCushion time.Duration, meter busyMeter) Stats {
 	t.Helper()
+	return runClocksFull(t, hop16{}, skew, audio, busyCushion, meter)
+}
+
+// runClocksWithProc runs p at 48 kHz on clocks that agree.
+func runClocksWithProc(t *testing.T, p Processor, audio time.Duration) Stats {
+	t.Helper()
+	return runClocksFull(t, p, 0, audio, 0, nil)
+}
+
+func runClocksFull(t *testing.T, p Processor, skew float64, audio, busyCushion time.Duration, meter busyMeter) Stats {
+	t.Helper()
 	s := &Stream{cfg: Config{Block: 10 * time.Millisecond, Cushion: 10 * time.Millisecond, MaxBacklog: 200 * time.Millisecond,
 		BusyCushion: busyCushion}, loadMeter: meter}
 	if err := s.setup(48000); err != nil {
@@ -111,7 +122,7 @@ func runClocksWith(t *testing.T, skew float64, audio, busyCushion time.Duration,
 		<-dev.finished
 		cancel()
 	}()
-	if err := s.Run(ctx, hop16{}, RunOptions{Watchdog: time.Minute}); err != nil {
+	if err := s.Run(ctx, p, RunOptions{Watchdog: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	return s.Stats()

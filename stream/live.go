@@ -33,7 +33,7 @@ type Config struct {
 	// default; for PulseAudio 10 ms of capture fragments and 40 ms of playback buffer).
 	DeviceLatency time.Duration
 	// Cushion is the output pre-fill beyond one block, the margin for worker jitter
-	// (0: 10 ms). It adds to the end-to-end latency.
+	// (0: 5 ms). It adds to the end-to-end latency.
 	Cushion time.Duration
 	// Separate opens input and output as two PortAudio streams even when one duplex stream
 	// could serve both (each then runs on its own device's clock). The PulseAudio backend
@@ -87,9 +87,13 @@ type Stats struct {
 	DeviceLatency    time.Duration `json:"-"`             // input + output latency reported by the backend (PulseAudio: measured, with the server's buffers)
 	SinkLatency      time.Duration `json:"-"`             // the output device's own part of DeviceLatency (PulseAudio; 0 if unknown)
 	Buffered         time.Duration `json:"-"`             // audio now waiting in the rings (and beyond the device's target)
-	Algorithmic      time.Duration `json:"-"`             // resamplers + frame gathering + processor latency
-	EstimatedLatency time.Duration `json:"-"`             // now: devices + buffered + algorithmic
+	Algorithmic      time.Duration `json:"-"`             // resamplers + processor latency (gathering a frame is buffered)
+	EstimatedLatency time.Duration `json:"-"`             // now: devices + buffered + algorithmic, the sum of Latency's parts
 	MeanLatency      time.Duration `json:"-"`             // EstimatedLatency averaged over the run (sampled every 100 ms by the worker)
+	// Latency is EstimatedLatency by where the audio waits, now; MeanLatencyParts the same
+	// averaged over the run (their sum is MeanLatency).
+	Latency          LatencyParts `json:"latency_parts"`
+	MeanLatencyParts LatencyParts `json:"mean_latency_parts"`
 }
 
 // MarshalJSON writes the durations in milliseconds, under keys ending in _ms.
@@ -161,13 +165,16 @@ type Stream struct {
 	padded         atomic.Int64
 	inPeak         atomic.Uint32
 	outPeak        atomic.Uint32
-	algorithmic    atomic.Int64
+	resampleIn     atomic.Int64 // ns
+	modelLatency   atomic.Int64 // ns
+	resampleOut    atomic.Int64 // ns
 	closeOnce      sync.Once
 	started        bool
 	pendingAtModel atomic.Int64 // samples at model rate gathered but not yet processed
 	modelRate      atomic.Int64
 	workerSched    atomic.Pointer[string] // what the worker thread got
-	latSum, latN   atomic.Int64           // samples of the estimated latency (ns) for the mean
+	latMu          sync.Mutex             // guards latMean
+	latMean        latencyMean            // samples of the latency's parts, for their mean
 	audioRefused   atomic.Bool            // an audio-side thread was refused real-time
 }
 
@@ -209,7 +216,7 @@ func Open(cfg Config) (*Stream, error) {
 		cfg.Block = 10 * time.Millisecond
 	}
 	if cfg.Cushion == 0 {
-		cfg.Cushion = 10 * time.Millisecond
+		cfg.Cushion = 5 * time.Millisecond
 	}
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = 200 * time.Millisecond
@@ -328,7 +335,6 @@ func (s *Stream) Stats() Stats {
 		ReplacedSamples:  s.replaced.Load(),
 		InputPeak:        math.Float32frombits(s.inPeak.Load()),
 		OutputPeak:       math.Float32frombits(s.outPeak.Load()),
-		Algorithmic:      time.Duration(s.algorithmic.Load()),
 	}
 	if s.rate > 0 {
 		st.ExtraCushion = time.Duration(float64(s.extraCushion.Load()) / float64(s.rate) * float64(time.Second))
@@ -340,33 +346,78 @@ func (s *Stream) Stats() Stats {
 			st.Realtime += " (audio side refused)"
 		}
 	}
+	st.Latency = s.latencyParts()
+	l := st.Latency
+	st.DeviceLatency = l.Capture + l.Playback
+	st.Buffered = l.InputRing + l.Gathering + l.OutputRing
+	if m, ok := s.dev.(latencyMeter); ok {
+		if _, _, sink, measured := m.measuredLatency(); measured {
+			st.SinkLatency = sink
+			st.DeviceLatency += l.ServerQueue // the server's buffers, as measured
+		} else {
+			st.Buffered += l.ServerQueue // what we sent beyond the server's target
+		}
+	} else {
+		st.Buffered += l.ServerQueue
+	}
+	st.Algorithmic = l.ResampleIn + l.Model + l.ResampleOut
+	st.EstimatedLatency = l.Sum()
+	s.latMu.Lock()
+	st.MeanLatencyParts = s.latMean.mean()
+	s.latMu.Unlock()
+	st.MeanLatency = st.MeanLatencyParts.Sum()
+	return st
+}
+
+// latencyParts splits the latency now by where the audio waits (see LatencyParts). With
+// the PulseAudio backend the server's side is what it last measured; until then, and with
+// PortAudio, each device's reported latency, plus what a pushing backend sent beyond the
+// server's target.
+func (s *Stream) latencyParts() LatencyParts {
+	p := LatencyParts{
+		ResampleIn:  time.Duration(s.resampleIn.Load()),
+		Model:       time.Duration(s.modelLatency.Load()),
+		ResampleOut: time.Duration(s.resampleOut.Load()),
+	}
 	measured := false
 	if m, ok := s.dev.(latencyMeter); ok {
-		var in, out time.Duration
-		if in, out, st.SinkLatency, measured = m.measuredLatency(); measured {
-			st.DeviceLatency = in + out // the server's buffers included
+		var in, out, sink time.Duration
+		if in, out, sink, measured = m.measuredLatency(); measured {
+			p.Capture, p.ServerQueue, p.Playback = in, out-sink, sink
 		}
 	}
 	if s.dev != nil && !measured {
-		in, out := s.dev.latency()
-		st.DeviceLatency = in + out
+		p.Capture, p.Playback = s.dev.latency()
 	}
-	if s.inRing != nil && s.rate > 0 {
-		queued := s.inRing.Len() + s.outRing.Len()
-		if p, ok := s.dev.(pusher); ok && !measured {
-			queued += p.queued()
-		}
-		buffered := float64(queued) / float64(s.rate)
-		if mr := s.modelRate.Load(); mr > 0 {
-			buffered += float64(s.pendingAtModel.Load()) / float64(mr)
-		}
-		st.Buffered = time.Duration(buffered * float64(time.Second))
+	if s.inRing == nil || s.rate <= 0 {
+		return p
 	}
-	st.EstimatedLatency = st.DeviceLatency + st.Buffered + st.Algorithmic
-	if n := s.latN.Load(); n > 0 {
-		st.MeanLatency = time.Duration(s.latSum.Load() / n)
+	perSample := 1 / float64(s.rate)
+	if q, ok := s.dev.(pusher); ok && !measured {
+		p.ServerQueue = seconds(float64(q.queued()) * perSample)
 	}
-	return st
+	p.InputRing = seconds(float64(s.inRing.Len()) * perSample)
+	p.OutputRing = seconds(float64(s.outRing.Len()) * perSample)
+	if mr := s.modelRate.Load(); mr > 0 {
+		p.Gathering = seconds(float64(s.pendingAtModel.Load()) / float64(mr))
+	}
+	return p
+}
+
+// setAlgorithmic records the fixed delays of the worker's stages, in seconds: the
+// resampler to the model rate, the processor's latency, the resampler back.
+func (s *Stream) setAlgorithmic(resampleIn, model, resampleOut float64) {
+	s.resampleIn.Store(int64(seconds(resampleIn)))
+	s.modelLatency.Store(int64(seconds(model)))
+	s.resampleOut.Store(int64(seconds(resampleOut)))
+}
+
+// sampleLatency adds the latency's parts now to their mean over the run.
+func (s *Stream) sampleLatency() {
+	p := s.latencyParts()
+	s.latMu.Lock()
+	s.latMean.add(p)
+	s.latMu.Unlock()
 }
 
 // start starts the devices.

@@ -32,8 +32,11 @@ import (
 
 // Default PulseAudio buffering, used when Config.DeviceLatency is 0.
 const (
-	pulseCaptureLatency  = 10 * time.Millisecond // fragsize: the server sends input this often
-	pulsePlaybackLatency = 40 * time.Millisecond // tlength with ADJUST_LATENCY: sink latency + the server-side queue
+	pulseCaptureLatency = 10 * time.Millisecond // fragsize: the server sends input this often
+	// tlength with ADJUST_LATENCY: sink latency + the server-side queue. 30 ms (40 until
+	// issue 24 item 15): the stalls the margin is for come on a busy machine, where the busy
+	// cushion adds its own (docs/live-internals.md#latency).
+	pulsePlaybackLatency = 30 * time.Millisecond
 )
 
 // dialPulse connects to the server for one direction of the stream. Messages from the

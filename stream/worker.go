@@ -7,8 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/restoregrad/restoregrad/dsp/resample"
 	"github.com/restoregrad/restoregrad/dsp/sanitize"
+	"github.com/restoregrad/restoregrad/stream/adapt"
 )
 
 // ErrStalled is returned by Run when the devices stop calling back (unplugged, server
@@ -58,11 +58,12 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	if mrate <= 0 || n <= 0 {
 		return fmt.Errorf("processor reports rate %d and frame size %d", mrate, n)
 	}
-	up, err := resample.New(s.rate, mrate)
-	if err != nil {
-		return err
+	chunk := 4 * s.block
+	var proc adapt.Processor = adapt.OneChannel(p)
+	if mc, ok := p.(adapt.Processor); ok { // engine.Realtime
+		proc = mc
 	}
-	down, err := resample.New(mrate, s.rate)
+	stage, err := adapt.New(proc, adapt.Config{Channels: 1, Rate: s.rate, MaxWrite: chunk})
 	if err != nil {
 		return err
 	}
@@ -71,18 +72,13 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	push, _ := s.dev.(pusher)
 	fail, _ := s.dev.(failer)
 	idle, _ := s.dev.(idleWatcher)
-	// Algorithmic latency: the resamplers' and the processor's delays. Gathering a frame
-	// is not added: the part of a frame waiting for the rest is counted as buffered
-	// (pendingAtModel), and a whole frame goes out as soon as it is complete.
-	alg := up.Delay()/float64(mrate) + float64(p.Latency())/float64(mrate) + down.Delay()/float64(s.rate)
-	s.algorithmic.Store(int64(alg * float64(time.Second)))
+	// Algorithmic latency: the resamplers' and the processor's delays (gathering a frame is
+	// counted as buffered: pendingAtModel).
+	upDelay, downDelay := stage.Delays()
+	s.setAlgorithmic(upDelay/float64(mrate), float64(p.Latency())/float64(mrate), downDelay/float64(s.rate))
 
-	chunk := 4 * s.block
 	raw := make([]float32, chunk)
-	acc := make([]float32, 0, up.MaxOutput(chunk)+2*n+64)
-	frame := make([]float32, n)
-	processed := make([]float32, n)
-	outDev := make([]float32, 0, down.MaxOutput(n)+64)
+	in1 := make([][]float32, 1)
 	// The output queue is kept between the cushion and softMax. Queued beyond the cushion
 	// is latency: after a stall (of this process, or of the sound server, which pauses
 	// playback and then delivers the input late, in a burst) the excess is shed by leaving
@@ -106,7 +102,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 	extra := 0
 	lastXruns, lastGrow := s.outXruns.Load(), time.Now()
 	var shed shedder
-	shedOut := make([]float32, 0, int(float64(down.MaxOutput(n))/(1-maxStretch))+64)
+	shedOut := make([]float32, 0, int(float64(n*s.rate/mrate+64)/(1-maxStretch))+64)
 	frameOut := float64(n) * float64(s.rate) / float64(mrate) // a frame at the device rate
 	levelAlpha := min(1, frameOut/float64(s.rate)/levelSmoothing.Seconds())
 	level, levelSet := 0.0, false
@@ -160,9 +156,8 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 			if m, ok := s.dev.(latencyMeter); ok {
 				_, _, _, ready = m.measuredLatency()
 			}
-			if st := s.Stats(); ready && st.DeviceLatency > 0 {
-				s.latSum.Add(int64(st.EstimatedLatency))
-				s.latN.Add(1)
+			if in, out := s.dev.latency(); ready && in+out > 0 {
+				s.sampleLatency()
 			}
 		}
 		if ctx.Err() != nil {
@@ -213,19 +208,18 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 		if opt.OnInput != nil {
 			opt.OnInput(raw[:m])
 		}
-		acc = up.Process(acc, raw[:m])
-		off := 0
-		for len(acc)-off >= n {
-			copy(frame, acc[off:off+n])
-			off += n
+		in1[0] = raw[:m]
+		stage.Write(in1)
+		for stage.Ready() {
 			if bl != nil {
-				waiting := float64(s.inRing.Len())/float64(s.rate) + float64(len(acc)-off)/float64(mrate)
+				waiting := float64(s.inRing.Len())/float64(s.rate) + float64(stage.Buffered()-n)/float64(mrate)
 				bl.SetBacklog(time.Duration(waiting * float64(time.Second)))
 			}
-			if err := p.Process(processed, frame); err != nil {
+			outs, err := stage.Next()
+			if err != nil {
 				return fmt.Errorf("process: %w", err)
 			}
-			outDev = down.Process(outDev[:0], processed)
+			outDev := outs[0]
 			s.outPeak.Store(math.Float32bits(peak(outDev)))
 			if opt.OnOutput != nil {
 				opt.OnOutput(outDev)
@@ -244,7 +238,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 			if s.outPrimed.Load() {
 				// What waits for the worker counts too: a late frame moves audio from
 				// the output queue to the input side, which is no deficit.
-				total := float64(queued+s.inRing.Len()) + float64(len(acc)-off)*float64(s.rate)/float64(mrate)
+				total := float64(queued+s.inRing.Len()) + float64(stage.Buffered())*float64(s.rate)/float64(mrate)
 				if !levelSet {
 					level, levelSet = total, true
 				}
@@ -290,9 +284,7 @@ func (s *Stream) Run(ctx context.Context, p Processor, opt RunOptions) error {
 				push.push()
 			}
 		}
-		copy(acc, acc[off:])
-		acc = acc[:len(acc)-off]
-		s.pendingAtModel.Store(int64(len(acc)))
+		s.pendingAtModel.Store(int64(stage.Buffered()))
 	}
 }
 

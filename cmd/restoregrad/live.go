@@ -58,7 +58,7 @@ func runLive(args []string) error {
 	fs.BoolVar(&o.reconnect, "reconnect", false, "when a device is missing or goes away, keep retrying instead of exiting")
 	fs.Var(durationFlag{&o.duration, 0, 0}, "duration", "stop after this `duration`, e.g. 30s or 5m (0: until Ctrl-C)")
 	fs.IntVar(&o.rate, "rate", 0, "device sample rate in `Hz` (0: the device's native rate)")
-	o.block, o.cushion = 10*time.Millisecond, 10*time.Millisecond
+	o.block, o.cushion = 10*time.Millisecond, defaultCushion
 	fs.Var(durationFlag{&o.block, time.Millisecond, time.Second}, "block", "audio callback period, a `duration` from 1ms to 1s")
 	fs.Var(durationFlag{&o.cushion, 0, 2 * time.Second}, "cushion", "extra output buffering against dropouts, a `duration` up to 2s (adds latency)")
 	registerBusyCushion(fs, &o.busyCushion)
@@ -123,6 +123,11 @@ func (f durationFlag) Set(s string) error {
 	*f.d = d
 	return nil
 }
+
+// defaultCushion is the output margin kept all the time against the worker's jitter
+// (10 ms until issue 24 item 15: a frame's compute is about 1 ms, and the margin against
+// the sound server's stalls under load is the busy cushion's).
+const defaultCushion = 5 * time.Millisecond
 
 // defaultBusyCushion covers the sound server's stalls seen with every core busy (up to
 // about 40 ms beyond the usual margin in the hog test, README) and costs that much

@@ -14,8 +14,8 @@
 // is real time again.
 //
 // Files: plugin.go (the host side: Run, latency, pace), worker.go (the worker goroutine
-// and controls), pipeline.go (resamplers, model, limit and controller between the rings),
-// interleave.go (several channels as one processor).
+// and controls), pipeline.go (the model under the limit and the controller, in an
+// adapt.Stage between the rings). Audio stays one slice per channel throughout.
 package plugin
 
 import (
@@ -88,11 +88,12 @@ type Instance struct {
 	ch, rate int
 	open     Opener
 
-	in, out  *ring.Ring // interleaved host-rate frames: host → worker, worker → host
+	in, out  *ring.Channels // host-rate frames: host → worker, worker → host
 	outReady chan struct{}
 
 	// Host side (Run).
-	scratch []float32
+	scratch [][]float32 // sanitised input per channel, maxChunk frames
+	views   [][]float32 // slices of the host's buffers or of scratch, one per channel
 	hist    [][]float32 // input history per channel, indexed by absolute frame mod histFrames
 	inPos   int64       // frames received
 	outPos  int64       // frames returned
@@ -149,15 +150,15 @@ func New(cfg Config) (*Instance, error) {
 	p := &Instance{ch: cfg.Channels, rate: cfg.Rate, open: cfg.Open, outReady: make(chan struct{}, 1)}
 	var err error
 	// Room for several seconds: the deadline controller bypasses long before it fills.
-	if p.in, err = ring.New(4 * cfg.Rate * p.ch); err != nil {
+	if p.in, err = ring.NewChannels(p.ch, 4*cfg.Rate); err != nil {
 		return nil, err
 	}
-	if p.out, err = ring.New(4 * cfg.Rate * p.ch); err != nil {
+	if p.out, err = ring.NewChannels(p.ch, 4*cfg.Rate); err != nil {
 		return nil, err
 	}
-	p.scratch = make([]float32, maxChunk*p.ch)
-	p.hist = make([][]float32, p.ch)
+	p.scratch, p.views, p.hist = make([][]float32, p.ch), make([][]float32, p.ch), make([][]float32, p.ch)
 	for c := range p.hist {
+		p.scratch[c] = make([]float32, maxChunk)
 		p.hist[c] = make([]float32, histFrames)
 	}
 	p.timer = time.NewTimer(time.Hour)
@@ -170,9 +171,12 @@ func New(cfg Config) (*Instance, error) {
 	if w.pipe, err = p.load(cfg.Model, engine.FullStrength, w.event); err != nil {
 		return nil, err
 	}
-	w.raw = make([]float32, 1024*p.ch)
-	w.outBuf = make([]float32, 0, 1<<16)
-	w.warmUp()
+	w.raw = make([][]float32, p.ch)
+	for c := range w.raw {
+		w.raw[c] = make([]float32, workerChunk)
+	}
+	w.emit = w.write
+	w.pipe.warm()
 	p.alg.Store(int64(min(w.pipe.alg, maxLatency/2)))
 	p.w = w
 	p.reset()
@@ -288,29 +292,26 @@ func (p *Instance) chunk(in, out [][]float32, off, k int) {
 	// host may pass the same buffer for both). NaN, infinite and out-of-range samples go on
 	// as 0 or ±1 (dsp/sanitize), so that one cannot poison the resamplers' and the model's
 	// state for good; they are counted, not logged.
-	buf := p.scratch[:k*ch]
 	replaced := 0
 	for c := 0; c < ch; c++ {
-		h := p.hist[c]
+		h, buf := p.hist[c], p.scratch[c][:k]
 		for i, v := range in[c][off : off+k] {
 			if !(v >= -1 && v <= 1) {
 				v, _ = sanitize.Sample(v)
 				replaced++
 			}
-			buf[i*ch+c] = v
+			buf[i] = v
 			h[(p.inPos+int64(i))&(histFrames-1)] = v
 		}
+		p.views[c] = buf
 	}
 	if replaced > 0 {
 		p.replaced.Add(int64(replaced))
 	}
 	p.inPos += int64(k)
-	if free := p.in.Free() / ch; free < k {
-		p.in.Write(buf[:free*ch])
-		p.lost.Add(int64(k - free))
-		p.debt += int64(k - free) // the worker never sees these: skip their output
-	} else {
-		p.in.Write(buf)
+	if wrote := p.in.Write(p.views); wrote < k {
+		p.lost.Add(int64(k - wrote))
+		p.debt += int64(k - wrote) // the worker never sees these: skip their output
 	}
 
 	// Output: frames held back (the latency), then what the worker produced, then the
@@ -319,8 +320,8 @@ func (p *Instance) chunk(in, out [][]float32, off, k int) {
 		p.waitFor(k)
 	}
 	if p.debt > 0 {
-		d := min(p.debt, int64(p.out.Len()/ch))
-		p.out.Discard(int(d) * ch)
+		d := min(p.debt, int64(p.out.Len()))
+		p.out.Discard(int(d))
 		p.debt -= d
 	}
 	i := 0
@@ -330,15 +331,11 @@ func (p *Instance) chunk(in, out [][]float32, off, k int) {
 		p.debt += int64(h)
 		i = h
 	}
-	if r := min(p.out.Len()/ch, k-i); r > 0 {
-		got := p.scratch[:r*ch]
-		p.out.Read(got)
+	if r := min(p.out.Len(), k-i); r > 0 {
 		for c := 0; c < ch; c++ {
-			o := out[c][off+i : off+i+r]
-			for j := range o {
-				o[j] = got[j*ch+c]
-			}
+			p.views[c] = out[c][off+i : off+i+r]
 		}
+		p.out.Read(p.views)
 		i += r
 	}
 	if i < k {
@@ -370,12 +367,12 @@ func (p *Instance) waitFor(k int) {
 	if need <= 0 {
 		return
 	}
-	if int64(p.out.Len()/p.ch) >= need {
+	if int64(p.out.Len()) >= need {
 		return
 	}
 	p.timer.Reset(offlineMax)
 	defer p.timer.Stop()
-	for int64(p.out.Len()/p.ch) < need {
+	for int64(p.out.Len()) < need {
 		select {
 		case <-p.outReady:
 		case <-p.timer.C:

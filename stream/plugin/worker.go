@@ -18,8 +18,8 @@ type worker struct {
 	model    int
 	steps    int
 	atten    float64
-	raw      []float32
-	outBuf   []float32
+	raw      [][]float32 // per channel
+	emit     func([][]float32)
 	inFrames int64 // host frames taken from the input ring since the last reset
 	outDone  int64 // host frames written to the output ring since the last reset
 	events   atomic.Int64
@@ -35,15 +35,8 @@ func (w *worker) stats() engine.RealtimeStats {
 	return w.pipe.rt.Stats()
 }
 
-// warmUp runs the model once on silence so the first real frame does not pay for ONNX
-// Runtime's first-run set-up, then resets it.
-func (w *worker) warmUp() {
-	q := w.pipe
-	for range 2 {
-		q.lim.Process(q.frameOut, q.frameIn)
-	}
-	q.reset()
-}
+// workerChunk is the most frames per channel the worker takes from the input ring at once.
+const workerChunk = 1024
 
 func (w *worker) loop(quit, done chan struct{}) {
 	defer close(done)
@@ -67,27 +60,27 @@ func (w *worker) loop(quit, done chan struct{}) {
 			time.Sleep(pollInterval)
 			continue
 		}
-		w.inFrames += int64(m / p.ch)
+		w.inFrames += int64(m)
 		realtime := p.mode.Load() == modeRealtime
-		backlog := time.Duration(float64(p.in.Len()/p.ch) / float64(p.rate) * float64(time.Second))
-		var err error
-		w.outBuf, err = w.pipe.feed(w.outBuf[:0], w.raw[:m], realtime, backlog)
-		if err != nil {
+		backlog := time.Duration(float64(p.in.Len()) / float64(p.rate) * float64(time.Second))
+		for c := range w.raw {
+			w.raw[c] = w.raw[c][:m]
+		}
+		if err := w.pipe.feed(w.raw, realtime, backlog, w.emit); err != nil {
 			p.fail(err)
 		}
-		w.write(w.outBuf)
+		for c := range w.raw {
+			w.raw[c] = w.raw[c][:cap(w.raw[c])]
+		}
 	}
 }
 
-// write queues output frames for Run and wakes a waiting offline Run.
-func (w *worker) write(frames []float32) {
+// write queues output frames (one slice per channel) for Run and wakes a waiting
+// offline Run. What does not fit is dropped: the host stopped taking output.
+func (w *worker) write(frames [][]float32) {
 	p := w.p
-	n := len(frames) / p.ch
-	if free := p.out.Free() / p.ch; free < n { // the host stopped taking output: drop what does not fit
-		n = free
-	}
-	p.out.Write(frames[:n*p.ch])
-	w.outDone += int64(len(frames) / p.ch)
+	p.out.Write(frames)
+	w.outDone += int64(len(frames[0]))
 	select {
 	case p.outReady <- struct{}{}:
 	default:
@@ -103,7 +96,7 @@ func (w *worker) controls() {
 	}
 	if db := float64(math.Float32frombits(p.atten.Load())); db != w.atten && !math.IsNaN(db) {
 		w.atten = db
-		w.pipe.lim.SetLimit(max(db, 0))
+		w.pipe.setLimit(max(db, 0))
 	}
 	if m := int(p.model.Load()); m != w.model {
 		w.switchModel(m)
@@ -129,10 +122,14 @@ func (w *worker) switchModel(index int) {
 	w.pipe = pipe
 	w.statsMu.Unlock()
 	old.close()
-	w.warmUp()
+	pipe.warm()
 	pipe.setSteps(w.steps, p.mode.Load() == modeRealtime)
 	if gap := w.inFrames - w.outDone; gap > 0 {
-		w.write(make([]float32, int(gap)*p.ch))
+		silence := make([][]float32, p.ch)
+		for c := range silence {
+			silence[c] = make([]float32, gap)
+		}
+		w.write(silence)
 	}
 	p.modelFrom.Store(w.inFrames)
 	p.alg.Store(int64(min(pipe.alg, maxLatency/2)))
