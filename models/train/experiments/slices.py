@@ -16,6 +16,8 @@ ESTOI, SI-SDR; DNSMOS off). The slices:
     bl34 / bl70 / bl76   the first 64 of `low` through a low-pass at 3.4 / 7.0 / 7.6 kHz
              (-6 dB point, 400 Hz transition); the reference is the full-band clean clip
     quiet    the first 64 of `low` at -45 dBFS RMS
+    cleanq   the clean clips of `clean` at -40 dBFS RMS as input (a quiet microphone in a quiet
+             room: the multi-resolution runs of RESULTS 0.8 harmed only this)
     loud     the first 64 of `low` with their peak at -1 dBFS
     dev48 / dev44   the first 64 of `low` as a 48 / 44.1 kHz device delivers them: sox to the
              device rate, `restoregrad enhance` (the project's resampler takes it to 16 kHz
@@ -51,7 +53,7 @@ BASE_CLIPS = 128
 SLICE_CLIPS = 64
 DEVICE_RATES = {"dev48": 48000, "dev44": 44100}
 BAND_LIMITS = {"bl34": 3400.0, "bl70": 7000.0, "bl76": 7600.0}
-SLICE_NAMES = ["low", "high", "clean", *BAND_LIMITS, "quiet", "loud", *DEVICE_RATES]
+SLICE_NAMES = ["low", "high", "clean", *BAND_LIMITS, "quiet", "loud", "cleanq", *DEVICE_RATES]
 FIELDS = ["label", "slice", "system", "steps", "files", "pesq_wb", "stoi", "estoi", "si_sdr",
           "noisy_pesq_wb", "noisy_stoi", "noisy_estoi", "noisy_si_sdr"]
 METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr")
@@ -88,6 +90,8 @@ def build() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out["quiet"] = ((cx * g).astype(np.float32), (cy * g).astype(np.float32))
     g = 10 ** (-1 / 20) / np.abs(cy).max(axis=-1, keepdims=True)
     out["loud"] = ((cx * g).astype(np.float32), (cy * g).astype(np.float32))
+    q = (cx * (10 ** (-40 / 20) / _rms(cx))).astype(np.float32)
+    out["cleanq"] = (q, q.copy())
     return out
 
 
