@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/restoregrad/restoregrad/engine/eval"
-	"github.com/restoregrad/restoregrad/models"
 )
 
 func init() {
@@ -109,12 +108,3 @@ func runEval(args []string) error {
 	}
 	return nil
 }
-
-// cliOpener opens the models of eval and bench as every command does (openModel, offline),
-// telling the user about untrained weights and the CPU running a CUDA request.
-type cliOpener struct{}
-
-func (cliOpener) Open(spec string, opt models.Options) (*models.Runner, error) {
-	return openModel(spec, opt)
-}
-func (cliOpener) Offline(r *models.Runner) (*models.Model, error) { return offline(r) }
