@@ -1,6 +1,7 @@
 // Package stream moves live audio between sound devices and the denoising engine: device
 // input and output through one of two backends, lock-free rings between the audio side and
-// a worker goroutine, device-rate ↔ model-rate conversion, xrun counters.
+// a worker goroutine, device-rate ↔ model-rate conversion, xrun counters, and the listing of
+// the devices (WriteDevices).
 // (Virtual devices live in stream/pulse, the rings in stream/ring, the supervised live
 // session of the live and virtual-mic commands in stream/session.)
 //

@@ -92,6 +92,15 @@ func openModel(spec string, opt models.Options) (*models.Runner, error) {
 	return r, nil
 }
 
+// cliOpener opens the models of eval and bench as every command does (openModel, offline),
+// telling the user about untrained weights and the CPU running a CUDA request.
+type cliOpener struct{}
+
+func (cliOpener) Open(spec string, opt models.Options) (*models.Runner, error) {
+	return openModel(spec, opt)
+}
+func (cliOpener) Offline(r *models.Runner) (*models.Model, error) { return offline(r) }
+
 // offline returns r's whole-signal model, warning when CUDA was asked for and the CPU runs it.
 func offline(r *models.Runner) (*models.Model, error) {
 	m, err := r.Offline()

@@ -15,8 +15,8 @@ const liveSeed = 1
 // processor, or the model through the front door with the runtime flags rt (whose model
 // name and step count are ignored). The model's sessions live until the process exits.
 func openProcessor(model string, steps int, rt modelFlags) (engine.FrameProcessor, error) {
-	if isPassthrough(model) {
-		return newPassthroughProcessor(model, steps)
+	if engine.IsPassthrough(model) {
+		return engine.NewPassthrough(model, steps)
 	}
 	rt.name, rt.steps = model, steps
 	r, err := rt.open(liveSeed)

@@ -94,7 +94,7 @@ func runVirtualMic(args []string) error {
 	o, ctx := vo.liveOptions, context.Background()
 	switch action {
 	case "--pipewire-config", "--install-pipewire-config":
-		if isPassthrough(o.model) {
+		if engine.IsPassthrough(o.model) {
 			return errors.New("--pipewire-config runs the plugin, which has no passthrough model")
 		}
 		pw := virtualmic.PipeWire{Plugin: vo.pluginPath, Name: vo.name, Input: o.input, Model: o.model, Steps: o.steps, AttenuationDB: o.attenuation.dB()}
@@ -136,7 +136,7 @@ func installService(o liveOptions, name string) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if !isPassthrough(o.model) && zoo.IsPath(o.model) {
+	if !engine.IsPassthrough(o.model) && zoo.IsPath(o.model) {
 		if o.model, err = filepath.Abs(o.model); err != nil {
 			return err
 		}

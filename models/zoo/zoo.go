@@ -1,5 +1,6 @@
 // Package zoo finds model bundles: the ones shipped inside the binary (this folder,
-// embedded at build time), the user's own in a models folder, or a bundle folder by path.
+// embedded at build time), the user's own in a models folder, or a bundle folder by path,
+// and lists them with their model cards (WriteTable, WriteCard).
 package zoo
 
 import (

@@ -1,6 +1,6 @@
-package main
+package engine
 
-// passthrough is a FrameProcessor that copies its input, for testing the live audio path
+// A passthrough is a FrameProcessor that copies its input, for testing the live audio path
 // without a model (--model passthrough).
 //
 // Model names:
@@ -16,12 +16,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/restoregrad/restoregrad/engine"
 )
 
+// passthroughMaxSteps is the step range a passthrough offers the live controller.
 const passthroughMaxSteps = 6
 
+// passthrough is the FrameProcessor NewPassthrough returns.
 type passthrough struct {
 	rate, n, lat int
 	steps        int
@@ -29,11 +29,14 @@ type passthrough struct {
 	delay        []float32
 }
 
-func isPassthrough(model string) bool {
+// IsPassthrough reports whether a model name asks for the passthrough test processor.
+func IsPassthrough(model string) bool {
 	return model == "passthrough" || strings.HasPrefix(model, "passthrough:")
 }
 
-func newPassthroughProcessor(model string, steps int) (engine.FrameProcessor, error) {
+// NewPassthrough returns the passthrough test processor a model name describes (see
+// IsPassthrough), at steps (0: its most).
+func NewPassthrough(model string, steps int) (FrameProcessor, error) {
 	p := &passthrough{rate: 48000, steps: passthroughMaxSteps}
 	if _, opts, ok := strings.Cut(model, ":"); ok {
 		for _, o := range strings.Split(opts, ",") {
