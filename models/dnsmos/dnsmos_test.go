@@ -12,20 +12,11 @@ import (
 	"testing"
 
 	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 )
 
 const sharedDev = "../../../shared/data/vbdemand-dev"
-
-func requireRuntime(t *testing.T) {
-	t.Helper()
-	if err := ort.Init(""); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX Runtime missing in CI: %v", err)
-		}
-		t.Skipf("ONNX Runtime not installed (run make setup): %v", err)
-	}
-}
 
 func openShared(t *testing.T) *Scorer {
 	t.Helper()
@@ -33,7 +24,7 @@ func openShared(t *testing.T) *Scorer {
 	if _, err := os.Stat(filepath.Join(dir, P835File)); err != nil {
 		t.Skipf("DNSMOS models absent (%v): ../shared is not mounted", err)
 	}
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	s, err := Open(dir, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
