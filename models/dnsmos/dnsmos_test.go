@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,22 +49,10 @@ func TestWindows(t *testing.T) {
 		{n: 40 * 16000, tiled: 640000, starts: []int{0, 16000, 32000, 48000, 64000, 80000, 96000, 384000, 400000, 416000, 432000, 448000, 464000, 480000}},
 	} {
 		starts, tiled := Windows(c.n)
-		if tiled != c.tiled || !equalInts(starts, c.starts) {
+		if tiled != c.tiled || !slices.Equal(starts, c.starts) {
 			t.Errorf("Windows(%d) = %v, %d; want %v, %d", c.n, starts, tiled, c.starts, c.tiled)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestMelShape checks the P.808 feature layout and the dB scaling on a tone: the top
