@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/restoregrad/restoregrad/models"
 )
 
 // RealtimeConfig tunes a Realtime. The zero value gives the defaults noted on each field.
@@ -148,24 +150,11 @@ const (
 	modeTrial                // dry output, processor running to measure it
 )
 
-// FrameProcessor is what Realtime and Limited wrap, and what they are: a mono stream at
-// SampleRate, one FrameSize frame per Process call. Process writes out from in (they do not
-// alias); out lags in by Latency samples, which is how far the dry path is delayed to stay
-// aligned. SetSteps changes the reverse step count from the next frame on (1 ≤ n ≤
-// MaxSteps, Steps the current one); the controller lowers it under load. Reset forgets the
-// stream state, as at the start of a new utterance. All calls come from one goroutine.
-// Producers (streaming.Processor, models.BlockProcessor) say whether their Process
-// allocates; models.FrameProcessor, what models.Runner.Frames returns, has this method set.
-type FrameProcessor interface {
-	SampleRate() int
-	FrameSize() int
-	Latency() int
-	Process(out, in []float32) error
-	Steps() int
-	MaxSteps() int
-	SetSteps(n int) error
-	Reset()
-}
+// FrameProcessor is what Realtime and Limited wrap, and what they are: the runtime's
+// models.FrameProcessor (what models.Runner.Frames returns), whose doc comment holds the
+// contract. Producers (streaming.Processor, models.BlockProcessor) say whether their
+// Process allocates.
+type FrameProcessor = models.FrameProcessor
 
 // Realtime wraps a FrameProcessor for live use: it measures the compute time of every frame
 // against the frame period and, when the processor falls behind, first lowers its step

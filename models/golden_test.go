@@ -105,23 +105,30 @@ func (g golden) draws(rowLen int) *sampler.FixedNoise {
 	return &sampler.FixedNoise{Draws: d}
 }
 
-func goldenWave(g golden, m *models.Model) {
+// networks runs the denoiser and the prior on the golden inputs and checks their outputs
+// against the exporter's; it returns the input y (graph layout) and the prior's sigma.
+func (g golden) networks(m *models.Model) (y, sigma []float32) {
 	t := g.t
 	y, xt, tt := g.read("y"), g.read("x_t"), g.read("t")
-	n := len(y)
-	eps := make([]float32, n)
+	eps := make([]float32, len(y))
 	if err := m.Eps(eps, xt, y, tt[0]); err != nil {
 		t.Fatal(err)
 	}
 	g.check("denoiser", eps, "eps")
-	sigma := make([]float32, n)
+	sigma = make([]float32, len(y))
 	if err := m.Sigma(sigma, y); err != nil {
 		t.Fatal(err)
 	}
 	g.check("prior", sigma, "sigma")
+	return y, sigma
+}
+
+func goldenWave(g golden, m *models.Model) {
+	y, sigma := g.networks(m)
+	n := len(y)
 	out := make([]float32, n)
 	if err := m.Sample(out, y, sigma, g.gi.Steps, g.draws(n), 0); err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
 	g.check("sample", out, "sample")
 }
@@ -139,18 +146,8 @@ func goldenSTFT(g golden, m *models.Model) {
 	models.ToGraph(yg, yc, bins)
 	g.check("analysis (wave_y → y)", yg, "y")
 
-	y, xt, tt := g.read("y"), g.read("x_t"), g.read("t")
+	y, sg := g.networks(m)
 	n := len(y)
-	eps := make([]float32, n)
-	if err := m.Eps(eps, xt, y, tt[0]); err != nil {
-		t.Fatal(err)
-	}
-	g.check("denoiser", eps, "eps")
-	sg := make([]float32, n)
-	if err := m.Sigma(sg, y); err != nil {
-		t.Fatal(err)
-	}
-	g.check("prior", sg, "sigma")
 
 	yf, sf, out := make([]float32, n), make([]float32, n), make([]float32, n)
 	models.FromGraph(yf, y, bins)

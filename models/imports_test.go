@@ -12,8 +12,8 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 )
 
-// What Frames returns goes straight into engine.NewRealtime, and back: the two interfaces
-// have one method set.
+// What Frames returns goes straight into engine.NewRealtime, and back: engine.FrameProcessor
+// is models.FrameProcessor.
 var (
 	_ engine.FrameProcessor = models.FrameProcessor(nil)
 	_ models.FrameProcessor = engine.FrameProcessor(nil)

@@ -169,12 +169,14 @@ func (r *Runner) Offline() (*Model, error) {
 // than the whole-signal model in blocks.
 func (r *Runner) NativeFrames() bool { return r.b.Manifest.Kind == bundle.KindStreaming }
 
-// FrameProcessor is what Frames returns: a mono stream at SampleRate, one FrameSize frame
-// per Process call, its output lagging its input by Latency samples, its reverse step count
-// switchable (1 ≤ n ≤ MaxSteps) and its stream state forgotten by Reset. Its method set is
-// engine.FrameProcessor's, whose doc comment holds the contract, so what Frames returns goes
-// straight into engine.NewRealtime; it is declared here so that the runtime imports nothing
-// above it.
+// FrameProcessor is what Frames returns, and what engine.Realtime and engine.Limited wrap
+// (engine.FrameProcessor is this type): a mono stream at SampleRate, one FrameSize frame per
+// Process call. Process writes out from in (they do not alias); out lags in by Latency
+// samples, which is how far a dry path is delayed to stay aligned. SetSteps changes the
+// reverse step count from the next frame on (1 ≤ n ≤ MaxSteps, Steps the current one);
+// engine's controller lowers it under load. Reset forgets the stream state, as at the start
+// of a new utterance. All calls come from one goroutine. It is declared here, not in engine,
+// so that the runtime imports nothing above it.
 type FrameProcessor interface {
 	SampleRate() int
 	FrameSize() int

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/dsp/metrics"
 	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
@@ -51,17 +52,6 @@ func testSignal(n int, seed uint64) []float32 {
 		y[i] = float32(0.1*env*(math.Sin(2*math.Pi*220*s)+0.5*math.Sin(2*math.Pi*440*s)) + 0.02*rng.NormFloat64())
 	}
 	return y
-}
-
-// snr is 10·log10(Σwant² / Σ(got−want)²) in dB.
-func snr(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := float64(got[i] - want[i])
-		num += d * d
-		den += float64(want[i]) * float64(want[i])
-	}
-	return 10 * math.Log10(den/num)
 }
 
 func chunked(t *testing.T, m *models.Model, cfg engine.ChunkConfig, y []float32, steps int, noise sampler.Noise) []float32 {
@@ -111,7 +101,10 @@ func TestSTFTChunkedVersusWhole(t *testing.T) {
 			t.Fatalf("%d samples out for %d", len(got), len(y))
 		}
 		d, at := modeltest.MaxDiff(got, whole)
-		s := snr(got, whole)
+		s, err := metrics.SNR(whole, got)
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("%s (context %d), 8 s chunks, margin %d: chunked vs whole %.1f dB, max |diff| %.3g at %.2f s (|whole| ≤ %.3g)",
 			m.Manifest().Name, m.Context(), c.margin, s, d, float64(at)/16000, peak(whole))
 		if !(s >= c.minSNR) {

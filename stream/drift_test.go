@@ -1,9 +1,6 @@
 package stream
 
 import (
-	"context"
-	"math"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,47 +11,22 @@ import (
 // each output block it waits until the worker has processed all input captured so far,
 // so the worker is never late: what the test sees is the clocks' difference alone.
 type clockDevice struct {
-	s          *Stream
-	skew       float64       // output rate / input rate − 1
-	audio      time.Duration // simulated input time, after which finished is closed
-	idle       atomic.Int64  // times the worker found no input
-	finished   chan struct{}
-	stop, done chan struct{}
+	simDevice
+	skew  float64       // output rate / input rate − 1
+	audio time.Duration // simulated input time, after which finished is closed
 }
 
-func newClockDevice(s *Stream, skew float64, audio time.Duration) *clockDevice {
-	d := &clockDevice{s: s, skew: skew, audio: audio, finished: make(chan struct{})}
-	return d
-}
-
-func (d *clockDevice) start() error {
-	d.stop, d.done = make(chan struct{}), make(chan struct{})
-	go d.run()
-	return nil
-}
+func (d *clockDevice) start() error { return d.startAudio(d.run) }
 
 func (d *clockDevice) run() {
-	defer close(d.done)
 	s := d.s
 	in, out := make([]float32, s.block), make([]float32, s.block)
 	period := float64(s.block) / float64(s.rate)
-	phase := 0.0
 	outs := 0
 	for ins := 1; ; ins++ {
-		for i := range in {
-			in[i] = float32(0.3 * math.Sin(phase))
-			phase += 2 * math.Pi * 440 / float64(s.rate)
-		}
-		s.capture(in, false)
-		s.called()
-		// Two idle reads after this capture: the second began after the first, which
-		// followed the capture, so the input was read and processed before it.
-		for c := d.idle.Load(); d.idle.Load() < c+2; {
-			select {
-			case <-d.stop:
-				return
-			case <-time.After(100 * time.Microsecond):
-			}
+		d.sine(in)
+		if !d.capture(in) {
+			return
 		}
 		now := float64(ins) * period
 		for ; float64(outs+1)*period <= now*(1+d.skew); outs++ {
@@ -66,16 +38,6 @@ func (d *clockDevice) run() {
 			close(d.finished)
 			d.finished = nil
 		}
-	}
-}
-
-func (d *clockDevice) latency() (in, out time.Duration) { return 0, 0 }
-func (d *clockDevice) workerIdle()                      { d.idle.Add(1) }
-
-func (d *clockDevice) close() {
-	if d.stop != nil {
-		close(d.stop)
-		<-d.done
 	}
 }
 
@@ -110,22 +72,7 @@ func runClocksFull(t *testing.T, p Processor, skew float64, audio, busyCushion t
 	t.Helper()
 	s := &Stream{cfg: Config{Block: 10 * time.Millisecond, Cushion: 10 * time.Millisecond, MaxBacklog: 200 * time.Millisecond,
 		BusyCushion: busyCushion}, loadMeter: meter}
-	if err := s.setup(48000); err != nil {
-		t.Fatal(err)
-	}
-	dev := newClockDevice(s, skew, audio)
-	s.dev = dev
-	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-dev.finished
-		cancel()
-	}()
-	if err := s.Run(ctx, p, RunOptions{Watchdog: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	return s.Stats()
+	return runSim(t, s, &clockDevice{simDevice: newSimDevice(), skew: skew, audio: audio}, p)
 }
 
 // An output clock faster than the input's drains the output queue a little every

@@ -54,10 +54,7 @@ func sameSamples(t *testing.T, a, b string) {
 // and the FLAC output holds the WAV output's samples bit for bit.
 func TestEnhanceFLACInput(t *testing.T) {
 	needTool(t, "sox")
-	model := toyModel(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "talk.wav")
-	writeWAV(t, in, 44100, 2, 44100)
+	model, dir, in := toyInput(t, "talk.wav", 44100, 2, 44100)
 	flac := filepath.Join(dir, "talk.flac")
 	tool(t, "sox", in, flac)
 	args := []string{"--model", model, "--quiet"}
@@ -87,10 +84,7 @@ func TestEnhanceFLACInput(t *testing.T) {
 // against ffmpeg's decoder.)
 func TestEnhanceMP3Input(t *testing.T) {
 	needTool(t, "ffmpeg")
-	model := toyModel(t)
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src.wav")
-	writeWAV(t, src, 44100, 1, 44100)
+	model, dir, src := toyInput(t, "src.wav", 44100, 1, 44100)
 	mp3 := filepath.Join(dir, "talk.mp3")
 	tool(t, "ffmpeg", "-v", "error", "-i", src, "-b:a", "96k", mp3)
 	x, f, err := audiofile.ReadFile(mp3)

@@ -18,6 +18,17 @@ func toyModel(t *testing.T) string {
 	return modeltest.ToyBundle(t, filepath.Join(t.TempDir(), "toy"), modeltest.ToyManifest())
 }
 
+// toyInput makes the toy bundle and a test WAV (writeWAV's) named name in a new temporary
+// folder, and returns the bundle, the folder and the WAV's path.
+func toyInput(t *testing.T, name string, rate, channels, frames int) (model, dir, in string) {
+	t.Helper()
+	model = toyModel(t)
+	dir = t.TempDir()
+	in = filepath.Join(dir, name)
+	writeWAV(t, in, rate, channels, frames)
+	return model, dir, in
+}
+
 func writeWAV(t *testing.T, name string, rate, channels, frames int) {
 	t.Helper()
 	x := make([][]float32, channels)
@@ -76,10 +87,7 @@ func TestEnhanceFolderKeepsTreeAndSkipsBadFiles(t *testing.T) {
 }
 
 func TestEnhanceSingleFileAndDefaults(t *testing.T) {
-	model := toyModel(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "talk.wav")
-	writeWAV(t, in, 48000, 1, 48000)
+	model, dir, in := toyInput(t, "talk.wav", 48000, 1, 48000)
 	if err := runEnhance([]string{"--model", model, "--quiet", "--steps", "3", in}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +110,7 @@ func TestEnhanceSingleFileAndDefaults(t *testing.T) {
 }
 
 func TestEnhanceArgumentErrors(t *testing.T) {
-	model := toyModel(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "x.wav")
-	writeWAV(t, in, 16000, 1, 1600)
+	model, dir, in := toyInput(t, "x.wav", 16000, 1, 1600)
 	cases := map[string][]string{
 		"overwrite the input":          {in, "-o", in, "--model", model},
 		"no .wav, .flac or .mp3 files": {t.TempDir(), "--model", model},

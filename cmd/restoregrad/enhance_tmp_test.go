@@ -11,10 +11,7 @@ import (
 // A temporary output left by a killed enhance (issue 15, item 7) is removed by the next
 // run that writes the same output, but not while another process holds the folder.
 func TestEnhanceRemovesStaleTemporaryFiles(t *testing.T) {
-	model := toyModel(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	writeWAV(t, in, 16000, 1, 8000)
+	model, dir, in := toyInput(t, "in.wav", 16000, 1, 8000)
 	outDir := filepath.Join(dir, "out")
 	os.MkdirAll(outDir, 0o755)
 	stale := filepath.Join(outDir, ".clean.wav.tmp-123456")
@@ -56,10 +53,7 @@ func TestEnhanceRemovesStaleTemporaryFiles(t *testing.T) {
 func TestEnhanceReadOnlyOutputFolder(t *testing.T) {
 	if os.Geteuid() == 0 {
 		// root ignores permission bits: use a path under a regular file instead.
-		model := toyModel(t)
-		dir := t.TempDir()
-		in := filepath.Join(dir, "in.wav")
-		writeWAV(t, in, 16000, 1, 1600)
+		model, dir, in := toyInput(t, "in.wav", 16000, 1, 1600)
 		blocker := filepath.Join(dir, "file")
 		os.WriteFile(blocker, nil, 0o644)
 		err := runEnhance([]string{in, "-o", filepath.Join(blocker, "sub", "out.wav"), "--model", model, "--quiet"})
@@ -68,10 +62,7 @@ func TestEnhanceReadOnlyOutputFolder(t *testing.T) {
 		}
 		return
 	}
-	model := toyModel(t)
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	writeWAV(t, in, 16000, 1, 1600)
+	model, dir, in := toyInput(t, "in.wav", 16000, 1, 1600)
 	ro := filepath.Join(dir, "ro")
 	os.MkdirAll(ro, 0o555)
 	err := runEnhance([]string{in, "-o", filepath.Join(ro, "a", "b", "out.wav"), "--model", model, "--quiet"})

@@ -246,8 +246,7 @@ func TestVirtualMicEndToEnd(t *testing.T) {
 		t.Skip("RG_TEST_VIRTUALMIC_AUDIO=0: skipping the audio check of the virtual mic")
 	}
 	ctx := context.Background()
-	pulse.Remove(ctx, 0)
-	t.Cleanup(func() { pulse.Remove(ctx, 0) })
+	cleanVirtualMic(t)
 	cmd, stderr := startVirtualMic(t)
 	time.Sleep(time.Second) // let the stream settle before measuring
 	x := pulsetest.SpeechLike(3*time.Second, 5)
@@ -284,8 +283,7 @@ func TestVirtualMicEndToEnd(t *testing.T) {
 func TestVirtualMicRecoversAfterSIGKILL(t *testing.T) {
 	pulsetest.Require(t)
 	ctx := context.Background()
-	pulse.Remove(ctx, 0)
-	t.Cleanup(func() { pulse.Remove(ctx, 0) })
+	cleanVirtualMic(t)
 	first, _ := startVirtualMic(t)
 	stopWith(t, first, syscall.SIGKILL)
 	if mods, _ := pulse.Ours(ctx); len(mods) != 2 {

@@ -115,8 +115,7 @@ func TestLiveMicrophoneGoesAndReturns(t *testing.T) {
 func TestVirtualMicRemoveRefusesWhileRunning(t *testing.T) {
 	pulsetest.Require(t)
 	ctx := context.Background()
-	pulse.Remove(ctx, 0)
-	t.Cleanup(func() { pulse.Remove(ctx, 0) })
+	cleanVirtualMic(t)
 	cmd, _ := startVirtualMic(t)
 	out, err := exec.Command(binary(t), "virtual-mic", "--remove").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "in use") || !strings.Contains(string(out), strconv.Itoa(cmd.Process.Pid)) {

@@ -32,8 +32,7 @@ func runQuick(t *testing.T, limit time.Duration, env []string, args ...string) (
 func TestVirtualMicInputTypoExits(t *testing.T) {
 	pulsetest.Require(t)
 	ctx := context.Background()
-	pulse.Remove(ctx, 0)
-	t.Cleanup(func() { pulse.Remove(ctx, 0) })
+	cleanVirtualMic(t)
 	out, err := runQuick(t, 15*time.Second, nil, "virtual-mic", "--model", "passthrough", "--input", "rg_mci.monitr")
 	if err == nil || !strings.Contains(out, "rg_mci.monitr") {
 		t.Fatalf("want a non-zero exit naming the input, got %v:\n%s", err, out)
@@ -45,9 +44,7 @@ func TestVirtualMicInputTypoExits(t *testing.T) {
 
 func TestInputMayNotBeOurOwnOutput(t *testing.T) {
 	pulsetest.Require(t)
-	ctx := context.Background()
-	pulse.Remove(ctx, 0)
-	t.Cleanup(func() { pulse.Remove(ctx, 0) })
+	cleanVirtualMic(t)
 	for _, args := range [][]string{
 		{"virtual-mic", "--model", "passthrough", "--input", pulse.SourceName},
 		{"virtual-mic", "--model", "passthrough", "--input", pulse.SinkName + ".monitor"},

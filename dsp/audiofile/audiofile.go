@@ -205,23 +205,11 @@ func ReadFile(name string) ([][]float32, Format, error) {
 	for c := range samples {
 		samples[c] = make([]float32, 0, max(0, r.Frames()))
 	}
-	const block = 1 << 14
-	tmp := make([][]float32, f.Channels)
-	for c := range tmp {
-		tmp[c] = make([]float32, block)
+	samples, err = wav.ReadAll(r, samples)
+	if err != nil {
+		return nil, Format{}, err
 	}
-	for {
-		k, err := r.Read(tmp)
-		for c := range samples {
-			samples[c] = append(samples[c], tmp[c][:k]...)
-		}
-		if err == io.EOF {
-			return samples, f, nil
-		}
-		if err != nil {
-			return nil, Format{}, err
-		}
-	}
+	return samples, f, nil
 }
 
 // prefix is the error prefix of a codec's messages, as dsp/wav's "wav: ".

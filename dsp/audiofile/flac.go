@@ -12,6 +12,8 @@ import (
 	"github.com/mewkiz/flac/frame"
 	"github.com/mewkiz/flac/meta"
 	"github.com/mewkiz/pkg/errutil"
+
+	"github.com/restoregrad/restoregrad/dsp/wav"
 )
 
 // FLAC limits: the format's channel count, and the depths and rates this package writes
@@ -194,14 +196,9 @@ func (w *flacWriter) Write(src [][]float32) error {
 	if w.err != nil {
 		return w.err
 	}
-	if len(src) != w.f.Channels {
-		return fmt.Errorf("flac: Write got %d channel slices for %d channels", len(src), w.f.Channels)
-	}
-	n := len(src[0])
-	for c := range src {
-		if len(src[c]) != n {
-			return fmt.Errorf("flac: Write got channel slices of different lengths (%d and %d)", n, len(src[c]))
-		}
+	n, err := wav.CheckFrames(src, w.f.Channels)
+	if err != nil {
+		return fmt.Errorf("flac: %w", err)
 	}
 	scale := math.Ldexp(1, w.f.BitsPerSample-1)
 	for i := 0; i < n; {

@@ -344,21 +344,37 @@ func ReadFile(name string) (samples [][]float32, f Format, err error) {
 		return samples, f, nil
 	}
 	// Unknown length: grow in blocks.
+	if samples, err = ReadAll(r, samples); err != nil {
+		return nil, Format{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	return samples, f, nil
+}
+
+// A FrameReader reads deinterleaved frames as Reader.Read does: n > 0 and a nil error
+// while frames remain, 0 and io.EOF at the end.
+type FrameReader interface {
+	Read(dst [][]float32) (n int, err error)
+}
+
+// ReadAll reads r to io.EOF in blocks, appending channel c of every frame to dst[c]
+// (dst holds one slice per channel of r), and returns the grown slices. A nil error
+// means r reached io.EOF.
+func ReadAll(r FrameReader, dst [][]float32) ([][]float32, error) {
 	const block = 1 << 14
-	tmp := make([][]float32, f.Channels)
+	tmp := make([][]float32, len(dst))
 	for c := range tmp {
 		tmp[c] = make([]float32, block)
 	}
 	for {
 		k, err := r.Read(tmp)
-		for c := range samples {
-			samples[c] = append(samples[c], tmp[c][:k]...)
+		for c := range dst {
+			dst[c] = append(dst[c], tmp[c][:k]...)
 		}
 		if err == io.EOF {
-			return samples, f, nil
+			return dst, nil
 		}
 		if err != nil {
-			return nil, Format{}, fmt.Errorf("read %s: %w", name, err)
+			return dst, err
 		}
 	}
 }

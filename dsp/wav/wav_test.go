@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -318,25 +319,13 @@ func TestHandBuiltHeaders(t *testing.T) {
 					t.Fatalf("format %v, want %v", f, tc.f)
 				}
 				for c := range tc.want {
-					if !equal(got[c], tc.want[c]) {
+					if !slices.Equal(got[c], tc.want[c]) {
 						t.Fatalf("channel %d = %v, want %v", c, got[c], tc.want[c])
 					}
 				}
 			}
 		})
 	}
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestBrokenHeaders(t *testing.T) {

@@ -139,14 +139,9 @@ func (w *Writer) Write(src [][]float32) error {
 	if w.closed {
 		return errors.New("wav: write to closed Writer")
 	}
-	if len(src) != w.f.Channels {
-		return fmt.Errorf("wav: Write got %d channel slices for %d channels", len(src), w.f.Channels)
-	}
-	n := len(src[0])
-	for c := range src {
-		if len(src[c]) != n {
-			return fmt.Errorf("wav: Write got channel slices of different lengths (%d and %d)", n, len(src[c]))
-		}
+	n, err := CheckFrames(src, w.f.Channels)
+	if err != nil {
+		return fmt.Errorf("wav: %w", err)
 	}
 	ba := w.f.blockAlign()
 	if w.dataBytes+int64(n)*int64(ba) > maxDataBytes {
@@ -166,6 +161,21 @@ func (w *Writer) Write(src [][]float32) error {
 		i += k
 	}
 	return nil
+}
+
+// CheckFrames checks that src holds exactly channels slices of equal length, as
+// Writer.Write takes them, and returns that length (the number of frames).
+func CheckFrames(src [][]float32, channels int) (int, error) {
+	if len(src) != channels {
+		return 0, fmt.Errorf("Write got %d channel slices for %d channels", len(src), channels)
+	}
+	n := len(src[0])
+	for c := range src {
+		if len(src[c]) != n {
+			return 0, fmt.Errorf("Write got channel slices of different lengths (%d and %d)", n, len(src[c]))
+		}
+	}
+	return n, nil
 }
 
 // flush writes the buffered bytes.

@@ -12,25 +12,16 @@ import (
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/dnsmos"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/peers"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
-func requireRuntime(t *testing.T) {
-	t.Helper()
-	if err := ort.Init(""); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX Runtime missing in CI: %v", err)
-		}
-		t.Skipf("ONNX Runtime not installed (run make setup): %v", err)
-	}
-}
-
 // tinyModel opens the fixed-weight bundle of testdata/make_tiny.py.
 func tinyModel(t *testing.T) *models.Model {
 	t.Helper()
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	nets := map[string][]byte{}
 	for _, n := range []string{bundle.Denoiser, bundle.Prior} {
 		data, err := os.ReadFile(filepath.Join("testdata", n+".onnx"))
@@ -172,7 +163,7 @@ func TestSharedDev(t *testing.T) {
 			t.Skipf("%s absent: ../shared is not mounted", p)
 		}
 	}
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	g, err := peers.Open(gpath, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/restoregrad/restoregrad/models"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 	"github.com/restoregrad/restoregrad/models/peers"
 )
@@ -81,7 +82,7 @@ func names(systems []planSystem) string {
 
 // A streaming bundle is scored frame by frame, once per step count.
 func TestPlanStreamingBundle(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	p := sinePlan(t, 16000, io.Discard)
 	p.Models, p.Steps = []string{"../../models/streaming/testdata/rt-tiny"}, []int{1, 2}
 	systems := runPlan(t, p)
@@ -98,7 +99,7 @@ func TestPlanStreamingBundle(t *testing.T) {
 // Schema-2 (STFT-domain) bundles are scored like schema-1 ones: the offline one through the
 // chunked engine, the streaming one frame by frame.
 func TestPlanSTFTBundles(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	p := sinePlan(t, 16000, io.Discard)
 	p.Models = []string{"../../models/testdata/tf-offline", "../../models/streaming/testdata/tf-rt"}
 	systems := runPlan(t, p)
@@ -149,7 +150,7 @@ func TestPlanChecksBeforeScoring(t *testing.T) {
 // ViaRates add, for every model, a row that reached it as a 48 (or 44.1) kHz device
 // delivers audio.
 func TestPlanViaRate(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	p := sinePlan(t, 16000, io.Discard)
 	p.Models, p.Steps, p.ViaRates = []string{"../../models/streaming/testdata/rt-tiny"}, []int{1}, []int{44100, 48000}
 	systems := runPlan(t, p)
@@ -165,7 +166,7 @@ func TestPlanViaRate(t *testing.T) {
 
 // Any name goes with any graph of a known format: the format comes from the graph.
 func TestPlanPeerAnyName(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	p := sinePlan(t, 16000, io.Discard)
 	p.Peers = []string{"mine=" + filepath.Join(peerToys, "toy_ulunas.onnx"), "gtcrn-like=" + filepath.Join(peerToys, "toy_gtcrn.onnx")}
 	if got := names(runPlan(t, p)); got != "noisy mine gtcrn-like" {
@@ -174,7 +175,7 @@ func TestPlanPeerAnyName(t *testing.T) {
 }
 
 func TestBenchPeer(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	js := filepath.Join(t.TempDir(), "bench.json")
 	err := RunBench(BenchPlan{Peers: []string{"ul=" + filepath.Join(peerToys, "toy_ulunas.onnx")}, Threads: []int{1},
 		Seconds: 0.5, Runs: 1, JSON: js, Out: io.Discard, Log: io.Discard})
@@ -188,7 +189,7 @@ func TestBenchPeer(t *testing.T) {
 
 // A graph of no known format fails on one line that names the peer and the file.
 func TestPeerUnknownFormat(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	path := filepath.Join(peerToys, "unknown.onnx")
 	_, _, err := openPeer("x="+path, ort.Options{Threads: 1})
 	if err == nil {

@@ -7,13 +7,14 @@ import (
 
 	"github.com/restoregrad/restoregrad/models"
 	"github.com/restoregrad/restoregrad/models/bundle"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
 
 // An STFT-domain streaming bundle scored frame by frame (its output one hop late) gives, once
 // StreamSystem undoes the latency, the whole-file output of the same model and draws.
 func TestStreamSystemSTFTBundle(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	b, err := bundle.Load("../../models/streaming/testdata/tf-rt")
 	if err != nil {
 		t.Fatal(err)

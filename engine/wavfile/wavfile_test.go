@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/restoregrad/restoregrad/dsp/audiofile"
+	"github.com/restoregrad/restoregrad/dsp/metrics"
 	"github.com/restoregrad/restoregrad/dsp/wav"
 	"github.com/restoregrad/restoregrad/models/sampler"
 )
@@ -164,20 +165,14 @@ func TestEnhanceKeepsSampleFormat(t *testing.T) {
 		if g != f {
 			t.Errorf("input %v written as %v", f, g)
 		}
-		if db := errDB(x[0][500:len(x[0])-500], y[0][500:len(y[0])-500]); db > -30 {
+		snr, err := metrics.SNR(x[0][500:len(x[0])-500], y[0][500:len(y[0])-500])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db := -snr; db > -30 {
 			t.Errorf("%v: round-trip error %.1f dB", f, db)
 		}
 	}
-}
-
-func errDB(ref, y []float32) float64 {
-	var num, den float64
-	for i := range ref {
-		d := float64(y[i] - ref[i])
-		num += d * d
-		den += float64(ref[i]) * float64(ref[i])
-	}
-	return 10 * math.Log10(num/den)
 }
 
 // A FLAC input gives the output its WAV twin gives, and a FLAC output holds the samples

@@ -6,26 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 )
 
 const sharedDev = "../../../shared/data/vbdemand-dev"
-
-func requireRuntime(t *testing.T) {
-	t.Helper()
-	if err := ort.Init(""); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX Runtime missing in CI: %v", err)
-		}
-		t.Skipf("ONNX Runtime not installed (run make setup): %v", err)
-	}
-}
 
 func openShared(t *testing.T) *Scorer {
 	t.Helper()
@@ -33,7 +25,7 @@ func openShared(t *testing.T) *Scorer {
 	if _, err := os.Stat(filepath.Join(dir, P835File)); err != nil {
 		t.Skipf("DNSMOS models absent (%v): ../shared is not mounted", err)
 	}
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	s, err := Open(dir, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -57,22 +49,10 @@ func TestWindows(t *testing.T) {
 		{n: 40 * 16000, tiled: 640000, starts: []int{0, 16000, 32000, 48000, 64000, 80000, 96000, 384000, 400000, 416000, 432000, 448000, 464000, 480000}},
 	} {
 		starts, tiled := Windows(c.n)
-		if tiled != c.tiled || !equalInts(starts, c.starts) {
+		if tiled != c.tiled || !slices.Equal(starts, c.starts) {
 			t.Errorf("Windows(%d) = %v, %d; want %v, %d", c.n, starts, tiled, c.starts, c.tiled)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestMelShape checks the P.808 feature layout and the dB scaling on a tone: the top

@@ -8,20 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/ort"
 )
-
-// requireRuntime loads ONNX Runtime or skips; under CI a missing library is a failure,
-// because `make test` installs it first.
-func requireRuntime(t *testing.T) {
-	t.Helper()
-	if err := ort.Init(""); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX Runtime missing in CI: %v", err)
-		}
-		t.Skipf("ONNX Runtime not installed (run make setup): %v", err)
-	}
-}
 
 func open(t *testing.T, path string) *Model {
 	t.Helper()
@@ -65,7 +54,7 @@ func TestFormatsWellFormed(t *testing.T) {
 }
 
 func TestDetect(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	for file, want := range map[string]string{"toy_gtcrn.onnx": "gtcrn", "toy_ulunas.onnx": "ulunas"} {
 		data, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
@@ -84,7 +73,7 @@ func TestDetect(t *testing.T) {
 // TestOpenUnknown: a graph of no known format gives one line that names the file, the
 // known formats and what the graph has.
 func TestOpenUnknown(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	path := filepath.Join("testdata", "unknown.onnx")
 	_, err := Open(path, ort.Options{Threads: 1})
 	if err == nil {
@@ -116,7 +105,7 @@ func TestOpenMissing(t *testing.T) {
 // TestToyEnhance: through a graph that halves every bin, each format's STFT gives back half
 // the input, aligned and at full length; and every run gets the caches of the run before.
 func TestToyEnhance(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	for _, name := range []string{"gtcrn", "ulunas"} {
 		m := open(t, filepath.Join("testdata", "toy_"+name+".onnx"))
 		if m.Format().Name != name {
@@ -182,7 +171,7 @@ func streamVsWhole(t *testing.T, m *Model, y []float32) float64 {
 }
 
 func TestToyStreamMatchesEnhance(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	for _, name := range []string{"gtcrn", "ulunas"} {
 		m := open(t, filepath.Join("testdata", "toy_"+name+".onnx"))
 		if w := streamVsWhole(t, m, testSignal(40*m.f.Hop)); w > 1e-6 {
@@ -193,7 +182,7 @@ func TestToyStreamMatchesEnhance(t *testing.T) {
 
 // TestProcessor: the frame processor is the stream, one hop a call; it has no steps.
 func TestProcessor(t *testing.T) {
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	m := open(t, filepath.Join("testdata", "toy_ulunas.onnx"))
 	p := m.NewProcessor()
 	if p.SampleRate() != 16000 || p.FrameSize() != 256 || p.Latency() != 256 || p.Steps() != 0 || p.SetSteps(1) == nil {

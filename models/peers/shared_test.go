@@ -8,6 +8,7 @@ import (
 	"github.com/restoregrad/restoregrad/dsp/metrics"
 	"github.com/restoregrad/restoregrad/dsp/pesq"
 	"github.com/restoregrad/restoregrad/dsp/wav"
+	"github.com/restoregrad/restoregrad/models/modeltest"
 )
 
 // The real peer graphs and dev pairs, present where ../shared is mounted.
@@ -30,7 +31,7 @@ func openShared(t *testing.T, file string) *Model {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("peer graph absent (%v): ../shared is not mounted", err)
 	}
-	requireRuntime(t)
+	modeltest.RequireRuntime(t)
 	return open(t, path)
 }
 

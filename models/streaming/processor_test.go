@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restoregrad/restoregrad/engine"
 	"github.com/restoregrad/restoregrad/models/bundle"
 	"github.com/restoregrad/restoregrad/models/modeltest"
 	"github.com/restoregrad/restoregrad/models/sampler"
@@ -34,8 +33,6 @@ func shippedStreaming(t *testing.T) []string {
 	}
 	return out
 }
-
-var _ engine.FrameProcessor = (*Processor)(nil)
 
 func loadTiny(t testing.TB) *bundle.Bundle { return loadBundle(t, tinyDir) }
 

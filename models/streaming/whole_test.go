@@ -10,6 +10,10 @@ import (
 	"github.com/restoregrad/restoregrad/models/streaming"
 )
 
+// A Processor is what Runner.Frames returns for a streaming bundle, and what engine.Realtime
+// wraps (engine.FrameProcessor is models.FrameProcessor).
+var _ models.FrameProcessor = (*streaming.Processor)(nil)
+
 // openWhole opens a streaming bundle's whole-signal graphs through the front door.
 func openWhole(t testing.TB, b *bundle.Bundle) *models.Model {
 	t.Helper()

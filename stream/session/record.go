@@ -209,17 +209,25 @@ func (r *recorder) writeRaw(x []float32) {
 	r.sinceHdr += len(x)
 	if r.sinceHdr >= int(headerEvery.Seconds()*float64(r.rate)) {
 		r.sinceHdr = 0
-		for _, t := range []*take{r.raw, r.den} {
-			err := t.flush()
-			if err == nil {
-				err = t.patch()
-			}
-			if err != nil {
-				r.fail(err)
-				return
-			}
+		if err := r.sync(); err != nil {
+			r.fail(err)
 		}
 	}
+}
+
+// sync writes what each take has buffered and makes its header cover it, stopping at the
+// first error.
+func (r *recorder) sync() error {
+	for _, t := range []*take{r.raw, r.den} {
+		err := t.flush()
+		if err == nil {
+			err = t.patch()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *recorder) writeDenoised(x []float32) { r.write(r.den, x) }
@@ -258,15 +266,8 @@ func (r *recorder) close() error {
 		return r.err
 	}
 	if r.err == nil {
-		for _, t := range []*take{r.raw, r.den} {
-			err := t.flush()
-			if err == nil {
-				err = t.patch()
-			}
-			if err != nil {
-				r.fail(err)
-				break
-			}
+		if err := r.sync(); err != nil {
+			r.fail(err)
 		}
 	}
 	r.closed = true
