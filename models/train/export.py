@@ -314,7 +314,7 @@ def write_stft_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
 
 def export_stft(nets: Networks, out: Path, name: str, meta: dict, trained: bool, final_blend: float = 0.0,
                 default_steps: int = 2, description: str | None = None, version: str = "0.2.0",
-                schedule_floor: float = 0.0) -> dict:
+                schedule_floor: float = 0.0, restart: float = 0.0) -> dict:
     """A schema-2 bundle of a time-frequency config: offline, or streaming for a causal one."""
     cfg = nets.cfg
     if cfg.domain != "stft":
@@ -324,8 +324,12 @@ def export_stft(nets: Networks, out: Path, name: str, meta: dict, trained: bool,
     out.mkdir(parents=True, exist_ok=True)
     nets.eval()
     # n steps evenly spaced in training t from the floor to T-1 (floor 0 = uniform); the
-    # floor is chosen on the validation split (models.train.experiments.tune).
-    schedules = {str(n): [float(b) for b in S.floor_betas(schedule_floor, n)] for n in range(1, 7)}
+    # floor is chosen on the validation split (models.train.experiments.tune). With a restart,
+    # the steps after the first refine from a small noise level instead (S.restart_betas).
+    if restart > 0:
+        schedules = {str(n): [float(b) for b in S.restart_betas(schedule_floor, restart, n)] for n in range(1, 7)}
+    else:
+        schedules = {str(n): [float(b) for b in S.floor_betas(schedule_floor, n)] for n in range(1, 7)}
     if str(default_steps) not in schedules:
         raise SystemExit(f"export: no {default_steps}-step schedule (1..6)")
     networks = export_stft_graphs(nets, out)
@@ -546,14 +550,17 @@ def export_wave_streaming(nets: Networks, out: Path, name: str, meta: dict, trai
 
 def export(nets: Networks, out: Path, name: str, meta: dict, trained: bool, *, final_blend: float = 0.0,
            default_steps: int | None = None, schedule_floor: float | None = None,
-           description: str | None = None, input_rms: float | None = None, hop: int = WAVE_HOP) -> dict:
+           description: str | None = None, input_rms: float | None = None, hop: int = WAVE_HOP,
+           restart: float = 0.0) -> dict:
     """The bundle the networks' config calls for. Defaults: 2 steps on uniform schedules for
     time-frequency configs, CDiffuSE's 6-step schedule for waveform ones; a waveform offline
     bundle takes the input RMS the checkpoint was trained with."""
     cfg = nets.cfg
     if cfg.domain == "stft":
         return export_stft(nets, out, name, meta, trained, final_blend, default_steps or 2, description,
-                           schedule_floor=schedule_floor or 0.0)
+                           schedule_floor=schedule_floor or 0.0, restart=restart)
+    if restart > 0:
+        raise SystemExit("export: --restart is for time-frequency configs")
     if cfg.causal:
         if float(meta.get("input_rms", 0.0)) > 0:
             raise SystemExit("export: the checkpoint was trained with --input-rms, which needs the whole "
@@ -600,6 +607,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--schedule-floor", type=float,
                     help="schedules of 1..6 steps from this training step up (models.train.experiments.tune "
                          "picks it); default: uniform (time-frequency), CDiffuSE's fast schedules (waveform)")
+    ap.add_argument("--restart", type=float, default=0.0,
+                    help="time-frequency only: chains of 2..6 steps whose steps after the first refine from "
+                         "alpha_bar = 1 - RESTART (schedule.restart_betas; 0 = off: the floor's even spacing)")
     ap.add_argument("--input-rms", type=float, help="waveform offline only; default: the checkpoint's training value")
     ap.add_argument("--hop", type=int, default=WAVE_HOP, help="waveform streaming (`rt`) only: frame in samples (10-20 ms)")
     return ap
@@ -622,7 +632,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("export: give --checkpoint or --untrained")
     m = export(nets, out, a.name or out.name, meta, trained, final_blend=a.final_blend,
                default_steps=a.default_steps, schedule_floor=a.schedule_floor, description=a.description,
-               input_rms=a.input_rms, hop=a.hop)
+               input_rms=a.input_rms, hop=a.hop, restart=a.restart)
     print(f"export: wrote {out} ({m['description']}, {m['kind']}; context {m['context']}, "
           f"length_multiple {m['length_multiple']})")
 

@@ -95,3 +95,20 @@ def floor_betas(floor: float, n: int) -> np.ndarray:
     abar = np.interp(ts, np.arange(T), s) ** 2
     prev = np.concatenate([[1.0], abar[:-1]])
     return 1.0 - abar / prev
+
+
+def restart_betas(floor: float, restart: float, n: int) -> np.ndarray:
+    """An n-step chain whose later steps refine (issue 23): the first step starts where
+    floor_betas(floor, 1) starts and predicts x0 from there; its posterior step lands at a small
+    noise level (alpha_bar = 1 - restart, reached in n - 1 equal betas), from which each later
+    step re-estimates x0 near its own last estimate, as a restart from a small t (StoRM's idea)
+    rather than a walk down the training noise levels. n = 1 is floor_betas(floor, 1)."""
+    first = floor_betas(floor, 1)
+    if n == 1:
+        return first
+    if not 0 < restart < float(first[0]):
+        raise ValueError(f"restart {restart} outside (0, {float(first[0]):.3f})")
+    small = np.full(n - 1, restart / (n - 1))
+    last = 1.0 - (1.0 - float(first[0])) / float(np.prod(1.0 - small))
+    return np.concatenate([small, [last]])
+

@@ -91,3 +91,21 @@ def test_reverse_step_is_exact_posterior():
         exp_std = np.sqrt(s.delta[n - 1]) * sigma
         assert abs(prev.mean() - exp_mean) < 5 * exp_std / np.sqrt(m) + 1e-9
         assert abs(prev.std() / exp_std - 1) < 0.01
+
+
+def test_restart_chains_start_where_one_step_starts_and_refine_from_a_small_level():
+    one = S.floor_betas(40.0, 1)
+    assert np.allclose(S.restart_betas(40.0, 0.02, 1), one)
+    for n in (2, 3, 6):
+        b = S.restart_betas(40.0, 0.02, n)
+        assert len(b) == n
+        # The chain starts at the one-step level ...
+        assert np.isclose(np.prod(1 - b), 1 - one[0])
+        # ... and its later steps sit at alpha_bar = 1 - restart, shared evenly.
+        assert np.allclose(b[:-1], 0.02 / (n - 1))
+    try:
+        S.restart_betas(40.0, 0.9, 2)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a restart above the first step's level must be refused")
