@@ -114,6 +114,13 @@ def si_sdr(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return 10 * np.log10(((target ** 2).sum(-1) + 1e-12) / (((est - target) ** 2).sum(-1) + 1e-12))
 
 
+def snr_db(est: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """SNR of est against ref in dB over the last axis: no scaling, no alignment (what
+    "nearly unchanged" and "two draws agree" mean)."""
+    err = np.maximum(((est - ref) ** 2).sum(-1), 1e-20)
+    return 10 * np.log10(np.maximum((ref ** 2).sum(-1), 1e-20) / err)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m models.train.inference",
                                  description="enhance a WAV with a training checkpoint")

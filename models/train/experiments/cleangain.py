@@ -4,9 +4,9 @@
         [--input testdata/sample-clean.wav] [--reference testdata/sample-clean.wav]
         [--gains 1,0.3,0.1,0.05,0.02] [--binary bin/restoregrad]
 
-Scales --input by each gain (`sox -D ... vol`, no dither), runs `restoregrad enhance` with each bundle at its
-default steps, and prints per gain the output's SNR in dB against the scaled --reference (no
-alignment: `enhance` keeps the timing), the figure TestStreamingModelThroughDevicePath bounds
+Scales --input by each gain (`sox -D ... vol`, no dither), runs `restoregrad enhance` with each
+bundle at its default steps, and prints per gain the output's SNR in dB against the scaled input
+as the model got it (no alignment: `enhance` keeps the timing), the figure TestStreamingModelThroughDevicePath bounds
 for the clean sample at gain 0.05. With --input testdata/sample-noisy.wav it prints SI-SDR
 against the clean sample instead (--reference), to tell a level-dependent model from one that
 only changes clean input. RESULTS 0.8 found the multi-resolution runs through this.
@@ -21,20 +21,16 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .. import inference as I
 from .. import paths
 
 
-def snr_db(ref: np.ndarray, out: np.ndarray) -> float:
-    n = min(len(ref), len(out))
-    ref, out = ref[:n], out[:n]
-    return float(10 * np.log10(np.sum(ref ** 2) / max(np.sum((ref - out) ** 2), 1e-20)))
-
-
-def si_sdr_db(ref: np.ndarray, out: np.ndarray) -> float:
-    n = min(len(ref), len(out))
-    ref, out = ref[:n], out[:n]
-    target = ref * (np.dot(out, ref) / np.dot(ref, ref))
-    return float(10 * np.log10(np.sum(target ** 2) / max(np.sum((out - target) ** 2), 1e-20)))
+def score(out: np.ndarray, fed: np.ndarray, ref: np.ndarray, same: bool) -> float:
+    """SNR of out against what the model was fed (same: --input is --reference), else SI-SDR
+    against the reference; outputs are cut to the common length."""
+    target = fed if same else ref
+    n = min(len(out), len(target))
+    return float((I.snr_db if same else I.si_sdr)(out[:n], target[:n]))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
                     raise SystemExit(f"cleangain: enhance {model}: {run.stderr.strip()}")
                 out, _ = sf.read(dst)
                 fed, _ = sf.read(src)  # as sox wrote it (16-bit): what the model heard
-                row.append(snr_db(fed, out) if same else si_sdr_db(ref, out))
+                row.append(score(out, fed, ref, same))
             print(f"{Path(model).name}: " + " ".join(f"{g:g}:{v:.1f}" for g, v in zip(gains, row)), flush=True)
 
 

@@ -40,10 +40,6 @@ def load_slice(name: str, clips: int) -> tuple[torch.Tensor, torch.Tensor]:
     return clean, noisy
 
 
-def agreement_db(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean(10 * np.log10((a ** 2).sum(-1) / np.maximum(((a - b) ** 2).sum(-1), 1e-20))))
-
-
 def flat_prior(prior):
     """σ(y) replaced by its mean over channels, frames and bins, per clip."""
     def f(y: torch.Tensor) -> torch.Tensor:
@@ -72,9 +68,11 @@ def measure(checkpoint: str, clean: torch.Tensor, noisy: torch.Tensor, steps: in
 
     one, two = run(1), run(2)
     zero, flat = run(zero=True), run(1, prior_fn=flat_prior(prior))
-    score = lambda x: float(np.mean(I.si_sdr(x, ref)))  # noqa: E731
+    def score(x: np.ndarray) -> float:
+        return float(np.mean(I.si_sdr(x, ref)))
+
     return {"noisy": score(noisy[:, 0].numpy()), "seed1": score(one), "seed2": score(two),
-            "agree": agreement_db(one, two), "z0": score(zero), "flat_sigma": score(flat)}
+            "agree": float(np.mean(I.snr_db(two, one))), "z0": score(zero), "flat_sigma": score(flat)}
 
 
 def main(argv: list[str] | None = None) -> None:
