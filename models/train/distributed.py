@@ -13,6 +13,7 @@ process sees, and a resumed run needs only its step count to continue its data s
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,8 +69,16 @@ def setup(device: str) -> Setup:
 
 
 def shutdown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    """Ends a torchrun process once every rank is done. It exits without running destructors:
+    torch 1.13's DistributedDataParallel can deadlock in them (the Reducer joins gloo's worker
+    thread while holding the GIL, and that thread waits for the GIL to free a tensor), which
+    hung one two-rank run in a few at its very end."""
+    if not dist.is_initialized():
+        return
+    dist.barrier()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def local_slice(batch: int, s: Setup) -> slice:
@@ -126,6 +135,13 @@ def seeded_noise(seed: int, step: int, batch: int, T: int, t_last: float, shape:
     return t[items], z[items]
 
 
+def seeded_chain_noise(seed: int, step: int, batch: int, shape: tuple[int, ...], items: slice) -> torch.Tensor:
+    """The restart chain's second draw for this rank's items (a generator of its own, so the
+    draws of seeded_noise stay as they were)."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + step + 7_919 * 1_000_003)
+    return torch.randn((batch,) + tuple(shape[1:]), generator=g)[items]
+
+
 class LossModule(nn.Module):
     """The networks with `learner.losses` as forward, so DistributedDataParallel sees the
     computation that produces the gradients it averages."""
@@ -134,8 +150,8 @@ class LossModule(nn.Module):
         super().__init__()
         self.nets, self.co = nets, co
 
-    def forward(self, x0, y, t, z, eta: float, lam: float, clean=None):
-        return L.losses(self.nets, self.co, x0, y, t, z, eta, lam, clean)
+    def forward(self, x0, y, t, z, eta: float, lam: float, clean=None, z2=None):
+        return L.losses(self.nets, self.co, x0, y, t, z, eta, lam, clean, z2)
 
 
 def wrap(nets: Networks, co: L.Coefficients, s: Setup) -> nn.Module:
