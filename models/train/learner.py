@@ -2,6 +2,8 @@
 the schedule's coefficients, the t draw, the learning rate, the EMA update."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from . import schedule as S
@@ -13,8 +15,10 @@ from .params import Config
 class Coefficients:
     """Training-schedule coefficients as float32 tensors; `latent_weight` is L_LR's w."""
 
-    def __init__(self, device: torch.device | str = "cpu", lr_weight: str = "alpha_bar"):
+    def __init__(self, device: torch.device | str = "cpu", lr_weight: str = "alpha_bar",
+                 chain_restart: float = 0.0):
         s = S.training()
+        self.chain = RestartChain(chain_restart) if chain_restart > 0 else None
         self.T = s.steps
         self.a = torch.tensor(s.a, dtype=torch.float32, device=device)
         self.b = torch.tensor(s.b, dtype=torch.float32, device=device)
@@ -25,6 +29,54 @@ class Coefficients:
             self.latent_weight = float(s.alpha_bar[-1])
         else:
             raise ValueError(f"unknown lr_weight {lr_weight!r}")
+
+
+class RestartChain:
+    """The first two steps of the sampler's restart chain (schedule.restart_betas, n = 2), as
+    training through the chain sees them (issue 23): the first step denoises from the top,
+    its x0 estimate is carried to alpha_bar = 1 - restart by the sampler's own posterior step,
+    and the second step is trained there to return the clean x0. A plain draw at that noise
+    level starts from the true x0, so the second step only learns to keep what it is given;
+    here it learns to correct the first step's errors."""
+
+    def __init__(self, restart: float):
+        inf = S.make(S.restart_betas(0.0, restart, 2))
+        t = S.align(S.training(), inf)
+        r = S.reverse_coefficients(inf)[1]
+        self.t_top, self.t_restart = float(t[1]), float(t[0])
+        self.b_top, self.sd_top = float(inf.b[1]), math.sqrt(float(inf.delta[1]))
+        self.a_prev, self.b_prev = float(inf.a[0]), float(inf.b[0])
+        self.d_prev, self.d_top = float(inf.delta[0]), float(inf.delta[1])
+        self.k, self.c, self.d_cond, self.std = r["k"], r["c"], r["delta_cond"], r["std"]
+
+    @torch.no_grad()
+    def second_input(self, nets: Networks, y: torch.Tensor, z1: torch.Tensor,
+                     z2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The second step's x_t for y with start draw z1 and step draw z2 (exactly what
+        inference.sample feeds it), and the prior's sigma; no gradient flows into either."""
+        sigma = torch.exp(nets.prior.log_sigma(y))
+        x = self.b_top * y + self.sd_top * sigma * z1
+        x0 = nets.denoiser.head(x, y, torch.full((y.shape[0],), self.t_top, device=y.device))
+        mean = (self.d_cond * (self.a_prev * x0 + self.b_prev * y)
+                + self.d_prev * self.k * (x - self.c * y)) / self.d_top
+        return mean + self.std * sigma * z2, sigma
+
+    def loss(self, nets: Networks, x0: torch.Tensor, y: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
+             clean: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the weighted loss, its L_DM term) of the second step's x0 estimate against x0."""
+        x_s, sigma = self.second_input(nets, y, z1, z2)
+        f = nets.denoiser.head(x_s, y, torch.full((y.shape[0],), self.t_restart, device=y.device))
+        dm = (((x0 - f) / sigma) ** 2).mean()
+        return nets.cfg.dm_weight * dm + auxiliary(nets.cfg, f, x0, clean)["aux"], dm
+
+
+def chain_items(cfg: Config, co: Coefficients, batch: int) -> int:
+    """How many items at the end of a batch train through the restart chain."""
+    if co.chain is None or cfg.chain_frac <= 0:
+        return 0
+    if cfg.domain != "stft" or cfg.param != "x0":
+        raise ValueError("training through the restart chain needs a time-frequency x0 model")
+    return min(batch, max(1, round(batch * cfg.chain_frac)))
 
 
 def prior_matching(log_sp: torch.Tensor, log_sq: torch.Tensor) -> torch.Tensor:
@@ -39,13 +91,34 @@ def latent_regulariser(x0: torch.Tensor, log_s: torch.Tensor, weight: float) -> 
 
 def losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
            t: torch.Tensor, z: torch.Tensor, eta: float, lam: float,
-           clean: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+           clean: torch.Tensor | None = None, z2: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """All loss terms for one batch. x0, y, z: [B, 1, N] (waveform) or [B, 2, T, F] (compressed
     STFT, z [B, 2, T, F] and sigma per bin [B, 1, T, F]); t: [B] integer steps (0-based);
-    clean: the clean waveform [B, 1, N] for the STFT domain's SI-SDR lever.
+    clean: the clean waveform [B, 1, N] for the STFT domain's SI-SDR lever; z2: a second draw
+    like z, for the items that train through the restart chain (cfg.chain_frac).
 
-    Returns loss (the total), dm, lr, pm and the std used to draw eps (sigma) and the
-    prior's std (sigma_prior) for logging."""
+    Returns loss (the total), dm, lr, pm, chain (the chain items' L_DM) and the std used to
+    draw eps (sigma) and the prior's std (sigma_prior) for logging."""
+    k = chain_items(nets.cfg, co, x0.shape[0]) if z2 is not None else 0
+    if k == 0:
+        return {**direct_losses(nets, co, x0, y, t, z, eta, lam, clean), "chain": x0.new_zeros(())}
+    n = x0.shape[0] - k
+    chain, chain_dm = co.chain.loss(nets, x0[n:], y[n:], z[n:], z2[n:], None if clean is None else clean[n:])
+    if n == 0:
+        zero = x0.new_zeros(())
+        sigma = torch.exp(nets.prior.log_sigma(y)).detach()
+        return {"loss": chain, "dm": zero, "lr": zero, "pm": zero, "chain": chain_dm, "sigma": sigma,
+                "sigma_prior": sigma, "spec": zero, "sisdr": zero, "mr": zero}
+    out = direct_losses(nets, co, x0[:n], y[:n], t[:n], z[:n], eta, lam, None if clean is None else clean[:n])
+    out["loss"] = (n * out["loss"] + k * chain) / (n + k)
+    out["chain"] = chain_dm
+    return out
+
+
+def direct_losses(nets: Networks, co: Coefficients, x0: torch.Tensor, y: torch.Tensor,
+                  t: torch.Tensor, z: torch.Tensor, eta: float, lam: float,
+                  clean: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The method's losses at the drawn steps t (losses' arguments, no chain)."""
     obj = nets.objective
     zero = x0.new_zeros(())
     aux = {"aux": zero, "spec": zero, "sisdr": zero, "mr": zero}

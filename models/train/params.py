@@ -107,6 +107,11 @@ class Config:
     # Soft ceiling of the SI-SDR lever in dB (0 = none): on clean and high-SNR items the
     # uncapped dB term has unbounded, exploding gradients (gradient norms 4-14 against 1.2).
     sisdr_cap: float = 0.0
+    # Training through the sampler's restart chain (issue 23, learner.RestartChain): this share
+    # of each batch trains the second step on the model's own first estimate, re-noised to
+    # alpha_bar = 1 - chain_restart (0 = off).
+    chain_frac: float = 0.0
+    chain_restart: float = 0.02
 
     def replace(self, **kw) -> "Config":
         return dataclasses.replace(self, **kw)

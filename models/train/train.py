@@ -31,6 +31,7 @@ from . import learner as L
 from . import networks as N
 from . import params
 from . import paths
+from . import schedule as S
 from . import stft
 
 ROOT = paths.ROOT
@@ -38,7 +39,7 @@ CKPT_DIR = paths.CHECKPOINTS
 CSV_FIELDS = ["step", "minutes", "steps_per_min", "loss", "dm", "lr", "pm", "grad_norm",
               "sigma_mean", "sigma_min", "sigma_max", "logsigma_std", "prior_mean", "prior_min",
               "prior_env_corr", "val_noisy", "val_6", "val_3", "val_6_blend",
-              "spec", "sisdr", "val_1", "val_2", "mr"]
+              "spec", "sisdr", "val_1", "val_2", "mr", "chain", "val_r2"]
 
 
 @torch.no_grad()
@@ -50,6 +51,10 @@ def validate(nets: N.Networks, input_rms: float, blend: float = 0.2, data_dir: P
         for n in (1, 2, 3):
             out = I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, y, I.uniform_betas(n), seed=0)
             res[f"val_{n}"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
+        if nets.cfg.chain_frac > 0:  # the two-step restart chain the run trains through
+            out = I.enhance_stft_batches(nets.cfg, nets.denoiser, nets.prior, y,
+                                         S.restart_betas(0.0, nets.cfg.chain_restart, 2), seed=0)
+            res["val_r2"] = float(I.si_sdr(out.numpy()[:, 0], clean[:, 0]).mean())
         return res
     mult = N.length_multiple(nets.cfg)
     for steps in ("6", "3"):
@@ -113,6 +118,9 @@ CONFIG_HELP = {
     "t_last": "probability of drawing t = T-1 (0 = uniform t)",
     "gap_noise": "share of training noises synthesised for the recordings' gaps: vehicle, fan, cafe (data.py)",
     "recipe": "data recipe (data.RECIPES; default: the config's, v1)",
+    "chain_frac": "share of each batch trained through the sampler's two-step restart chain: the second step "
+                  "on the model's own first estimate (learner.RestartChain; 0 = off)",
+    "chain_restart": "the chain's restart level, alpha_bar = 1 - this (export --restart the same)",
     "sisdr_cap": "soft ceiling of the SI-SDR lever in dB (0 = none)",
     "dm_weight": "weight of L_DM (diagnostics only; 1 = the method)",
     "sigma_hidden": "Prior/Posterior Net width (stft configs; default: the config's)",
@@ -216,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     nets.to(dev)
     ema = copy.deepcopy(nets) if a.ema > 0 else None
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.lr)
-    co = L.Coefficients(dev, lr_weight=cfg.lr_weight)
+    co = L.Coefficients(dev, lr_weight=cfg.lr_weight, chain_restart=cfg.chain_restart if cfg.chain_frac > 0 else 0.0)
     corpus = D.Corpus.load(data_dir / "corpus.npz")
     mixer = D.Mixer(corpus, "train", seed=a.seed, gap_noise=cfg.gap_noise, recipe=cfg.recipe)
     gen = torch.Generator().manual_seed(a.seed)
@@ -332,13 +340,16 @@ def main(argv: list[str] | None = None) -> None:
             y = stft.compress(stft.analyse(y[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
         if seeded:
             t, z = DI.seeded_noise(a.seed, step, a.batch, co.T, cfg.t_last, tuple(x.shape), items)
+            z2 = DI.seeded_chain_noise(a.seed, step, a.batch, tuple(x.shape), items) if co.chain else None
         else:
             t = L.sample_t(a.batch, co.T, gen, cfg.t_last)
             z = torch.randn(x.shape, generator=gen)
+            z2 = torch.randn(x.shape, generator=gen) if co.chain else None
         t, z = t.to(dev), z.to(dev)
+        z2 = z2.to(dev) if z2 is not None else None
         nets.train()
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext():
-            res = model(x, y, t, z, cfg.eta, cfg.lam, clean)
+            res = model(x, y, t, z, cfg.eta, cfg.lam, clean, z2)
         opt.zero_grad(set_to_none=True)
         res["loss"].backward()
         if step < cfg.sigma_warmup:
@@ -359,8 +370,9 @@ def main(argv: list[str] | None = None) -> None:
                      "grad_norm": gn, "sigma_mean": res["sigma"].mean(), "sigma_min": res["sigma"].min(),
                      "sigma_max": res["sigma"].max(), "logsigma_std": ls.std(),
                      "prior_mean": res["sigma_prior"].mean(), "prior_min": res["sigma_prior"].min(),
-                     "prior_env_corr": L.env_corr(res["sigma_prior"], x),
-                     "spec": res["spec"], "sisdr": res["sisdr"], "mr": res["mr"]}
+                     # sigma covers the items not trained through the chain: the first ones.
+                     "prior_env_corr": L.env_corr(res["sigma_prior"], x[:len(res["sigma_prior"])]),
+                     "spec": res["spec"], "sisdr": res["sisdr"], "mr": res["mr"], "chain": res["chain"]}
         for k, v in stats.items():
             acc[k] = acc.get(k, 0.0) + float(v)
         n_acc += 1
@@ -391,7 +403,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"dm {row['dm']:.4f} lr {row['lr']:.4f} pm {row['pm']:.4f} |g| {row['grad_norm']:.2f} | "
                   f"sigma {row['sigma_mean']:.3f} [{row['sigma_min']:.3f},{row['sigma_max']:.3f}] "
                   f"prior {row['prior_mean']:.3f} corr {row['prior_env_corr']:.2f} | "
-                  f"spec {row['spec']:.4f} sisdr {row['sisdr']:.2f} mr {row['mr']:.4f}", flush=True)
+                  f"spec {row['spec']:.4f} sisdr {row['sisdr']:.2f} mr {row['mr']:.4f} chain {row['chain']:.4f}", flush=True)
             if due:
                 save(row)
                 last_ckpt = time.time()

@@ -202,3 +202,61 @@ def test_auxiliary_adds_the_multi_resolution_term_on_the_estimate_waveform():
     out = L.auxiliary(cfg, f, x0, clean)
     assert float(out["mr"]) > 1e-4
     assert torch.allclose(out["aux"], 2.0 * out["mr"])
+
+
+def _tf_pair(cfg, seed: int = 2):
+    torch.manual_seed(seed)
+    clean = 0.05 * torch.randn(4, 1, 4000)
+    noisy = clean + 0.02 * torch.randn(4, 1, 4000)
+    spec = lambda w: stft.compress(stft.analyse(w[:, 0], cfg.n_fft, cfg.hop), cfg.compress)
+    return clean, spec(clean), spec(noisy)
+
+
+def test_restart_chain_feeds_the_second_step_what_the_sampler_does():
+    from models.train import inference as I
+    from models.train import schedule as S
+
+    nets = N.build("tf-tiny", "restoregrad-noposterior", {"chain_frac": 0.5})
+    nets.eval()
+    _, x0, y = _tf_pair(nets.cfg)
+    z1, z2 = torch.randn_like(x0), torch.randn_like(x0)
+    seen = []
+
+    def denoiser(x, yy, t):
+        seen.append(x.clone())
+        return nets.denoiser(x, yy, t)
+
+    I.sample(denoiser, nets.prior, y, S.restart_betas(0.0, 0.02, 2), torch.stack([z1, z2]))
+    chain = L.RestartChain(0.02)
+    x_s, _ = chain.second_input(nets, y, z1, z2)
+    assert len(seen) == 2 and not torch.allclose(seen[1], seen[0])
+    assert torch.allclose(x_s, seen[1], atol=1e-4), float((x_s - seen[1]).abs().max())
+    # The sampler's second step sees its first estimate at alpha_bar = 1 - 0.02.
+    assert abs(chain.t_restart - S.align(S.training(), S.make(S.restart_betas(0.0, 0.02, 2)))[0]) < 1e-9
+
+
+def test_chain_items_train_the_second_step_and_leave_the_rest_as_before():
+    nets = N.build("tf-tiny", "restoregrad-noposterior", {"chain_frac": 0.5})
+    off = N.build("tf-tiny", "restoregrad-noposterior", {})
+    off.load_state_dict(nets.state_dict())
+    clean, x0, y = _tf_pair(nets.cfg)
+    t = torch.tensor([3, 10, 20, 40])
+    z, z2 = torch.randn_like(x0), torch.randn_like(x0)
+    co = L.Coefficients(chain_restart=0.02)
+    on = L.losses(nets, co, x0, y, t, z, 0.1, 0.5, clean, z2)
+    # Without z2 (or with chain_frac 0) the batch trains as it always did.
+    plain = L.losses(off, L.Coefficients(), x0, y, t, z, 0.1, 0.5, clean)
+    assert float(plain["chain"]) == 0.0
+    assert torch.equal(L.losses(nets, co, x0, y, t, z, 0.1, 0.5, clean)["loss"], plain["loss"])
+    # With it, the last two items train through the chain: the total is the item-weighted mean.
+    first = L.direct_losses(nets, co, x0[:2], y[:2], t[:2], z[:2], 0.1, 0.5, clean[:2])
+    chain, chain_dm = co.chain.loss(nets, x0[2:], y[2:], z[2:], z2[2:], clean[2:])
+    assert torch.allclose(on["loss"], (first["loss"] + chain) / 2)
+    assert float(on["chain"]) > 0 and torch.allclose(on["chain"], chain_dm)
+    # The gradient reaches the denoiser through the second step only (the first is detached).
+    nets.zero_grad()
+    chain.backward()
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in nets.prior.parameters())
+    assert any(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in nets.denoiser.parameters())
+    with pytest.raises(ValueError, match="time-frequency x0"):
+        L.chain_items(params.get("tiny").replace(chain_frac=0.5), co, 4)
