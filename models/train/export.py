@@ -32,6 +32,7 @@ from . import data as D
 from . import inference as I
 from . import networks as N
 from . import params
+from . import paths
 from . import schedule as S
 from . import stft
 from .networks import Networks
@@ -270,6 +271,22 @@ def recipe_note(meta: dict) -> str:
             f"for validation; SI-SDR lever soft-capped at {ov.get('sisdr_cap', 0):g} dB")
 
 
+def ancestry(meta: dict) -> tuple[list[str], float]:
+    """The commands of the runs a run started from (--init-from), oldest first, and their wall
+    minutes; followed through the starting checkpoints that are still on disk, since each
+    records only the run it started from directly."""
+    init = meta.get("init_from") or {}
+    if not init:
+        return [], 0.0
+    cmds, minutes = [], 0.0
+    ck = Path(init.get("checkpoint", ""))
+    ck = ck if ck.is_absolute() else paths.ROOT / ck
+    if ck.is_file():
+        cmds, minutes = ancestry(N.load_checkpoint(ck)["meta"])
+    cmds += [init.get("command") or ""] + [r.get("command", "") for r in init.get("resumed", [])]
+    return cmds, minutes + init.get("wall_minutes", 0)
+
+
 def write_stft_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
     cfg = params.get(manifest["config"])
     steps = manifest["default_steps"]
@@ -277,6 +294,10 @@ def write_stft_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
     init = meta.get("init_from") or {}
     init_note = (f", starting from step {init['step']} of a `{init['objective']}` run "
                  f"(`{init['checkpoint']}`, {init.get('wall_minutes', 0):.1f} min)") if init else ""
+    before, before_minutes = ancestry(meta)
+    chain = ov.get("chain_frac", 0)
+    chain_note = (f"; trained through the two-step restart chain on {chain:.0%} of each batch (`--chain-frac`, "
+                  f"restart {ov.get('chain_restart', cfg.chain_restart):g})") if chain else ""
     lines = [
         f"# {manifest['name']}", "", manifest["description"], "",
         "| field | value |", "|---|---|",
@@ -292,18 +313,16 @@ def write_stft_card(out: Path, manifest: dict, meta: dict, info: dict) -> None:
         f"| time context | {'causal GRUs (streams frame by frame)' if cfg.causal else 'bidirectional GRUs (looks ahead; offline)'} |",
         f"| training steps | {meta.get('steps_done', 0)} (batch {meta.get('batch', '-')} x "
         f"{ov.get('segment', cfg.segment) / cfg.sample_rate:g} s){init_note} |",
-        f"| wall time | {meta.get('wall_minutes', 0) + init.get('wall_minutes', 0):.1f} min of one CPU thread "
-        f"(shared 2-core machine) |",
+        f"| wall time | {meta.get('wall_minutes', 0) + before_minutes:.1f} min of one CPU thread "
+        f"(shared 2-core machine), with the runs it started from |",
         f"| seed | {meta.get('seed', '-')} |",
         f"| EMA / final_blend | {meta.get('ema', 0)} / {manifest['final_blend']} |",
         f"| levers | aux spectral {ov.get('aux_spec', cfg.aux_spec)}, aux SI-SDR {ov.get('aux_sisdr', cfg.aux_sisdr)}, "
-        f"P(t = T-1) {ov.get('t_last', cfg.t_last)} (models/train/README.md) |",
+        f"P(t = T-1) {ov.get('t_last', cfg.t_last)}{chain_note} (models/train/README.md) |",
         f"| data | {DATA_LINE}{gap_note(meta)}{recipe_note(meta)} |",
     ]
     lines += ["", "Reproduce (in order):", "", "```"]
-    if init:
-        lines.append(init.get("command") or "")
-        lines += [r.get("command", "") for r in init.get("resumed", [])]
+    lines += before
     lines.append(meta.get("command", "(untrained export)"))
     for r in meta.get("resumed", []):
         lines.append(r.get("command", ""))

@@ -32,12 +32,14 @@ FLOOR      ?=
 #   make train-tf | train-tf-rt [RESUME=1]      one thread each; run both at once. RESUME=1
 #       continues runs/<cfg>-noposterior (or, on a fresh machine, the committed copy in
 #       models/checkpoints/) with the settings it was trained with
-#   make export-tf CKPT=runs/tf-rt-noposterior/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=1 FLOOR=40]
+#   make export-tf CKPT=models/checkpoints/tf-rt-chain/last.pt BUNDLE=restoregrad-rt [DEFAULT_STEPS=2 TF_FLOOR=40 RESTART=0.02]
 TF_STEPS      ?= 200000
 # the shipped runs are runs/<cfg>-noposterior
 TF_OBJECTIVE  ?= restoregrad-noposterior
-DEFAULT_STEPS ?= 1
+DEFAULT_STEPS ?= 2
 TF_FLOOR      ?= 40
+# the restart chain the shipped models were trained through (--chain-restart)
+RESTART       ?= 0.02
 .PHONY: train-tf train-tf-rt export-tf
 train-tf train-tf-rt: train-%:
 	nice -n 10 $(TRAIN_PY) -m models.train.train --config $* --objective $(TF_OBJECTIVE) --steps $(TF_STEPS) \
@@ -47,7 +49,7 @@ train-tf train-tf-rt: train-%:
 export-tf:
 	$(TRAIN_PY) -m models.train.export --checkpoint $(CKPT) \
 	  --out $(if $(findstring /,$(BUNDLE)),$(BUNDLE),models/zoo/$(BUNDLE)) --default-steps $(DEFAULT_STEPS) \
-	  --schedule-floor $(TF_FLOOR)
+	  --schedule-floor $(TF_FLOOR) --restart $(RESTART) --final-blend 0.2
 
 .PHONY: data pack train export export-untrained pytest-train compare compare-eval compare-dev eval-ckpts tune
 

@@ -1,11 +1,12 @@
 """Does the injected noise act as the prior, or as a hidden feature channel? (issue 23, item 2)
 
     /usr/bin/python3 -m models.train.experiments.draws CHECKPOINT [CHECKPOINT ...] [--slice low]
-        [--clips 32] [--steps 1] [--floor 40]
+        [--clips 32] [--steps 1] [--floor 40] [--restart 0.02]
 
 On the first --clips clips of a validation slice (data/slices/SLICE, written by
 `experiments.slices write`; never dev), a time-frequency checkpoint's EMA weights enhance
-each clip raw (no final blend) at --steps on the shipped schedule (floor 40) with: noise
+each clip raw (no final blend) at --steps on the shipped schedule (floor 40; with --restart,
+the shipped restart chain of schedule.restart_betas) with: noise
 drawn from seed 1, from seed 2, z = 0, and seed 1's draw with σ(y) replaced by its mean per
 clip. Prints the mean SI-SDR against the clean clips of each and the agreement of the two
 draws (SNR of one against the other, dB). A prior worth the name gives z = 0 an output close
@@ -49,13 +50,14 @@ def flat_prior(prior):
 
 
 @torch.no_grad()
-def measure(checkpoint: str, clean: torch.Tensor, noisy: torch.Tensor, steps: int, floor: float) -> dict[str, float]:
+def measure(checkpoint: str, clean: torch.Tensor, noisy: torch.Tensor, steps: int, floor: float,
+            restart: float = 0.0) -> dict[str, float]:
     nets, _ = N.load_networks(checkpoint)
     cfg = nets.cfg
     if cfg.domain != "stft":
         raise SystemExit(f"draws: {checkpoint} is a {cfg.domain} model; this measures the stft models")
     den, prior = nets.denoiser.eval(), nets.prior.eval()
-    betas = S.floor_betas(floor, steps)
+    betas = S.restart_betas(floor, restart, steps) if restart > 0 else S.floor_betas(floor, steps)
     ref = clean[:, 0].numpy()
 
     def run(seed: int = 1, zero: bool = False, prior_fn=prior) -> np.ndarray:
@@ -82,13 +84,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clips", type=int, default=32)
     ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--floor", type=float, default=40.0, help="schedule floor (the shipped bundles': 40)")
+    ap.add_argument("--restart", type=float, default=0.0,
+                    help="the restart chain's level (the shipped bundles': 0.02; 0 = the floor's even spacing)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     clean, noisy = load_slice(a.slice, a.clips)
-    print(f"draws: {a.clips} clips of slice {a.slice}, {a.steps} step(s), floor {a.floor:g}, raw (no blend); "
+    print(f"draws: {a.clips} clips of slice {a.slice}, {a.steps} step(s), floor {a.floor:g}, restart {a.restart:g}, raw (no blend); "
           "mean SI-SDR dB; agree = SNR of the seed-1 output against the seed-2 output", flush=True)
     for ck in a.checkpoints:
-        m = measure(ck, clean, noisy, a.steps, a.floor)
+        m = measure(ck, clean, noisy, a.steps, a.floor, a.restart)
         print(f"{ck}: " + " ".join(f"{k} {v:.2f}" for k, v in m.items()), flush=True)
 
 

@@ -79,3 +79,18 @@ def test_card_names_the_gap_noise_and_its_start():
     note = E.gap_note(meta)
     assert "from step 19,797 on, 30%" in note and "--gap-noise" in note
     assert E.gap_note({"overrides": {}}) == ""
+
+
+def test_card_ancestry_follows_the_starting_checkpoints_on_disk(tmp_path):
+    first = {"meta": {"command": "train A"}}
+    torch.save(first, tmp_path / "a.pt")
+    second = {"meta": {"command": "train B", "init_from": {"checkpoint": str(tmp_path / "a.pt"), "command": "train A",
+                                                          "resumed": [{"command": "resume A"}], "wall_minutes": 10.0}}}
+    torch.save(second, tmp_path / "b.pt")
+    third = {"command": "train C", "init_from": {"checkpoint": str(tmp_path / "b.pt"), "command": "train B",
+                                                  "resumed": [], "wall_minutes": 5.0}}
+    assert E.ancestry(third) == (["train A", "resume A", "train B"], 15.0)
+    # A starting checkpoint no longer on disk: only what this run recorded of it.
+    gone = {"init_from": {"checkpoint": str(tmp_path / "gone.pt"), "command": "train X", "wall_minutes": 2.0}}
+    assert E.ancestry(gone) == (["train X"], 2.0)
+    assert E.ancestry({"command": "fresh"}) == ([], 0.0)
