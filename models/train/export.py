@@ -345,10 +345,7 @@ def export_stft(nets: Networks, out: Path, name: str, meta: dict, trained: bool,
     # n steps evenly spaced in training t from the floor to T-1 (floor 0 = uniform); the
     # floor is chosen on the validation split (models.train.experiments.tune). With a restart,
     # the steps after the first refine from a small noise level instead (S.restart_betas).
-    if restart > 0:
-        schedules = {str(n): [float(b) for b in S.restart_betas(schedule_floor, restart, n)] for n in range(1, 7)}
-    else:
-        schedules = {str(n): [float(b) for b in S.floor_betas(schedule_floor, n)] for n in range(1, 7)}
+    schedules = {str(n): [float(b) for b in S.inference_betas(schedule_floor, restart, n)] for n in range(1, 7)}
     if str(default_steps) not in schedules:
         raise SystemExit(f"export: no {default_steps}-step schedule (1..6)")
     networks = export_stft_graphs(nets, out)

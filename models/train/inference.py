@@ -42,7 +42,7 @@ def sample(denoiser, prior, y: torch.Tensor, betas, noise: torch.Tensor,
     rev = S.reverse_coefficients(inf)
     sigma = prior(y)
     a, b, d = inf.a, inf.b, inf.delta
-    x = float(b[-1]) * y + float(np.sqrt(d[-1])) * sigma * noise[0]
+    x = S.start(inf, y, sigma, noise[0])
     for n in range(steps - 1, -1, -1):
         tn = torch.full((y.shape[0],), float(t[n]), dtype=torch.float32)
         e = denoiser(x, y, tn)
@@ -50,10 +50,7 @@ def sample(denoiser, prior, y: torch.Tensor, betas, noise: torch.Tensor,
         if n == 0:
             x = x0
             break
-        r = rev[n]
-        mean = (r["delta_cond"] * (float(a[n - 1]) * x0 + float(b[n - 1]) * y)
-                + float(d[n - 1]) * r["k"] * (x - r["c"] * y)) / float(d[n])
-        x = mean + r["std"] * sigma * noise[steps - n]
+        x = S.reverse_step(inf, rev, n, x, x0, y, sigma, noise[steps - n])
     return (1.0 - final_blend) * x + final_blend * y
 
 

@@ -2,8 +2,6 @@
 the schedule's coefficients, the t draw, the learning rate, the EMA update."""
 from __future__ import annotations
 
-import math
-
 import torch
 
 from . import schedule as S
@@ -40,14 +38,10 @@ class RestartChain:
     here it learns to correct the first step's errors."""
 
     def __init__(self, restart: float):
-        inf = S.make(S.restart_betas(0.0, restart, 2))
-        t = S.align(S.training(), inf)
-        r = S.reverse_coefficients(inf)[1]
+        self.sched = S.make(S.restart_betas(0.0, restart, 2))
+        self.rev = S.reverse_coefficients(self.sched)
+        t = S.align(S.training(), self.sched)
         self.t_top, self.t_restart = float(t[1]), float(t[0])
-        self.b_top, self.sd_top = float(inf.b[1]), math.sqrt(float(inf.delta[1]))
-        self.a_prev, self.b_prev = float(inf.a[0]), float(inf.b[0])
-        self.d_prev, self.d_top = float(inf.delta[0]), float(inf.delta[1])
-        self.k, self.c, self.d_cond, self.std = r["k"], r["c"], r["delta_cond"], r["std"]
 
     @torch.no_grad()
     def second_input(self, nets: Networks, y: torch.Tensor, z1: torch.Tensor,
@@ -55,11 +49,9 @@ class RestartChain:
         """The second step's x_t for y with start draw z1 and step draw z2 (exactly what
         inference.sample feeds it), and the prior's sigma; no gradient flows into either."""
         sigma = torch.exp(nets.prior.log_sigma(y))
-        x = self.b_top * y + self.sd_top * sigma * z1
+        x = S.start(self.sched, y, sigma, z1)
         x0 = nets.denoiser.head(x, y, torch.full((y.shape[0],), self.t_top, device=y.device))
-        mean = (self.d_cond * (self.a_prev * x0 + self.b_prev * y)
-                + self.d_prev * self.k * (x - self.c * y)) / self.d_top
-        return mean + self.std * sigma * z2, sigma
+        return S.reverse_step(self.sched, self.rev, 1, x, x0, y, sigma, z2), sigma
 
     def loss(self, nets: Networks, x0: torch.Tensor, y: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
              clean: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -75,6 +75,20 @@ def reverse_coefficients(sched: Schedule) -> list[dict[str, float]]:
     return rows
 
 
+def start(sched: Schedule, y, sigma, z):
+    """The reverse chain's first x: b'_{S-1}·y + √δ'_{S-1}·σ⊙z (BUNDLE.md); numpy or torch."""
+    return float(sched.b[-1]) * y + math.sqrt(float(sched.delta[-1])) * sigma * z
+
+
+def reverse_step(sched: Schedule, rev: list[dict[str, float]], n: int, x, x0, y, sigma, z):
+    """x_{n-1} from x_n and its x0 estimate: the exact Gaussian posterior's mean plus its
+    std·σ⊙z (rev = reverse_coefficients(sched)); numpy or torch."""
+    r = rev[n]
+    mean = (r["delta_cond"] * (float(sched.a[n - 1]) * x0 + float(sched.b[n - 1]) * y)
+            + float(sched.delta[n - 1]) * r["k"] * (x - r["c"] * y)) / float(sched.delta[n])
+    return mean + r["std"] * sigma * z
+
+
 def latent_weight(sched: Schedule) -> float:
     """a_T^2 / delta_T: weight of ||x0||^2_{Sigma^-1} in the CDiffuSE latent regulariser."""
     return float(sched.a[-1] ** 2 / sched.delta[-1])
@@ -95,6 +109,12 @@ def floor_betas(floor: float, n: int) -> np.ndarray:
     abar = np.interp(ts, np.arange(T), s) ** 2
     prev = np.concatenate([[1.0], abar[:-1]])
     return 1.0 - abar / prev
+
+
+def inference_betas(floor: float, restart: float, n: int) -> np.ndarray:
+    """The n-step schedule a bundle carries: the restart chain when restart > 0, else n steps
+    evenly spaced from the floor."""
+    return restart_betas(floor, restart, n) if restart > 0 else floor_betas(floor, n)
 
 
 def restart_betas(floor: float, restart: float, n: int) -> np.ndarray:

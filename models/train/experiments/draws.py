@@ -57,7 +57,7 @@ def measure(checkpoint: str, clean: torch.Tensor, noisy: torch.Tensor, steps: in
     if cfg.domain != "stft":
         raise SystemExit(f"draws: {checkpoint} is a {cfg.domain} model; this measures the stft models")
     den, prior = nets.denoiser.eval(), nets.prior.eval()
-    betas = S.restart_betas(floor, restart, steps) if restart > 0 else S.floor_betas(floor, steps)
+    betas = S.inference_betas(floor, restart, steps)
     ref = clean[:, 0].numpy()
 
     def run(seed: int = 1, zero: bool = False, prior_fn=prior) -> np.ndarray:
